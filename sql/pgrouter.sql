@@ -1,0 +1,56 @@
+-- pg-event-router: what the router's triggers need in the source database. Idempotent: safe to run again.
+-- Applied by `install` (see README); can also be run by hand with psql.
+
+CREATE SCHEMA IF NOT EXISTS pgrouter;
+CREATE SEQUENCE IF NOT EXISTS pgrouter.event_seq;
+
+-- The canonical row payload both trigger variants emit; the router maps it to a CloudEvent. json, not jsonb,
+-- so columns and key columns keep the table's order.
+-- key_cols: the primary-key columns, passed by the installer so the trigger needs no catalogue lookup per row.
+-- with_rows = false leaves before/after out and sets "claim": the router then reads the row itself.
+CREATE OR REPLACE FUNCTION pgrouter.change_payload(op text, old_row json, new_row json, key_cols text[], schema_name name,
+    table_name name, with_rows boolean DEFAULT true)
+RETURNS json LANGUAGE sql VOLATILE AS $$
+  SELECT json_build_object(
+    'pgrouter', 1,
+    'id', txid_current()::text || '-' || nextval('pgrouter.event_seq')::text,
+    'schema', schema_name,
+    'table', table_name,
+    'op', op,
+    'key', (SELECT json_object_agg(k, coalesce(new_row, old_row) -> k ORDER BY n) FROM unnest(key_cols) WITH ORDINALITY AS u(k, n)),
+    'before', CASE WHEN with_rows THEN old_row END,
+    'after', CASE WHEN with_rows THEN new_row END,
+    'claim', NOT with_rows,
+    'txid', txid_current(),
+    'time', clock_timestamp())
+$$;
+
+-- NOTIFY variant (at-most-once). TG_ARGV[0] = channel, TG_ARGV[1] = comma-separated key columns.
+-- A payload over NOTIFY's 8000-byte limit is replaced by the key only ("claim": true): the router reads the row.
+CREATE OR REPLACE FUNCTION pgrouter.notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  key_cols text[] := coalesce(string_to_array(nullif(TG_ARGV[1], ''), ','), '{}');
+  old_row json := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_json(OLD) END;
+  new_row json := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_json(NEW) END;
+  body text;
+BEGIN
+  body := pgrouter.change_payload(lower(TG_OP), old_row, new_row, key_cols, TG_TABLE_SCHEMA, TG_TABLE_NAME)::text;
+  IF octet_length(body) > 7999 THEN
+    body := pgrouter.change_payload(lower(TG_OP), old_row, new_row, key_cols, TG_TABLE_SCHEMA, TG_TABLE_NAME, false)::text;
+  END IF;
+  PERFORM pg_notify(TG_ARGV[0], body);
+  RETURN NULL;
+END
+$$;
+
+-- Durable variant: the same payload as a transactional logical-decoding message on the WAL (prefix = channel).
+-- No size limit, survives the router being down, and cheaper for writers than NOTIFY (no global commit lock).
+CREATE OR REPLACE FUNCTION pgrouter.emit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_logical_emit_message(true, TG_ARGV[0], pgrouter.change_payload(lower(TG_OP),
+      CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_json(OLD) END,
+      CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_json(NEW) END,
+      coalesce(string_to_array(nullif(TG_ARGV[1], ''), ','), '{}'), TG_TABLE_SCHEMA, TG_TABLE_NAME)::text);
+  RETURN NULL;
+END
+$$;

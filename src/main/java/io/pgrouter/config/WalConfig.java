@@ -1,0 +1,42 @@
+package io.pgrouter.config;
+
+import java.util.List;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** The WAL source: one logical replication slot shared by every {@code pg:wal} route. */
+@ConfigMapping(prefix = "pgrouter.wal")
+public interface WalConfig {
+
+    @WithDefault("pgrouter")
+    String slot();
+
+    @WithDefault("pgrouter")
+    String publication();
+
+    /** Tables published in addition to the ones routes subscribe to. */
+    Optional<List<String>> tables();
+
+    /** Debezium's poll interval: lower is faster commit-to-route, higher is less idle CPU. */
+    @WithDefault("20")
+    long pollIntervalMs();
+
+    @WithDefault("10000")
+    long heartbeatIntervalMs();
+
+    @WithDefault("1000")
+    long offsetFlushIntervalMs();
+
+    @WithDefault("2048")
+    int maxBatchSize();
+
+    /** Debezium snapshot mode: {@code no_data} streams from now on, {@code initial} first emits every row as a snapshot event. */
+    @WithDefault("no_data")
+    String snapshotMode();
+
+    /** Longest wait between restarts of a failed engine. */
+    @WithDefault("30000")
+    long maxRestartBackoffMs();
+}

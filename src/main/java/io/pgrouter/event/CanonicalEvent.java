@@ -1,0 +1,109 @@
+package io.pgrouter.event;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
+
+/**
+ * The one event shape every source produces: a CloudEvents 1.0 event in JSON, with the PostgreSQL facts
+ * as extensions (see DESIGN.md). {@code time} is the commit time in RFC 3339 (UTC).
+ */
+public record CanonicalEvent(
+        String id,
+        String source,
+        Op op,
+        String subject,
+        String time,
+        String database,
+        String schema,
+        String table,
+        Long lsn,
+        Long txid,
+        String channel,
+        JsonNode data) {
+
+    public static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+
+    public String type() {
+        return op.ceType();
+    }
+
+    /** The table as {@code schema.table}, or null for notifications and messages. */
+    public String qualifiedTable() {
+        return table == null ? null : schema + "." + table;
+    }
+
+    public String lsnText() {
+        return lsn == null ? null : formatLsn(lsn);
+    }
+
+    public ObjectNode toJsonNode() {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("specversion", "1.0");
+        n.put("id", id);
+        n.put("source", source);
+        n.put("type", type());
+        if (subject != null) n.put("subject", subject);
+        if (time != null) n.put("time", time);
+        n.put("datacontenttype", "application/json");
+        n.put("pgdatabase", database);
+        if (schema != null) n.put("pgschema", schema);
+        if (table != null) n.put("pgtable", table);
+        n.put("pgop", op.wire());
+        if (lsn != null) n.put("pglsn", lsnText());
+        if (txid != null) n.put("pgtxid", txid);
+        if (channel != null) n.put("pgchannel", channel);
+        n.set("data", data);
+        return n;
+    }
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(toJsonNode());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write event " + id, e);
+        }
+    }
+
+    /** The Camel headers routes filter on (DESIGN.md); absent facts are left out. */
+    public Map<String, Object> headers() {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("pgDatabase", database);
+        putIfSet(h, "pgSchema", schema);
+        putIfSet(h, "pgTable", table);
+        h.put("pgOp", op.wire());
+        putIfSet(h, "pgLsn", lsnText());
+        putIfSet(h, "pgTxId", txid);
+        putIfSet(h, "pgChannel", channel);
+        h.put("ceId", id);
+        h.put("ceType", type());
+        h.put("ceSource", source);
+        putIfSet(h, "ceSubject", subject);
+        putIfSet(h, "ceTime", time);
+        return h;
+    }
+
+    private static void putIfSet(Map<String, Object> h, String key, Object value) {
+        if (value != null) h.put(key, value);
+    }
+
+    /** PostgreSQL's textual LSN form, e.g. {@code 0/16B3748}. */
+    public static String formatLsn(long lsn) {
+        return Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
+    }
+
+    public static String rowSource(String database, String schema, String table) {
+        return "/postgres/" + database + "/" + schema + "." + table;
+    }
+}

@@ -1,0 +1,28 @@
+package io.pgrouter.event;
+
+import java.util.Locale;
+
+/** What happened, as routes see it in the {@code pgOp} header and the {@code pgop} extension. */
+public enum Op {
+    INSERT, UPDATE, DELETE, TRUNCATE, SNAPSHOT, NOTIFY, MESSAGE;
+
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public boolean isRow() {
+        return this == INSERT || this == UPDATE || this == DELETE || this == TRUNCATE || this == SNAPSHOT;
+    }
+
+    public String ceType() {
+        return isRow() ? "postgres.row." + wire() : "postgres." + wire();
+    }
+
+    public static Op fromWire(String value) {
+        try {
+            return Op.valueOf(value.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown operation '" + value + "' (expected one of insert, update, delete, truncate, snapshot, notify, message)");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package io.pgrouter.install;
+
+import java.sql.Connection;
+
+import io.pgrouter.config.PostgresConfig;
+import io.pgrouter.postgres.Postgres;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+
+/**
+ * {@code bin/pgrouter-install --table s.t --mode notify|durable --channel c}: installs the change trigger on a
+ * table and exits, without starting the router. Reads the database from the router's own configuration.
+ */
+public final class InstallCommand {
+
+    private InstallCommand() {
+    }
+
+    public static void main(String... args) {
+        System.exit(run(args));
+    }
+
+    static int run(String... args) {
+        String table = null;
+        String mode = "notify";
+        String channel = null;
+        for (int i = 0; i < args.length; i++) {
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--table" -> { table = value; i++; }
+                case "--mode" -> { mode = value; i++; }
+                case "--channel" -> { channel = value; i++; }
+                default -> {
+                    System.err.println("unknown option " + args[i]);
+                    return usage();
+                }
+            }
+        }
+        if (table == null || channel == null || mode == null) return usage();
+        try {
+            Postgres postgres = new Postgres(config().getConfigMapping(PostgresConfig.class));
+            try (Connection c = postgres.open()) {
+                TriggerInstaller.install(c, table, TriggerInstaller.Mode.parse(mode), channel).forEach(System.out::println);
+            }
+            return 0;
+        } catch (Exception e) {
+            System.err.println("install failed: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int usage() {
+        System.err.println("usage: pgrouter-install --table <schema.table> --mode notify|durable --channel <name>");
+        return 2;
+    }
+
+    /** The router's configuration as the application sees it (application.properties, system properties, environment). */
+    public static SmallRyeConfig config() throws java.io.IOException {
+        return new SmallRyeConfigBuilder()
+                .addDefaultSources()
+                .withSources(new PropertiesConfigSource(InstallCommand.class.getResource("/application.properties"), 250))
+                .withProfile(System.getProperty("quarkus.profile", "prod"))
+                .withMapping(PostgresConfig.class)
+                .build();
+    }
+}

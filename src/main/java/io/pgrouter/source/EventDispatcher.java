@@ -1,0 +1,71 @@
+package io.pgrouter.source;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.store.DeadLetterStore;
+
+/**
+ * Hands one event to every subscribed route, synchronously, and decides when the event is finished with:
+ * delivered, or written to the dead-letter store. Both sources use it, so the guarantee is in one place.
+ */
+@Singleton
+public class EventDispatcher {
+
+    private static final Logger LOG = Logger.getLogger(EventDispatcher.class);
+
+    private final DeadLetterStore deadLetters;
+    private final MeterRegistry metrics;
+
+    public EventDispatcher(DeadLetterStore deadLetters, MeterRegistry metrics) {
+        this.deadLetters = deadLetters;
+        this.metrics = metrics;
+    }
+
+    /**
+     * @return true when some route took the event
+     * @throws Exception when an event failed in a route and could not be written to the dead-letter store:
+     *         the caller must not move its position past this event
+     */
+    public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers) throws Exception {
+        Counter.builder("pgrouter.events.in").tag("source", sourceKind)
+                .tag("table", event.table() == null ? "" : event.qualifiedTable()).tag("op", event.op().wire())
+                .register(metrics).increment();
+        String json = null;
+        boolean taken = false;
+        for (PgConsumer consumer : consumers) {
+            if (!consumer.isRunAllowed() || !consumer.subscription().matches(event)) continue;
+            if (json == null) json = event.toJson();
+            taken = true;
+            Exception failure = consumer.deliver(event, json);
+            String route = consumer.getRouteId();
+            if (failure == null) {
+                outcome(route, "delivered");
+                if (event.time() != null) {
+                    Timer.builder("pgrouter.commit.to.delivered").tag("route", route).publishPercentileHistogram()
+                            .register(metrics).record(Duration.between(Instant.parse(event.time()), Instant.now()));
+                }
+            } else {
+                LOG.errorf("%s failed on event %s (%s): %s; writing it to the dead-letter store", consumer.location(), event.id(),
+                        event.type(), failure.toString());
+                deadLetters.record(event, json, route, failure);
+                outcome(route, "dead-lettered");
+                Counter.builder("pgrouter.dead.letters").tag("route", route).register(metrics).increment();
+            }
+        }
+        return taken;
+    }
+
+    private void outcome(String route, String outcome) {
+        Counter.builder("pgrouter.events.out").tag("route", route).tag("outcome", outcome).register(metrics).increment();
+    }
+}

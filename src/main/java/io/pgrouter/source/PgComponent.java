@@ -1,0 +1,73 @@
+package io.pgrouter.source;
+
+import java.util.Map;
+
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import jakarta.inject.Singleton;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Endpoint;
+import org.apache.camel.StartupListener;
+import org.apache.camel.support.DefaultComponent;
+
+import io.pgrouter.source.notify.NotifySource;
+import io.pgrouter.source.wal.WalSource;
+import io.quarkus.arc.Unremovable;
+
+/**
+ * The {@code pg:} component routes subscribe with: {@code pg:wal?tables=public.products&ops=insert,update},
+ * {@code pg:wal?messages=orders}, {@code pg:notify?channels=products}. Every endpoint of a kind shares one
+ * source (one replication slot, one LISTEN connection); the sources start once every route has subscribed.
+ */
+@Singleton
+@Named("pg")
+@Unremovable
+public class PgComponent extends DefaultComponent implements StartupListener {
+
+    @Inject
+    WalSource wal;
+
+    @Inject
+    NotifySource notify;
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        PgEndpoint.Kind kind = switch (remaining) {
+            case "wal" -> PgEndpoint.Kind.WAL;
+            case "notify" -> PgEndpoint.Kind.NOTIFY;
+            default -> throw new IllegalArgumentException("pg:" + remaining + " is not a source: use pg:wal or pg:notify");
+        };
+        PgEndpoint endpoint = new PgEndpoint(uri, this, kind);
+        setProperties(endpoint, parameters);
+        return endpoint;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        getCamelContext().addStartupListener(this);
+    }
+
+    @Override
+    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+        // routes are started but the sources wait for the fully-started callback, so no route misses the first events
+    }
+
+    @Override
+    public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
+        wal.start();
+        notify.start();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        wal.stop();
+        notify.stop();
+        super.doStop();
+    }
+
+    EventSource source(PgEndpoint.Kind kind) {
+        return kind == PgEndpoint.Kind.WAL ? wal : notify;
+    }
+}

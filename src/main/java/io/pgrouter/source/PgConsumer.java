@@ -1,0 +1,64 @@
+package io.pgrouter.source;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.support.DefaultConsumer;
+
+import io.pgrouter.event.CanonicalEvent;
+
+/** A route's subscription to a shared source; the source hands it every matching event, synchronously. */
+public class PgConsumer extends DefaultConsumer {
+
+    private final Subscription subscription;
+
+    PgConsumer(PgEndpoint endpoint, Processor processor, Subscription subscription) {
+        super(endpoint, processor);
+        this.subscription = subscription;
+    }
+
+    public Subscription subscription() {
+        return subscription;
+    }
+
+    /** Where the route was written, for error messages: {@code file:routes/x.yaml:4} when Camel knows it. */
+    public String location() {
+        String where = getRoute() == null ? null : getRoute().getSourceLocationShort();
+        return "route '" + getRouteId() + "'" + (where == null ? "" : " (" + where + ")");
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        try {
+            getEndpoint().getComponent().source(getEndpoint().getKind()).subscribe(this);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new IllegalStateException(location() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        getEndpoint().getComponent().source(getEndpoint().getKind()).unsubscribe(this);
+        super.doStop();
+    }
+
+    @Override
+    public PgEndpoint getEndpoint() {
+        return (PgEndpoint) super.getEndpoint();
+    }
+
+    /** Runs the route for one event and returns its failure, or null once the route finished with it. */
+    public Exception deliver(CanonicalEvent event, String json) {
+        Exchange exchange = createExchange(false);
+        exchange.getIn().setBody(json);
+        exchange.getIn().getHeaders().putAll(event.headers());
+        try {
+            getProcessor().process(exchange);
+        } catch (Exception e) {
+            exchange.setException(e);
+        }
+        Exception failure = exchange.getException();
+        releaseExchange(exchange, false);
+        return failure;
+    }
+}

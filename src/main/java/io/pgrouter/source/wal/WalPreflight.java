@@ -1,0 +1,78 @@
+package io.pgrouter.source.wal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Set;
+import java.util.TreeSet;
+
+import io.pgrouter.config.WalConfig;
+import io.pgrouter.postgres.Postgres;
+
+/**
+ * Checks, before Debezium starts, what Debezium would otherwise report as a stack trace: wal_level, the
+ * REPLICATION attribute, and whether the role may create the publication; each failure names what to grant.
+ */
+final class WalPreflight {
+
+    private final Postgres postgres;
+    private final WalConfig config;
+
+    WalPreflight(Postgres postgres, WalConfig config) {
+        this.postgres = postgres;
+        this.config = config;
+    }
+
+    void check(Set<String> tables) {
+        String user = postgres.config().user();
+        try (Connection c = postgres.open()) {
+            String walLevel = single(c, "SHOW wal_level", null);
+            if (!"logical".equals(walLevel)) {
+                throw new IllegalStateException("PostgreSQL at " + postgres.config().url() + " has wal_level=" + walLevel
+                        + "; the WAL source needs wal_level=logical (ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)");
+            }
+            boolean replication = Boolean.parseBoolean(single(c,
+                    "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user", null));
+            if (!replication) {
+                throw new IllegalStateException("role " + user + " lacks the REPLICATION attribute needed to create and stream from slot "
+                        + config.slot() + ": ALTER ROLE " + user + " REPLICATION;");
+            }
+            boolean publicationExists = single(c, "SELECT 1::text FROM pg_publication WHERE pubname = ?", config.publication()) != null;
+            if (!publicationExists && !tables.isEmpty()) {
+                boolean mayCreate = Boolean.parseBoolean(single(c,
+                        "SELECT has_database_privilege(current_user, current_database(), 'CREATE')::text", null));
+                Set<String> notOwned = notOwned(c, tables);
+                if (!mayCreate || !notOwned.isEmpty()) {
+                    throw new IllegalStateException("role " + user + " may not create publication " + config.publication()
+                            + (mayCreate ? "" : ": it lacks CREATE on database " + postgres.database())
+                            + (notOwned.isEmpty() ? "" : ": it does not own " + String.join(", ", notOwned))
+                            + "; have an owner run CREATE PUBLICATION " + config.publication() + " FOR TABLE " + String.join(", ", tables) + ";");
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot check PostgreSQL at " + postgres.config().url() + " for the WAL source: " + e.getMessage(), e);
+        }
+    }
+
+    private static Set<String> notOwned(Connection c, Set<String> tables) throws SQLException {
+        Set<String> result = new TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname || '.' || c.relname = ANY (?) AND NOT pg_has_role(current_user, c.relowner, 'USAGE')")) {
+            ps.setArray(1, c.createArrayOf("text", tables.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) result.add(rs.getString(1));
+            }
+        }
+        return result;
+    }
+
+    private static String single(Connection c, String sql, String param) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (param != null) ps.setString(1, param);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+}

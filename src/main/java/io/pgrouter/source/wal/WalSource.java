@@ -1,0 +1,255 @@
+package io.pgrouter.source.wal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Singleton;
+
+import org.apache.kafka.connect.source.SourceRecord;
+import org.jboss.logging.Logger;
+
+import io.debezium.embedded.Connect;
+import io.debezium.engine.ChangeEvent;
+import io.debezium.engine.DebeziumEngine;
+import io.pgrouter.config.PostgresConfig;
+import io.pgrouter.config.WalConfig;
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.event.EventMapper;
+import io.pgrouter.postgres.Postgres;
+import io.pgrouter.source.EventDispatcher;
+import io.pgrouter.source.EventSource;
+import io.pgrouter.source.PgConsumer;
+import io.pgrouter.source.SourceState;
+import io.pgrouter.store.DeadLetterStore;
+
+/**
+ * The WAL source: one Debezium PostgreSQL engine (pgoutput, one named slot) for every {@code pg:wal} route.
+ *
+ * We run Debezium's engine ourselves instead of camel-debezium-postgres' consumer because that consumer takes
+ * records one by one and lets Debezium commit the offset whatever the route did. Here each batch is routed
+ * synchronously, and a record is marked processed only once every subscribed route delivered it or the failure
+ * is in the dead-letter store; so the slot's confirmed position never passes an unfinished event.
+ */
+@Singleton
+public class WalSource implements EventSource {
+
+    private static final Logger LOG = Logger.getLogger(WalSource.class);
+
+    private final Postgres postgres;
+    private final WalConfig config;
+    private final EventDispatcher dispatcher;
+    private final DeadLetterStore deadLetters;
+    private final EventMapper mapper;
+    private final List<PgConsumer> consumers = new CopyOnWriteArrayList<>();
+
+    private ExecutorService engineThread;
+    private ScheduledExecutorService restarts;
+    private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
+    private volatile SourceState state = SourceState.up("no pg:wal route");
+    private volatile boolean stopping;
+    private volatile long restartDelayMs = 500;
+
+    public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters) {
+        this.postgres = postgres;
+        this.config = config;
+        this.dispatcher = dispatcher;
+        this.deadLetters = deadLetters;
+        this.mapper = new EventMapper(postgres.database());
+    }
+
+    @Override
+    public void subscribe(PgConsumer consumer) throws SQLException {
+        Set<String> missing = new TreeSet<>(consumer.subscription().tables());
+        if (!missing.isEmpty()) {
+            missing.removeAll(existingTables(missing));
+            if (!missing.isEmpty()) {
+                throw new IllegalArgumentException("subscribes to " + String.join(", ", missing) + ", which "
+                        + (missing.size() == 1 ? "does" : "do") + " not exist in database " + postgres.database());
+            }
+        }
+        consumers.add(consumer);
+        if (engine != null) {
+            LOG.warnf("%s subscribed after the WAL source started: its tables are published at the next restart", consumer.location());
+        }
+    }
+
+    @Override
+    public void unsubscribe(PgConsumer consumer) {
+        consumers.remove(consumer);
+    }
+
+    public synchronized void start() {
+        if (consumers.isEmpty() || engine != null) return;
+        stopping = false;
+        deadLetters.ensureSchema();
+        Set<String> tables = publishedTables();
+        new WalPreflight(postgres, config).check(tables);
+        engineThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "pgrouter-wal"));
+        restarts = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-wal-restart"));
+        launch(tables);
+    }
+
+    private void launch(Set<String> tables) {
+        state = SourceState.down("starting Debezium on slot " + config.slot());
+        engine = DebeziumEngine.create(Connect.class)
+                .using(engineProperties(tables))
+                .using(new DebeziumEngine.ConnectorCallback() {
+                    @Override
+                    public void taskStarted() {
+                        state = SourceState.up("streaming from slot " + config.slot() + " (publication " + config.publication() + ")");
+                        restartDelayMs = 500;
+                        LOG.infof("WAL source streaming from slot %s for tables %s", config.slot(), tables);
+                    }
+                })
+                .using((success, message, error) -> onEngineStopped(tables, success, message, error))
+                .notifying(this::handleBatch)
+                .build();
+        engineThread.execute(engine);
+    }
+
+    private void onEngineStopped(Set<String> tables, boolean success, String message, Throwable error) {
+        if (stopping) return;
+        String reason = error != null ? rootMessage(error) : message;
+        state = SourceState.down("Debezium engine stopped: " + reason);
+        LOG.errorf(error, "WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+        long delay = restartDelayMs;
+        restartDelayMs = Math.min(restartDelayMs * 2, config.maxRestartBackoffMs());
+        restarts.schedule(() -> {
+            synchronized (this) {
+                if (!stopping) launch(tables);
+            }
+        }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private static String rootMessage(Throwable error) {
+        Throwable t = error;
+        StringBuilder s = new StringBuilder(String.valueOf(t.getMessage()));
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+            if (t.getMessage() != null && !s.toString().contains(t.getMessage())) s.append(": ").append(t.getMessage());
+        }
+        return s.toString();
+    }
+
+    void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
+            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
+        for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
+            try {
+                CanonicalEvent event = mapper.fromDebezium(record.value()).orElse(null);
+                if (event != null) dispatcher.dispatch("wal", event, consumers);
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                // the event is neither delivered nor recorded: stop here so the position stays before it
+                throw new IllegalStateException("cannot finish WAL record at " + record.value().sourceOffset() + ": " + e.getMessage(), e);
+            }
+            committer.markProcessed(record);
+        }
+        committer.markBatchFinished();
+    }
+
+    public synchronized void stop() {
+        stopping = true;
+        if (engine != null) {
+            try {
+                engine.close();
+            } catch (Exception e) {
+                LOG.warn("closing the Debezium engine failed", e);
+            }
+            engine = null;
+        }
+        if (engineThread != null) {
+            engineThread.shutdown();
+            try {
+                engineThread.awaitTermination(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            restarts.shutdownNow();
+        }
+        deadLetters.close();
+    }
+
+    public SourceState state() {
+        return state;
+    }
+
+    Set<String> publishedTables() {
+        Set<String> tables = new TreeSet<>();
+        consumers.forEach(c -> tables.addAll(c.subscription().tables()));
+        config.tables().ifPresent(tables::addAll);
+        return tables;
+    }
+
+    private Set<String> existingTables(Set<String> wanted) throws SQLException {
+        Set<String> found = new TreeSet<>();
+        try (Connection c = postgres.open();
+                PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || c.relname FROM pg_class c "
+                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("text", wanted.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) found.add(rs.getString(1));
+            }
+        }
+        return found;
+    }
+
+    Properties engineProperties(Set<String> tables) {
+        PostgresConfig pg = postgres.config();
+        Properties p = new Properties();
+        p.setProperty("name", "pgrouter-" + config.slot());
+        p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        p.setProperty("topic.prefix", "pgrouter");
+        p.setProperty("plugin.name", "pgoutput");
+        p.setProperty("slot.name", config.slot());
+        p.setProperty("publication.name", config.publication());
+        p.setProperty("publication.autocreate.mode", "filtered");
+        p.setProperty("database.hostname", postgres.location().host());
+        p.setProperty("database.port", Integer.toString(postgres.location().port()));
+        p.setProperty("database.dbname", postgres.database());
+        p.setProperty("database.user", pg.user());
+        pg.password().ifPresent(v -> p.setProperty("database.password", v));
+        List<String> patterns = new ArrayList<>();
+        tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
+        // with no table subscribed (messages only) publish nothing: a name that matches no table
+        p.setProperty("table.include.list", patterns.isEmpty() ? "pgrouter\\.__no_table__" : String.join(",", patterns));
+        p.setProperty("snapshot.mode", config.snapshotMode());
+        p.setProperty("skipped.operations", "none");
+        p.setProperty("tombstones.on.delete", "false");
+        p.setProperty("decimal.handling.mode", "precise");
+        p.setProperty("interval.handling.mode", "string");
+        p.setProperty("hstore.handling.mode", "json");
+        p.setProperty("binary.handling.mode", "hex");
+        p.setProperty("time.precision.mode", "adaptive_time_microseconds");
+        p.setProperty("include.unknown.datatypes", "true");
+        p.setProperty("poll.interval.ms", Long.toString(config.pollIntervalMs()));
+        p.setProperty("max.batch.size", Integer.toString(config.maxBatchSize()));
+        p.setProperty("max.queue.size", Integer.toString(config.maxBatchSize() * 4));
+        p.setProperty("heartbeat.interval.ms", Long.toString(config.heartbeatIntervalMs()));
+        // a non-transactional message moves the slot on quiet databases without a heartbeat table
+        p.setProperty("heartbeat.action.query",
+                "SELECT pg_logical_emit_message(false, '" + EventMapper.HEARTBEAT_PREFIX + "', now()::text)");
+        p.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
+        String sep = pg.url().contains("?") ? "&" : "?";
+        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + postgres.config().schema());
+        p.setProperty("offset.storage.jdbc.connection.user", pg.user());
+        // Debezium insists on a password; without one configured (trust or peer auth) any value is ignored
+        p.setProperty("offset.storage.jdbc.connection.password", pg.password().orElse("unused"));
+        p.setProperty("offset.storage.jdbc.table.name", "debezium_offsets");
+        p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushIntervalMs()));
+        p.setProperty("errors.max.retries", "0");
+        return p;
+    }
+}

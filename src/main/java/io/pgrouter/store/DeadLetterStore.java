@@ -1,0 +1,89 @@
+package io.pgrouter.store;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import jakarta.inject.Singleton;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.postgres.Postgres;
+
+/**
+ * The durable record of events a route could not deliver, in the router's schema of the source database.
+ * An event is only let go (and the WAL position moved past it) once it is delivered or written here.
+ */
+@Singleton
+public class DeadLetterStore {
+
+    private final Postgres postgres;
+    private Connection connection;
+
+    public DeadLetterStore(Postgres postgres) {
+        this.postgres = postgres;
+    }
+
+    /** Creates the router's schema and table if missing; says which privilege is missing when it may not. */
+    public synchronized void ensureSchema() {
+        try (Connection c = postgres.open(); Statement s = c.createStatement()) {
+            s.execute("CREATE SCHEMA IF NOT EXISTS " + postgres.schema());
+            s.execute("CREATE TABLE IF NOT EXISTS " + table() + " ("
+                    + "id bigserial PRIMARY KEY, event_id text NOT NULL, route_id text NOT NULL, "
+                    + "event jsonb NOT NULL, error text NOT NULL, failed_at timestamptz NOT NULL DEFAULT now())");
+        } catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                throw new IllegalStateException("the router needs its own schema " + postgres.schema() + " in database "
+                        + postgres.database() + ": grant CREATE on the database to " + postgres.config().user()
+                        + " or create the schema for it (pgrouter.postgres.schema), then restart: " + e.getMessage(), e);
+            }
+            throw new IllegalStateException("cannot prepare the router's schema " + postgres.schema() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the failed event durably; throws when it cannot, so the caller must not let the event go. */
+    public synchronized void record(CanonicalEvent event, String json, String routeId, Exception failure) throws SQLException {
+        try {
+            insert(event, json, routeId, failure);
+        } catch (SQLException first) {
+            close();
+            insert(event, json, routeId, failure); // one retry on a fresh connection (the old one may have died with a restart)
+        }
+    }
+
+    private void insert(CanonicalEvent event, String json, String routeId, Exception failure) throws SQLException {
+        if (connection == null || connection.isClosed()) connection = postgres.open();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "INSERT INTO " + table() + " (event_id, route_id, event, error) VALUES (?, ?, ?::jsonb, ?)")) {
+            ps.setString(1, event.id());
+            ps.setString(2, routeId);
+            ps.setString(3, json);
+            ps.setString(4, describe(failure));
+            ps.executeUpdate();
+        }
+    }
+
+    private static String describe(Exception failure) {
+        StringWriter trace = new StringWriter();
+        failure.printStackTrace(new PrintWriter(trace));
+        String text = trace.toString();
+        return text.length() > 8000 ? text.substring(0, 8000) : text;
+    }
+
+    public String table() {
+        return postgres.schema() + ".dead_letters";
+    }
+
+    public synchronized void close() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // the connection is being discarded either way
+            }
+            connection = null;
+        }
+    }
+}

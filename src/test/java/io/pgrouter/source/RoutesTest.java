@@ -1,0 +1,165 @@
+package io.pgrouter.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.source.wal.WalSource;
+import io.pgrouter.testing.Lake;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** The demo routes in routes/ against a real PostgreSQL, a real HTTP receiver and the lake on disk. */
+@QuarkusTest
+@QuarkusTestResource(value = TestServers.class, restrictToAnnotatedClass = false)
+class RoutesTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @Inject
+    WalSource wal;
+
+    static List<JsonNode> webhookEvents() {
+        return TestServers.webhook.bodies().stream().map(RoutesTest::parse).toList();
+    }
+
+    static JsonNode parse(String body) {
+        try {
+            return CanonicalEvent.JSON.readTree(body);
+        } catch (Exception e) {
+            throw new IllegalStateException(body, e);
+        }
+    }
+
+    static List<JsonNode> withSubject(List<JsonNode> events, String subject) {
+        return events.stream().filter(e -> subject.equals(e.path("subject").asText())).toList();
+    }
+
+    @Test
+    void walInsertUpdateDeleteReachTheLakeAndTheWebhookWithBeforeAndAfter() {
+        String title = "walrus-" + UUID.randomUUID();
+        Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price, tags, attributes) "
+                + "VALUES (1, 'books', '" + title + "', 12.50, '{a,b}', '{\"pages\": 320}')");
+        String id = String.valueOf(Sql.count("SELECT id FROM marketplace.products WHERE title = '" + title + "'"));
+        Sql.exec("UPDATE marketplace.products SET price = 9.99 WHERE id = " + id);
+        Sql.exec("UPDATE marketplace.products SET updated_at = now() + interval '1 second' WHERE id = " + id);
+        Sql.exec("DELETE FROM marketplace.products WHERE id = " + id);
+
+        await().atMost(WAIT).until(() -> withSubject(Lake.events("marketplace.products"), id).size() == 4);
+        List<JsonNode> lake = withSubject(Lake.events("marketplace.products"), id);
+        assertThat(lake).extracting(e -> e.get("type").asText())
+                .containsExactly("postgres.row.insert", "postgres.row.update", "postgres.row.update", "postgres.row.delete");
+        JsonNode insert = lake.get(0);
+        assertThat(insert.get("specversion").asText()).isEqualTo("1.0");
+        assertThat(insert.get("source").asText()).isEqualTo("/postgres/postgres/marketplace.products");
+        assertThat(insert.at("/data/before").isNull()).isTrue();
+        assertThat(insert.at("/data/after/title").asText()).isEqualTo(title);
+        assertThat(insert.at("/data/after/price").decimalValue()).isEqualByComparingTo("12.50");
+        assertThat(insert.at("/data/after/tags").toString()).isEqualTo("[\"a\",\"b\"]");
+        assertThat(insert.at("/data/after/attributes/pages").asInt()).isEqualTo(320);
+        JsonNode priceUpdate = lake.get(1);
+        assertThat(priceUpdate.at("/data/before/price").decimalValue()).isEqualByComparingTo("12.50");
+        assertThat(priceUpdate.at("/data/after/price").decimalValue()).isEqualByComparingTo("9.99");
+        assertThat(priceUpdate.at("/data/changed").toString()).isEqualTo("[\"price\"]");
+        assertThat(lake.get(2).at("/data/changed").toString()).isEqualTo("[\"updated_at\"]");
+        JsonNode delete = lake.get(3);
+        assertThat(delete.at("/data/after").isNull()).isTrue();
+        assertThat(delete.at("/data/before/title").asText()).isEqualTo(title);
+
+        // the webhook route drops the update that touched only updated_at
+        await().atMost(WAIT).until(() -> withSubject(webhookEvents(), id).size() == 3);
+        List<JsonNode> hooks = withSubject(webhookEvents(), id);
+        assertThat(hooks).extracting(e -> e.get("type").asText())
+                .containsExactly("postgres.row.insert", "postgres.row.update", "postgres.row.delete");
+        assertThat(hooks).extracting(e -> e.get("id").asText()).containsExactly(lake.get(0).get("id").asText(),
+                lake.get(1).get("id").asText(), lake.get(3).get("id").asText());
+        assertThat(hooks.get(1).at("/data/after/price").decimalValue()).isEqualByComparingTo("9.99");
+        assertThat(TestServers.webhook.deliveries().get(0).headers().get("Content-type"))
+                .anySatisfy(v -> assertThat(v).startsWith("application/cloudevents+json"));
+    }
+
+    @Test
+    void notifyReachesTheLakeAndTheWebhookAsARowEvent() {
+        String buyer = "n-" + UUID.randomUUID() + "@example.com";
+        Sql.exec("INSERT INTO marketplace.subscriptions (buyer_email, category) VALUES ('" + buyer + "', 'garden')");
+        String subject = "buyer_email=" + buyer + ",category=garden";
+        await().atMost(WAIT).until(() -> withSubject(webhookEvents(), subject).size() == 1);
+        JsonNode hook = withSubject(webhookEvents(), subject).get(0);
+        assertThat(hook.get("type").asText()).isEqualTo("postgres.row.insert");
+        assertThat(hook.get("pgchannel").asText()).isEqualTo("subscriptions");
+        assertThat(hook.at("/data/after/buyer_email").asText()).isEqualTo(buyer);
+        await().atMost(WAIT).until(() -> withSubject(Lake.events("marketplace.subscriptions"), subject).size() == 1);
+        assertThat(withSubject(Lake.events("marketplace.subscriptions"), subject).get(0).get("id")).isEqualTo(hook.get("id"));
+    }
+
+    @Test
+    void aNotificationThatIsNotJsonBecomesAStringEvent() {
+        String text = "plain text " + UUID.randomUUID();
+        Sql.exec("NOTIFY subscriptions, '" + text + "'");
+        await().atMost(WAIT).until(() -> webhookEvents().stream().anyMatch(e -> text.equals(e.path("data").asText())));
+        JsonNode event = webhookEvents().stream().filter(e -> text.equals(e.path("data").asText())).findFirst().orElseThrow();
+        assertThat(event.get("type").asText()).isEqualTo("postgres.notify");
+        assertThat(event.get("source").asText()).isEqualTo("/postgres/postgres/notify/subscriptions");
+        assertThat(event.get("data").isTextual()).isTrue();
+    }
+
+    @Test
+    void aRowOverNotifysLimitArrivesWholeThroughTheClaimCheck() {
+        String buyer = "big-" + UUID.randomUUID() + "@example.com";
+        String note = "x".repeat(12_000);
+        Sql.exec("INSERT INTO marketplace.subscriptions (buyer_email, category, note) VALUES ('" + buyer + "', 'music', '" + note + "')");
+        String subject = "buyer_email=" + buyer + ",category=music";
+        await().atMost(WAIT).until(() -> withSubject(webhookEvents(), subject).size() == 1);
+        JsonNode hook = withSubject(webhookEvents(), subject).get(0);
+        assertThat(hook.at("/data/after/note").asText()).isEqualTo(note);
+        assertThat(hook.has("claim")).isFalse();
+    }
+
+    @Test
+    void durableMessagesArriveThroughTheSlot() {
+        String email = "s-" + UUID.randomUUID() + "@example.com";
+        Sql.exec("INSERT INTO marketplace.sellers (name, email) VALUES ('Durable Seller', '" + email + "')");
+        String text = "hello " + UUID.randomUUID();
+        Sql.exec("SELECT pg_logical_emit_message(true, 'sellers', '" + text + "')");
+        await().atMost(WAIT).until(() -> Lake.events("marketplace.sellers").stream()
+                .anyMatch(e -> email.equals(e.at("/data/after/email").asText())));
+        JsonNode row = Lake.events("marketplace.sellers").stream().filter(e -> email.equals(e.at("/data/after/email").asText())).findFirst().orElseThrow();
+        assertThat(row.get("type").asText()).isEqualTo("postgres.row.insert");
+        assertThat(row.get("pglsn").asText()).matches("[0-9A-F]+/[0-9A-F]+");
+        await().atMost(WAIT).until(() -> Lake.events("message.sellers").stream().anyMatch(e -> text.equals(e.path("data").asText())));
+        JsonNode message = Lake.events("message.sellers").stream().filter(e -> text.equals(e.path("data").asText())).findFirst().orElseThrow();
+        assertThat(message.get("type").asText()).isEqualTo("postgres.message");
+        assertThat(message.get("source").asText()).isEqualTo("/postgres/postgres/message/sellers");
+    }
+
+    @Test
+    void twoRoutesOnOneTableShareOneSlotAndOneListenConnection() {
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE active") == 1);
+        assertThat(Sql.count("SELECT count(*) FROM pg_replication_slots")).isEqualTo(1);
+        assertThat(Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgrouter' AND plugin = 'pgoutput'")).isEqualTo(1);
+        assertThat(Sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-event-router-listen'")).isEqualTo(1);
+    }
+
+    @Test
+    void rowsCommittedWhileTheRouterIsStoppedArriveAfterItStarts() {
+        String title = "offline-" + UUID.randomUUID();
+        wal.stop();
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE active") == 0);
+        Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (2, 'garden', '" + title + "', 5)");
+        wal.start();
+        await().atMost(WAIT).until(() -> webhookEvents().stream().anyMatch(e -> title.equals(e.at("/data/after/title").asText())));
+        assertThat(webhookEvents().stream().filter(e -> title.equals(e.at("/data/after/title").asText())).count()).isEqualTo(1);
+    }
+}

@@ -1,0 +1,30 @@
+package io.pgrouter.testing;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/** Runs SQL on the test database as an application would: each call its own committed transaction. */
+public final class Sql {
+
+    private Sql() {
+    }
+
+    public static void exec(String... statements) {
+        try (Connection c = TestServers.db.connect(); Statement s = c.createStatement()) {
+            for (String sql : statements) s.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static long count(String query) {
+        try (Connection c = TestServers.db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

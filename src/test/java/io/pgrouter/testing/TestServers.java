@@ -1,0 +1,48 @@
+package io.pgrouter.testing;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import io.pgrouter.demo.EmbeddedDatabase;
+import io.pgrouter.demo.WebhookReceiver;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+/**
+ * The real servers the router talks to in tests: PostgreSQL with wal_level=logical and the marketplace schema,
+ * an HTTP webhook receiver, and a fresh lake directory. Hands their addresses to the app as configuration.
+ */
+public class TestServers implements QuarkusTestResourceLifecycleManager {
+
+    public static EmbeddedDatabase db;
+    public static WebhookReceiver webhook;
+    public static Path lake;
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            Path work = Files.createTempDirectory("pgrouter-test");
+            db = new EmbeddedDatabase(work.resolve("pg"), 0).start();
+            db.installMarketplace();
+            webhook = new WebhookReceiver(0);
+            lake = Files.createDirectories(work.resolve("lake"));
+            return Map.of(
+                    "pgrouter.postgres.url", db.jdbcUrl(),
+                    "pgrouter.postgres.user", "postgres",
+                    "pgrouter.sinks.webhook.url", webhook.url("/webhook"),
+                    "pgrouter.sinks.lake.root", lake.toString());
+        } catch (Exception e) {
+            throw new IllegalStateException("test servers did not start", e);
+        }
+    }
+
+    @Override
+    public void stop() {
+        if (webhook != null) webhook.close();
+        try {
+            if (db != null) db.close();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
