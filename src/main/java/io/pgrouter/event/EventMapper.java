@@ -46,7 +46,6 @@ public final class EventMapper {
     public static final String TRIGGER_MARKER = "pgrouter";
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-    private static final String UNAVAILABLE_HEX = HexFormat.of().formatHex(UNAVAILABLE.getBytes(StandardCharsets.UTF_8));
 
     private final String database;
 
@@ -94,9 +93,7 @@ public final class EventMapper {
             return Optional.empty();
         }
         Object content = message.get("content");
-        String text = content instanceof ByteBuffer b ? StandardCharsets.UTF_8.decode(b.duplicate()).toString()
-                : content instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8)
-                : String.valueOf(content);
+        String text = new String(bytes(content), StandardCharsets.UTF_8);
         String id = database + ":" + CanonicalEvent.formatLsn(lsn == null ? 0 : lsn) + ":message:" + prefix;
         JsonNode payload = parseOrText(text);
         if (isTriggerPayload(payload)) {
@@ -183,7 +180,7 @@ public final class EventMapper {
     }
 
     private static boolean isUnavailable(Object raw) {
-        if (raw instanceof String s) return s.equals(UNAVAILABLE) || s.equalsIgnoreCase(UNAVAILABLE_HEX);
+        if (raw instanceof String s) return s.equals(UNAVAILABLE);
         if (raw instanceof ByteBuffer b) return StandardCharsets.UTF_8.decode(b.duplicate()).toString().equals(UNAVAILABLE);
         if (raw instanceof byte[] b) return new String(b, StandardCharsets.UTF_8).equals(UNAVAILABLE);
         if (raw instanceof List<?> l) return l.size() == 1 && isUnavailable(l.get(0));

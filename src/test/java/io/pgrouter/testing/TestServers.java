@@ -24,13 +24,19 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
             Path work = Files.createTempDirectory("pgrouter-test");
             db = new EmbeddedDatabase(work.resolve("pg"), 0).start();
             db.installMarketplace();
+            try (var c = db.connect(); var s = c.createStatement();
+                    var in = TestServers.class.getResourceAsStream("/sql/test-schema.sql")) {
+                s.execute(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
             webhook = new WebhookReceiver(0);
             lake = Files.createDirectories(work.resolve("lake"));
             return Map.of(
                     "pgrouter.postgres.url", db.jdbcUrl(),
                     "pgrouter.postgres.user", "postgres",
                     "pgrouter.sinks.webhook.url", webhook.url("/webhook"),
-                    "pgrouter.sinks.lake.root", lake.toString());
+                    "pgrouter.sinks.lake.root", lake.toString(),
+                    // nothing listens on port 1: connections are refused at once
+                    "pgrouter.test.unreachable-url", "http://127.0.0.1:1/hook");
         } catch (Exception e) {
             throw new IllegalStateException("test servers did not start", e);
         }

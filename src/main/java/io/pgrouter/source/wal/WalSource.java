@@ -231,7 +231,7 @@ public class WalSource implements EventSource {
         p.setProperty("decimal.handling.mode", "precise");
         p.setProperty("interval.handling.mode", "string");
         p.setProperty("hstore.handling.mode", "json");
-        p.setProperty("binary.handling.mode", "hex");
+        p.setProperty("binary.handling.mode", "bytes");
         p.setProperty("time.precision.mode", "adaptive_time_microseconds");
         p.setProperty("include.unknown.datatypes", "true");
         p.setProperty("poll.interval.ms", Long.toString(config.pollIntervalMs()));

@@ -1,0 +1,100 @@
+package io.pgrouter.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.testing.Lake;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** Column types, unchanged TOAST values and failing sinks through the real WAL pipeline. */
+@QuarkusTest
+@QuarkusTestResource(value = TestServers.class, restrictToAnnotatedClass = false)
+class WalEventsTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    static List<JsonNode> typeEvents(String code) {
+        return Lake.events("test.types").stream().filter(e -> e.get("subject").asText().equals("tenant=7,code=" + code)).toList();
+    }
+
+    @Test
+    void everyColumnTypeArrivesAsPostgresShowsItAndUnchangedToastIsNeverAValue() throws Exception {
+        // ~120 kB of incompressible text: stored out of line, so an update of another column does not send it
+        String longText = "md5 chain";
+        Sql.exec("INSERT INTO test.types VALUES (7, 'a', 12345678901234.123456, 3.14159265358979323846, 9007199254740993, true, "
+                + "'2026-01-02 03:04:05.123456+02', '2026-01-02 03:04:05.5', '2026-01-02', '03:04:05.25', "
+                + "'{\"k\": [1, 2, {\"n\": null}], \"s\": \"x\"}', '{one,two,NULL}', '{1,2,3}', "
+                + "'8d2d3a36-6a57-4f44-9a4b-4c0e6c7b1a9e', '\\x0102ff', NULL, "
+                + "(SELECT string_agg(md5(i::text), '') FROM generate_series(1, 4000) i))");
+        Sql.exec("UPDATE test.types SET flag = false WHERE tenant = 7 AND code = 'a'");
+
+        await().atMost(WAIT).until(() -> typeEvents("a").size() == 2);
+        JsonNode insert = typeEvents("a").get(0);
+        JsonNode after = insert.at("/data/after");
+        JsonNode expected = postgresView();
+        assertThat(after.get("amount").decimalValue()).isEqualByComparingTo(expected.get("amount").decimalValue());
+        assertThat(after.get("ratio").decimalValue()).isEqualByComparingTo(expected.get("ratio").decimalValue());
+        assertThat(after.get("big").asLong()).isEqualTo(9007199254740993L);
+        assertThat(after.get("flag").asBoolean()).isTrue();
+        assertThat(Instant.parse(after.get("happened").asText()))
+                .isEqualTo(java.time.OffsetDateTime.parse(expected.get("happened").asText()).toInstant());
+        assertThat(after.get("local_ts").asText()).isEqualTo("2026-01-02T03:04:05.500");
+        assertThat(java.time.LocalDateTime.parse(after.get("local_ts").asText()))
+                .isEqualTo(java.time.LocalDateTime.parse(expected.get("local_ts").asText()));
+        assertThat(after.get("day").asText()).isEqualTo(expected.get("day").asText());
+        assertThat(java.time.LocalTime.parse(after.get("at_time").asText())).isEqualTo(java.time.LocalTime.parse(expected.get("at_time").asText()));
+        assertThat(after.get("doc")).isEqualTo(expected.get("doc"));
+        assertThat(after.get("tags")).isEqualTo(expected.get("tags"));
+        assertThat(after.get("nums")).isEqualTo(expected.get("nums"));
+        assertThat(after.get("uid")).isEqualTo(expected.get("uid"));
+        assertThat(after.get("blob")).isEqualTo(expected.get("blob"));
+        assertThat(after.get("empty").isNull()).isTrue();
+        assertThat(after.get("long_text").asText()).isEqualTo(expected.get("long_text").asText()).hasSize(128_000);
+        assertThat(insert.get("subject").asText()).isEqualTo("tenant=7,code=a");
+        assertThat(insert.get("id").asText()).endsWith(":test.types:tenant=7,code=a");
+
+        JsonNode update = typeEvents("a").get(1);
+        assertThat(update.at("/data/after").has("long_text")).as("unchanged TOAST column is absent, not a placeholder").isFalse();
+        assertThat(update.at("/data/after/flag").asBoolean()).isFalse();
+        assertThat(update.at("/data/changed").toString()).doesNotContain("long_text");
+        assertThat(update.toString()).doesNotContain("__debezium_unavailable_value");
+        assertThat(longText).isNotEmpty();
+    }
+
+    private static JsonNode postgresView() throws Exception {
+        try (Connection c = TestServers.db.connect(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT to_jsonb(t) FROM test.types t WHERE tenant = 7 AND code = 'a'")) {
+            rs.next();
+            return CanonicalEvent.JSON.readTree(rs.getString(1));
+        }
+    }
+
+    @Test
+    void aSinkThatFailsSendsTheEventToDeadLettersAndTheStreamMovesOn() {
+        Sql.exec("INSERT INTO test.fragile VALUES (1, 'first')", "INSERT INTO test.fragile VALUES (2, 'second')");
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-fragile-to-unreachable-webhook'") == 2);
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE event->>'subject' = '1' AND error LIKE '%onnect%'")).isEqualTo(1);
+        assertThat(Lake.events("test.fragile")).hasSize(2);
+        Map<String, Long> ids = Map.of("1", Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE event_id LIKE '%:test.fragile:1'"));
+        assertThat(ids.get("1")).isEqualTo(1);
+        // later events of other tables still flow
+        Sql.exec("INSERT INTO test.types (tenant, code, flag) VALUES (7, 'after-failure', true)");
+        await().atMost(WAIT).until(() -> typeEvents("after-failure").size() == 1);
+    }
+}

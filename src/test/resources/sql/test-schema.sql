@@ -1,0 +1,23 @@
+CREATE SCHEMA IF NOT EXISTS test;
+CREATE TABLE IF NOT EXISTS test.types (
+  tenant    int,
+  code      text,
+  amount    numeric(20, 6),
+  ratio     numeric,
+  big       bigint,
+  flag      boolean,
+  happened  timestamptz,
+  local_ts  timestamp,
+  day       date,
+  at_time   time,
+  doc       jsonb,
+  tags      text[],
+  nums      int[],
+  uid       uuid,
+  blob      bytea,
+  empty     text,
+  long_text text,
+  PRIMARY KEY (tenant, code)
+);
+ALTER TABLE test.types ALTER COLUMN long_text SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS test.fragile (id int PRIMARY KEY, note text);
