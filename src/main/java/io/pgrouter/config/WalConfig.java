@@ -36,6 +36,10 @@ public interface WalConfig {
     @WithDefault("no_data")
     String snapshotMode();
 
+    /** How long the slot may have no active consumer before the engine counts as stalled and is restarted. */
+    @WithDefault("10000")
+    long stallTimeoutMs();
+
     /** Longest wait between restarts of a failed engine. */
     @WithDefault("30000")
     long maxRestartBackoffMs();

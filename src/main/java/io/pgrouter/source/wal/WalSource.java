@@ -10,7 +10,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -54,12 +53,16 @@ public class WalSource implements EventSource {
     private final EventMapper mapper;
     private final List<PgConsumer> consumers = new CopyOnWriteArrayList<>();
 
-    private ExecutorService engineThread;
-    private ScheduledExecutorService restarts;
+    private static final long WATCH_MS = 2000;
+
+    private ScheduledExecutorService scheduler;
+    private Set<String> tables;
     private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
     private volatile SourceState state = SourceState.up("no pg:wal route");
     private volatile boolean stopping;
-    private volatile long restartDelayMs = 500;
+    private boolean restartPending;
+    private long restartDelayMs = 500;
+    private long slotInactiveSince;
 
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters) {
         this.postgres = postgres;
@@ -94,43 +97,110 @@ public class WalSource implements EventSource {
         if (consumers.isEmpty() || engine != null) return;
         stopping = false;
         deadLetters.ensureSchema();
-        Set<String> tables = publishedTables();
+        tables = publishedTables();
         new WalPreflight(postgres, config).check(tables);
-        engineThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "pgrouter-wal"));
-        restarts = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-wal-restart"));
-        launch(tables);
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-wal-watch"));
+        scheduler.scheduleWithFixedDelay(this::watch, WATCH_MS, WATCH_MS, TimeUnit.MILLISECONDS);
+        launch();
     }
 
-    private void launch(Set<String> tables) {
+    private synchronized void launch() {
+        if (stopping) return;
+        restartPending = false;
         state = SourceState.down("starting Debezium on slot " + config.slot());
-        engine = DebeziumEngine.create(Connect.class)
+        DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
+        self[0] = DebeziumEngine.create(Connect.class)
                 .using(engineProperties(tables))
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
+                        if (engine != self[0]) return;
                         state = SourceState.up("streaming from slot " + config.slot() + " (publication " + config.publication() + ")");
-                        restartDelayMs = 500;
                         LOG.infof("WAL source streaming from slot %s for tables %s", config.slot(), tables);
                     }
                 })
-                .using((success, message, error) -> onEngineStopped(tables, success, message, error))
+                .using((success, message, error) -> onEngineStopped(self[0], message, error))
                 .notifying(this::handleBatch)
                 .build();
-        engineThread.execute(engine);
+        engine = self[0];
+        slotInactiveSince = 0;
+        // a thread per engine run: a run that hangs on a dead connection must not hold up the next one
+        Thread thread = new Thread(engine, "pgrouter-wal");
+        thread.setDaemon(true);
+        thread.start();
     }
 
-    private void onEngineStopped(Set<String> tables, boolean success, String message, Throwable error) {
-        if (stopping) return;
+    private synchronized void onEngineStopped(DebeziumEngine<?> stopped, String message, Throwable error) {
+        if (stopping || stopped != engine) return;
         String reason = error != null ? rootMessage(error) : message;
         state = SourceState.down("Debezium engine stopped: " + reason);
-        LOG.errorf(error, "WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+        LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+        scheduleRestart();
+    }
+
+    private void scheduleRestart() {
+        if (restartPending) return;
+        restartPending = true;
         long delay = restartDelayMs;
         restartDelayMs = Math.min(restartDelayMs * 2, config.maxRestartBackoffMs());
-        restarts.schedule(() -> {
+        scheduler.schedule(this::launch, delay, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Debezium can report a running task while its replication connection died with a PostgreSQL restart (seen
+     * here); the slot tells the truth. Inactive for longer than the grace period: health DOWN and a fresh engine.
+     */
+    private void watch() {
+        try {
+            boolean active = slotActive();
             synchronized (this) {
-                if (!stopping) launch(tables);
+                if (stopping || restartPending) return;
+                if (active) {
+                    slotInactiveSince = 0;
+                    if (state.up()) restartDelayMs = 500;
+                    return;
+                }
+                long now = System.currentTimeMillis();
+                if (slotInactiveSince == 0) {
+                    slotInactiveSince = now;
+                } else if (now - slotInactiveSince > config.stallTimeoutMs()) {
+                    state = SourceState.down("slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince)
+                            + " ms; restarting the Debezium engine");
+                    LOG.warn(state.detail());
+                    closeQuietly(engine);
+                    engine = null;
+                    scheduleRestart();
+                }
             }
-        }, delay, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            LOG.warn("WAL watchdog failed", e);
+        }
+    }
+
+    private boolean slotActive() {
+        try (Connection c = postgres.open();
+                PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, config.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    private static void closeQuietly(DebeziumEngine<?> engine) {
+        if (engine == null) return;
+        // closing waits for the engine's threads; a hung one must not block the watchdog
+        Thread closer = new Thread(() -> {
+            try {
+                engine.close();
+            } catch (Exception e) {
+                LOG.debug("closing a stalled Debezium engine failed", e);
+            }
+        }, "pgrouter-wal-close");
+        closer.setDaemon(true);
+        closer.start();
     }
 
     private static String rootMessage(Throwable error) {
@@ -160,30 +230,31 @@ public class WalSource implements EventSource {
         committer.markBatchFinished();
     }
 
-    public synchronized void stop() {
-        stopping = true;
-        if (engine != null) {
+    public void stop() {
+        DebeziumEngine<?> running;
+        synchronized (this) {
+            stopping = true;
+            running = engine;
+            engine = null;
+            if (scheduler != null) scheduler.shutdownNow();
+        }
+        if (running != null) {
             try {
-                engine.close();
+                running.close();
             } catch (Exception e) {
                 LOG.warn("closing the Debezium engine failed", e);
             }
-            engine = null;
-        }
-        if (engineThread != null) {
-            engineThread.shutdown();
-            try {
-                engineThread.awaitTermination(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            restarts.shutdownNow();
         }
         deadLetters.close();
     }
 
     public SourceState state() {
-        return state;
+        SourceState current = state;
+        long since = slotInactiveSince;
+        if (current.up() && since != 0) {
+            return SourceState.down("slot " + config.slot() + " has no active consumer since " + java.time.Instant.ofEpochMilli(since));
+        }
+        return current;
     }
 
     Set<String> publishedTables() {
