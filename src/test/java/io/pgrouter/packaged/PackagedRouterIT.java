@@ -1,0 +1,107 @@
+package io.pgrouter.packaged;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.pgrouter.testing.Lake;
+import io.pgrouter.testing.RouterProcess;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+
+/** The packaged router as a process: start-up errors users see, and no loss across kill -9. */
+class PackagedRouterIT {
+
+    static final TestServers servers = new TestServers();
+    static Map<String, String> config;
+
+    @BeforeAll
+    static void startServers() {
+        config = new HashMap<>(servers.start());
+        config.put("quarkus.http.port", "0");
+    }
+
+    @AfterAll
+    static void stopServers() {
+        servers.stop();
+    }
+
+    static Path routes(String name, String yaml) throws Exception {
+        Path dir = Files.createTempDirectory("routes");
+        Files.writeString(dir.resolve(name), yaml);
+        return dir;
+    }
+
+    static Map<String, String> with(String key, String value) {
+        Map<String, String> c = new HashMap<>(config);
+        c.put(key, value);
+        return c;
+    }
+
+    @Test
+    void aRouteFileThatDoesNotParseFailsStartUpNamingTheFileAndLine() throws Exception {
+        Path dir = routes("broken-route.yaml", """
+                - route:
+                    id: broken-route
+                    from:
+                      uri: pg:wal
+                     parameters:
+                        tables: marketplace.products
+                """);
+        try (RouterProcess router = RouterProcess.start(with("pgrouter.routes.dir", dir.toString()))) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("broken-route.yaml").containsPattern("line:? ?5");
+        }
+    }
+
+    @Test
+    void aRouteOnATableThatDoesNotExistFailsStartUpNamingTheRouteFileLineAndTable() throws Exception {
+        Path dir = routes("wal-nope-to-lake.yaml", """
+                - route:
+                    id: wal-nope-to-lake
+                    from:
+                      uri: pg:wal
+                      parameters:
+                        tables: marketplace.nope
+                      steps:
+                        - to: "kamelet:datalake-sink?root={{pgrouter.sinks.lake.root}}"
+                """);
+        try (RouterProcess router = RouterProcess.start(with("pgrouter.routes.dir", dir.toString()))) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("route 'wal-nope-to-lake' (wal-nope-to-lake.yaml:4)")
+                    .contains("marketplace.nope, which does not exist in database postgres");
+        }
+    }
+
+    @Test
+    void rowsCommittedWhileTheRouterIsKilledArriveAfterItStartsAgain() throws Exception {
+        Map<String, String> c = with("pgrouter.wal.slot", "packaged");
+        c.put("pgrouter.wal.publication", "packaged");
+        try (RouterProcess first = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'packaged' AND active") == 1);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'before-kill', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> titles().contains("before-kill"));
+            first.kill();
+        }
+        IntStream.range(0, 50).forEach(i -> Sql.exec(
+                "INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'while-down-" + i + "', " + i + ")"));
+        try (RouterProcess second = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> IntStream.range(0, 50).allMatch(i -> titles().contains("while-down-" + i)));
+            assertThat(second.isAlive()).isTrue();
+        }
+    }
+
+    static java.util.List<String> titles() {
+        return Lake.events("marketplace.products").stream().map(e -> e.at("/data/after/title").asText()).toList();
+    }
+}
