@@ -21,3 +21,4 @@ CREATE TABLE IF NOT EXISTS test.types (
 );
 ALTER TABLE test.types ALTER COLUMN long_text SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS test.fragile (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.echo (id int PRIMARY KEY);

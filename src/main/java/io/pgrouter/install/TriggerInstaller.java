@@ -59,10 +59,20 @@ public final class TriggerInstaller {
             String target = Postgres.quoteIdent(schema) + "." + Postgres.quoteIdent(table);
             String args = "'" + channel.replace("'", "''") + "', '" + String.join(",", key).replace("'", "''") + "'";
             String rowTrigger = "pgrouter_" + mode.name().toLowerCase(Locale.ROOT);
-            String rowDef = "CREATE TRIGGER " + rowTrigger + " AFTER INSERT OR UPDATE OR DELETE ON " + target
+            String rowDef = "CREATE TRIGGER " + rowTrigger + " AFTER INSERT OR DELETE OR UPDATE ON " + target
                     + " FOR EACH ROW EXECUTE FUNCTION " + mode.function + "(" + args + ")";
             String truncateDef = "CREATE TRIGGER " + rowTrigger + "_truncate AFTER TRUNCATE ON " + target
                     + " FOR EACH STATEMENT EXECUTE FUNCTION " + mode.function + "(" + args + ")";
+            for (Mode other : Mode.values()) {
+                if (other == mode) continue;
+                // one mode per table: switching modes must not leave the old trigger emitting too
+                for (String name : List.of("pgrouter_" + other.name().toLowerCase(Locale.ROOT), "pgrouter_" + other.name().toLowerCase(Locale.ROOT) + "_truncate")) {
+                    if (triggerDef(c, schema, table, name) != null) {
+                        s.execute("DROP TRIGGER " + name + " ON " + target);
+                        done.add("removed trigger " + name + " on " + schema + "." + table + " (switching to " + mode.name().toLowerCase(Locale.ROOT) + ")");
+                    }
+                }
+            }
             for (String[] trigger : new String[][] { { rowTrigger, rowDef }, { rowTrigger + "_truncate", truncateDef } }) {
                 String existing = triggerDef(c, schema, table, trigger[0]);
                 if (existing != null && normalise(existing).equals(normalise(trigger[1]))) {

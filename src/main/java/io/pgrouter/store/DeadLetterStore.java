@@ -29,6 +29,9 @@ public class DeadLetterStore {
     /** Creates the router's schema and table if missing; says which privilege is missing when it may not. */
     public synchronized void ensureSchema() {
         try (Connection c = postgres.open(); Statement s = c.createStatement()) {
+            try (var rs = s.executeQuery("SELECT to_regclass('" + table().replace("'", "''") + "') IS NOT NULL")) {
+                if (rs.next() && rs.getBoolean(1)) return; // already there: no CREATE privilege needed
+            }
             s.execute("CREATE SCHEMA IF NOT EXISTS " + postgres.schema());
             s.execute("CREATE TABLE IF NOT EXISTS " + table() + " ("
                     + "id bigserial PRIMARY KEY, event_id text NOT NULL, route_id text NOT NULL, "

@@ -97,4 +97,33 @@ class WalEventsTest {
         Sql.exec("INSERT INTO test.types (tenant, code, flag) VALUES (7, 'after-failure', true)");
         await().atMost(WAIT).until(() -> typeEvents("after-failure").size() == 1);
     }
+
+    @Test
+    void aRouteCanPublishANotifyWithPgevent() throws Exception {
+        try (Connection listener = TestServers.db.connect(); Statement s = listener.createStatement()) {
+            s.execute("LISTEN echo_out");
+            Sql.exec("INSERT INTO test.echo VALUES (41)");
+            org.postgresql.PGConnection pg = listener.unwrap(org.postgresql.PGConnection.class);
+            List<String> received = new java.util.ArrayList<>();
+            await().atMost(WAIT).until(() -> {
+                org.postgresql.PGNotification[] got = pg.getNotifications(200);
+                if (got != null) for (org.postgresql.PGNotification n : got) received.add(n.getParameter());
+                return received.contains("echo 41");
+            });
+        }
+    }
+
+    @Test
+    void metricsCountEventsPerSourceTableAndRoute() throws Exception {
+        Sql.exec("INSERT INTO test.types (tenant, code) VALUES (7, 'metrics')");
+        await().atMost(WAIT).until(() -> typeEvents("metrics").size() == 1);
+        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(metricsUrl.toURI()).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(metrics).containsPattern("pgrouter_events_in_total\\{[^}]*op=\"insert\"[^}]*table=\"test.types\"")
+                .containsPattern("pgrouter_events_out_total\\{[^}]*outcome=\"delivered\"[^}]*route=\"wal-types-to-lake\"")
+                .contains("pgrouter_commit_to_delivered_seconds_bucket");
+    }
+
+    @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
+    java.net.URL metricsUrl;
 }

@@ -31,6 +31,8 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
             webhook = new WebhookReceiver(0);
             lake = Files.createDirectories(work.resolve("lake"));
             return Map.of(
+                    "pgrouter.test.pg-host", "127.0.0.1",
+                    "pgrouter.test.pg-port", String.valueOf(db.port()),
                     "pgrouter.postgres.url", db.jdbcUrl(),
                     "pgrouter.postgres.user", "postgres",
                     "pgrouter.sinks.webhook.url", webhook.url("/webhook"),

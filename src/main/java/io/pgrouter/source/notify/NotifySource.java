@@ -92,10 +92,16 @@ public class NotifySource implements EventSource {
                     return delay;
                 });
         channels().forEach(this::listen);
-        subscriber.connect().onSuccess(v -> {
+        try {
+            // wait a little so notifications sent right after start-up are heard; the reconnect policy goes on after
+            subscriber.connect().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
             everConnected = true;
             LOG.infof("LISTENing on %s in database %s", channels(), postgres.database());
-        }).onFailure(e -> LOG.errorf("LISTEN connection to %s failed: %s (retrying)", postgres.database(), e.getMessage()));
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            LOG.errorf("LISTEN connection to %s failed: %s (retrying)", postgres.database(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void listen(String channel) {

@@ -4,8 +4,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 import io.pgrouter.config.WalConfig;
 import io.pgrouter.postgres.Postgres;
@@ -13,6 +15,7 @@ import io.pgrouter.postgres.Postgres;
 /**
  * Checks, before Debezium starts, what Debezium would otherwise report as a stack trace: wal_level, the
  * REPLICATION attribute, and whether the role may create the publication; each failure names what to grant.
+ * Then creates the publication and the slot if they are missing.
  */
 final class WalPreflight {
 
@@ -50,9 +53,25 @@ final class WalPreflight {
                             + "; have an owner run CREATE PUBLICATION " + config.publication() + " FOR TABLE " + String.join(", ", tables) + ";");
                 }
             }
+            // publication, then slot, before start-up completes: every change committed after the router reports
+            // started is kept for it, even before Debezium connects (Debezium reuses both)
+            if (!publicationExists) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("CREATE PUBLICATION " + Postgres.quoteIdent(config.publication())
+                            + (tables.isEmpty() ? "" : " FOR TABLE " + tables.stream().map(WalPreflight::quoteTable).collect(Collectors.joining(", "))));
+                }
+            }
+            if (single(c, "SELECT 1::text FROM pg_replication_slots WHERE slot_name = ?", config.slot()) == null) {
+                single(c, "SELECT slot_name::text FROM pg_create_logical_replication_slot(?, 'pgoutput')", config.slot());
+            }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot check PostgreSQL at " + postgres.config().url() + " for the WAL source: " + e.getMessage(), e);
         }
+    }
+
+    private static String quoteTable(String qualified) {
+        String[] parts = qualified.split("\\.", 2);
+        return Postgres.quoteIdent(parts[0]) + "." + Postgres.quoteIdent(parts[1]);
     }
 
     private static Set<String> notOwned(Connection c, Set<String> tables) throws SQLException {

@@ -107,6 +107,15 @@ public class WalSource implements EventSource {
     private synchronized void launch() {
         if (stopping) return;
         restartPending = false;
+        String gap = new OffsetGapCheck(postgres, config).gap();
+        if (gap != null) {
+            // Debezium would silently resume from the slot's position: refuse, say why, and check again later
+            state = SourceState.down(gap);
+            LOG.error(gap);
+            restartDelayMs = config.maxRestartBackoffMs();
+            scheduleRestart();
+            return;
+        }
         state = SourceState.down("starting Debezium on slot " + config.slot());
         DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
         self[0] = DebeziumEngine.create(Connect.class)
@@ -277,10 +286,14 @@ public class WalSource implements EventSource {
         return found;
     }
 
+    static String engineName(WalConfig config) {
+        return "pgrouter-" + config.slot();
+    }
+
     Properties engineProperties(Set<String> tables) {
         PostgresConfig pg = postgres.config();
         Properties p = new Properties();
-        p.setProperty("name", "pgrouter-" + config.slot());
+        p.setProperty("name", engineName(config));
         p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         p.setProperty("topic.prefix", "pgrouter");
         p.setProperty("plugin.name", "pgoutput");

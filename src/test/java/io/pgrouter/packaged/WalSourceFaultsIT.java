@@ -1,0 +1,104 @@
+package io.pgrouter.packaged;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.pgrouter.testing.Lake;
+import io.pgrouter.testing.RouterProcess;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+
+/** What an operator sees when the WAL source cannot work: a clear start-up error, or readiness DOWN with the reason. */
+class WalSourceFaultsIT {
+
+    static final TestServers servers = new TestServers();
+    static Map<String, String> config;
+
+    @BeforeAll
+    static void startServers() {
+        config = new HashMap<>(servers.start());
+    }
+
+    @AfterAll
+    static void stopServers() {
+        servers.stop();
+    }
+
+    static Map<String, String> with(Map<String, String> extra) {
+        Map<String, String> c = new HashMap<>(config);
+        c.putAll(extra);
+        return c;
+    }
+
+    static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void aRoleWithoutReplicationFailsStartUpNamingThePrivilege() throws Exception {
+        Sql.exec("DO $$ BEGIN CREATE ROLE weak LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                "GRANT USAGE ON SCHEMA marketplace, pgrouter TO weak", "GRANT CREATE ON DATABASE postgres TO weak", "GRANT SELECT ON ALL TABLES IN SCHEMA marketplace TO weak");
+        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.postgres.user", "weak", "pgrouter.wal.slot", "weak",
+                "pgrouter.wal.publication", "weak", "quarkus.http.port", "0")))) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("role weak lacks the REPLICATION attribute needed to create and stream from slot weak: ALTER ROLE weak REPLICATION;");
+        }
+    }
+
+    @Test
+    void aStoredOffsetTheSlotNoLongerHasMakesReadinessDownWithTheReason() throws Exception {
+        int port = freePort();
+        Map<String, String> c = with(Map.of("pgrouter.wal.slot", "stale", "pgrouter.wal.publication", "stale", "quarkus.http.port", String.valueOf(port)));
+        try (RouterProcess first = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'stale-1', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Lake.events("marketplace.products").stream()
+                    .anyMatch(e -> "stale-1".equals(e.at("/data/after/title").asText())));
+            // let the offset store flush the position past stale-1 (pgrouter.wal.offset-flush-interval-ms=1000)
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+        }
+        Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'stale-2', 1)");
+        // someone moves the slot past what the router stored: the changes in between are gone for it
+        Sql.exec("SELECT pg_replication_slot_advance('stale', pg_current_wal_lsn())");
+        Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'stale-3', 1)");
+        try (RouterProcess second = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 503
+                    && readiness(port).body().contains("stored offset"));
+            assertThat(readiness(port).body()).contains("slot stale has confirmed up to").contains("cannot be delivered");
+            assertThat(second.isAlive()).isTrue();
+        }
+    }
+
+    static HttpResponse<String> readiness(int port) throws Exception {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException e) {
+            return new HttpResponse<>() {
+                public int statusCode() { return 0; }
+                public HttpRequest request() { return null; }
+                public java.util.Optional<HttpResponse<String>> previousResponse() { return java.util.Optional.empty(); }
+                public java.net.http.HttpHeaders headers() { return null; }
+                public String body() { return ""; }
+                public java.util.Optional<javax.net.ssl.SSLSession> sslSession() { return java.util.Optional.empty(); }
+                public URI uri() { return null; }
+                public HttpClient.Version version() { return HttpClient.Version.HTTP_1_1; }
+            };
+        }
+    }
+}
