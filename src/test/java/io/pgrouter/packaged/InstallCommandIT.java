@@ -1,0 +1,78 @@
+package io.pgrouter.packaged;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+
+/** bin/pgrouter-install as a user runs it: what it prints, that it is idempotent, and that the trigger emits. */
+class InstallCommandIT {
+
+    static final TestServers servers = new TestServers();
+
+    @BeforeAll
+    static void startServers() {
+        servers.start();
+        Sql.exec("CREATE TABLE IF NOT EXISTS public.install_me (id int PRIMARY KEY, name text)");
+    }
+
+    @AfterAll
+    static void stopServers() {
+        servers.stop();
+    }
+
+    static String install(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("bin/pgrouter-install"));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("PGROUTER_POSTGRES_URL", TestServers.db.jdbcUrl());
+        Process p = pb.start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    @Test
+    void installsOnceSaysSoTheSecondTimeAndTheTriggerNotifies() throws Exception {
+        assertThat(install("--table", "public.install_me", "--mode", "notify", "--channel", "install_me"))
+                .contains("created trigger pgrouter_notify on public.install_me (notify, channel install_me, key id)");
+        assertThat(install("--table", "public.install_me", "--mode", "notify", "--channel", "install_me"))
+                .contains("trigger pgrouter_notify on public.install_me already installed").doesNotContain("created");
+        try (Connection listener = TestServers.db.connect(); Statement s = listener.createStatement()) {
+            s.execute("LISTEN install_me");
+            Sql.exec("INSERT INTO public.install_me VALUES (5, 'five')");
+            List<String> payloads = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                PGNotification[] got = listener.unwrap(PGConnection.class).getNotifications(200);
+                if (got != null) for (PGNotification n : got) payloads.add(n.getParameter());
+                return !payloads.isEmpty();
+            });
+            JsonNode payload = CanonicalEvent.JSON.readTree(payloads.get(0));
+            assertThat(payload.get("op").asText()).isEqualTo("insert");
+            assertThat(payload.at("/after/name").asText()).isEqualTo("five");
+            assertThat(payload.at("/key/id").asInt()).isEqualTo(5);
+        }
+        assertThat(install("--table", "public.install_me", "--mode", "durable", "--channel", "install_me"))
+                .contains("removed trigger pgrouter_notify on public.install_me").contains("created trigger pgrouter_durable on public.install_me");
+        assertThat(Sql.count("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.install_me'::regclass AND tgname LIKE 'pgrouter%'")).isEqualTo(2);
+    }
+}
