@@ -40,7 +40,7 @@ public final class Demo {
             WebhookReceiver receiver = new WebhookReceiver(Integer.getInteger("pgrouter.demo.receiver-port", 8089));
             receiver.onDelivery(d -> LOG.infof("webhook receiver got %s", d.body().length() > 240 ? d.body().substring(0, 240) + "..." : d.body()));
             LOG.infof("demo webhook receiver: %s (GET it to list deliveries)", receiver.url("/webhook"));
-            if (InstallCommand.config().getOptionalValue("pgrouter.postgres.url", String.class).isPresent()) {
+            if (InstallCommand.properties().build().getOptionalValue("pgrouter.postgres.url", String.class).isPresent()) {
                 LOG.info("pgrouter.postgres.url is set: using that database, no embedded PostgreSQL, no generator");
                 return;
             }

@@ -57,11 +57,14 @@ public final class InstallCommand {
 
     /** The router's configuration as the application sees it (application.properties, system properties, environment). */
     public static SmallRyeConfig config() throws java.io.IOException {
+        return properties().withMapping(PostgresConfig.class).build();
+    }
+
+    /** The same sources without validation, for reading single values. */
+    public static SmallRyeConfigBuilder properties() throws java.io.IOException {
         return new SmallRyeConfigBuilder()
                 .addDefaultSources()
                 .withSources(new PropertiesConfigSource(InstallCommand.class.getResource("/application.properties"), 250))
-                .withProfile(System.getProperty("quarkus.profile", "prod"))
-                .withMapping(PostgresConfig.class)
-                .build();
+                .withProfile(System.getProperty("quarkus.profile", "prod"));
     }
 }
