@@ -65,6 +65,24 @@ class PackagedRouterIT {
     }
 
     @Test
+    void aPgUriWithAnUnknownOptionFailsStartUpNamingTheOption() throws Exception {
+        Path dir = routes("wal-typo-to-lake.yaml", """
+                - route:
+                    id: wal-typo-to-lake
+                    from:
+                      uri: pg:wal
+                      parameters:
+                        tabels: marketplace.products
+                      steps:
+                        - to: "kamelet:datalake-sink?root={{pgrouter.sinks.lake.root}}"
+                """);
+        try (RouterProcess router = RouterProcess.start(with("pgrouter.routes.dir", dir.toString()))) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("tabels").contains("wal-typo-to-lake");
+        }
+    }
+
+    @Test
     void aRouteOnATableThatDoesNotExistFailsStartUpNamingTheRouteFileLineAndTable() throws Exception {
         Path dir = routes("wal-nope-to-lake.yaml", """
                 - route:
