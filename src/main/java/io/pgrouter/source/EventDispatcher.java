@@ -3,6 +3,8 @@ package io.pgrouter.source;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.inject.Singleton;
 
@@ -25,6 +27,9 @@ public class EventDispatcher {
 
     private final DeadLetterStore deadLetters;
     private final MeterRegistry metrics;
+    // meters looked up once per tag combination, not once per event
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     public EventDispatcher(DeadLetterStore deadLetters, MeterRegistry metrics) {
         this.deadLetters = deadLetters;
@@ -37,9 +42,9 @@ public class EventDispatcher {
      *         the caller must not move its position past this event
      */
     public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers) throws Exception {
-        Counter.builder("pgrouter.events.in").tag("source", sourceKind)
-                .tag("table", event.table() == null ? "" : event.qualifiedTable()).tag("op", event.op().wire())
-                .register(metrics).increment();
+        String table = event.table() == null ? "" : event.qualifiedTable();
+        counters.computeIfAbsent("in/" + sourceKind + "/" + table + "/" + event.op().wire(), k -> Counter.builder("pgrouter.events.in")
+                .tag("source", sourceKind).tag("table", table).tag("op", event.op().wire()).register(metrics)).increment();
         String json = null;
         boolean taken = false;
         for (PgConsumer consumer : consumers) {
@@ -51,21 +56,24 @@ public class EventDispatcher {
             if (failure == null) {
                 outcome(route, "delivered");
                 if (event.time() != null) {
-                    Timer.builder("pgrouter.commit.to.delivered").tag("route", route).publishPercentileHistogram()
-                            .register(metrics).record(Duration.between(Instant.parse(event.time()), Instant.now()));
+                    timers.computeIfAbsent(route, r -> Timer.builder("pgrouter.commit.to.delivered").tag("route", r)
+                            .publishPercentileHistogram().register(metrics))
+                            .record(Duration.between(Instant.parse(event.time()), Instant.now()));
                 }
             } else {
                 LOG.errorf("%s failed on event %s (%s): %s; writing it to the dead-letter store", consumer.location(), event.id(),
                         event.type(), failure.toString());
                 deadLetters.record(event, json, route, failure);
                 outcome(route, "dead-lettered");
-                Counter.builder("pgrouter.dead.letters").tag("route", route).register(metrics).increment();
+                counters.computeIfAbsent("dead/" + route, k -> Counter.builder("pgrouter.dead.letters").tag("route", route).register(metrics))
+                        .increment();
             }
         }
         return taken;
     }
 
     private void outcome(String route, String outcome) {
-        Counter.builder("pgrouter.events.out").tag("route", route).tag("outcome", outcome).register(metrics).increment();
+        counters.computeIfAbsent("out/" + route + "/" + outcome, k -> Counter.builder("pgrouter.events.out")
+                .tag("route", route).tag("outcome", outcome).register(metrics)).increment();
     }
 }

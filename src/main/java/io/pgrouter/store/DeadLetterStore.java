@@ -56,11 +56,29 @@ public class DeadLetterStore {
         }
     }
 
+    /**
+     * Keeps input a source could not turn into an event (a notification with a malformed trigger payload, a row the
+     * claim check could not read), so it is not only in a log line. {@code what} says where it came from.
+     */
+    public synchronized void recordUnroutable(String what, String payload, Exception failure) throws SQLException {
+        String json = CanonicalEvent.JSON.createObjectNode().put("unroutable", what).put("payload", payload).toString();
+        try {
+            insert("unroutable:" + what, json, "(source " + what + ")", failure);
+        } catch (SQLException first) {
+            close();
+            insert("unroutable:" + what, json, "(source " + what + ")", failure);
+        }
+    }
+
     private void insert(CanonicalEvent event, String json, String routeId, Exception failure) throws SQLException {
+        insert(event.id(), json, routeId, failure);
+    }
+
+    private void insert(String eventId, String json, String routeId, Exception failure) throws SQLException {
         if (connection == null || connection.isClosed()) connection = postgres.open();
         try (PreparedStatement ps = connection.prepareStatement(
                 "INSERT INTO " + table() + " (event_id, route_id, event, error) VALUES (?, ?, ?::jsonb, ?)")) {
-            ps.setString(1, event.id());
+            ps.setString(1, eventId);
             ps.setString(2, routeId);
             ps.setString(3, json);
             ps.setString(4, describe(failure));

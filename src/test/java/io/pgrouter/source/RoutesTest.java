@@ -116,6 +116,17 @@ class RoutesTest {
     }
 
     @Test
+    void aMalformedTriggerPayloadIsKeptAsADeadLetterAndLaterNotificationsStillFlow() {
+        String bad = "{\"pgrouter\": 1, \"table\": \"products\", \"op\": \"explode\", \"n\": \"" + UUID.randomUUID() + "\"}";
+        Sql.exec("NOTIFY subscriptions, '" + bad + "'");
+        String after = "after-bad " + UUID.randomUUID();
+        Sql.exec("NOTIFY subscriptions, '" + after + "'");
+        await().atMost(WAIT).until(() -> webhookEvents().stream().anyMatch(e -> after.equals(e.path("data").asText())));
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = '(source notify/subscriptions)' "
+                + "AND event->>'payload' = '" + bad.replace("'", "''") + "' AND error LIKE '%unknown operation ''explode''%'") == 1);
+    }
+
+    @Test
     void aRowOverNotifysLimitArrivesWholeThroughTheClaimCheck() {
         String buyer = "big-" + UUID.randomUUID() + "@example.com";
         String note = "x".repeat(12_000);

@@ -120,9 +120,14 @@ public class NotifySource implements EventSource {
                     : mapper.fromNotify(channel, payload);
             dispatcher.dispatch("notify", event, consumers);
         } catch (Exception e) {
-            // NOTIFY is at-most-once: nothing to rewind to; name the channel and payload and carry on
+            // NOTIFY is at-most-once: nothing to rewind to; name the channel and payload, keep it, and carry on
             String excerpt = payload.length() > 500 ? payload.substring(0, 500) + "..." : payload;
-            LOG.errorf(e, "notification on channel %s could not be routed: %s; payload: %s", channel, e.getMessage(), excerpt);
+            LOG.errorf("notification on channel %s could not be routed: %s; payload: %s", channel, e.getMessage(), excerpt);
+            try {
+                deadLetters.recordUnroutable("notify/" + channel, payload, e);
+            } catch (Exception stored) {
+                LOG.errorf("and it could not be written to the dead-letter store either: %s", stored.getMessage());
+            }
         }
     }
 

@@ -212,14 +212,15 @@ public class WalSource implements EventSource {
         closer.start();
     }
 
-    private static String rootMessage(Throwable error) {
+    /** The error chain in one line, with any password Debezium puts in its messages (its config map) masked. */
+    static String rootMessage(Throwable error) {
         Throwable t = error;
         StringBuilder s = new StringBuilder(String.valueOf(t.getMessage()));
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
             if (t.getMessage() != null && !s.toString().contains(t.getMessage())) s.append(": ").append(t.getMessage());
         }
-        return s.toString();
+        return s.toString().replaceAll("(?i)(password[^=,{}\\s]*=)[^,}\\s]*", "$1****");
     }
 
     void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
