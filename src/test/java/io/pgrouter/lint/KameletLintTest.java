@@ -1,0 +1,73 @@
+package io.pgrouter.lint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+/**
+ * Every Kamelet declares what it uses and uses what it declares, with a type, title and description for each
+ * parameter, a file name matching its name, and secrets marked as passwords (the camel-kamelets conventions).
+ */
+class KameletLintTest {
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{([A-Za-z0-9_.-]+)}}");
+
+    static List<Path> kamelets() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("kamelets"))) {
+            return files.filter(p -> p.toString().endsWith(".kamelet.yaml")).sorted().toList();
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyParameterIsDeclaredUsedAndDocumented() throws IOException {
+        assertThat(kamelets()).isNotEmpty();
+        for (Path file : kamelets()) {
+            String text = Files.readString(file);
+            Map<String, Object> doc = (Map<String, Object>) new Load(LoadSettings.builder().build()).loadFromString(text);
+            Map<String, Object> metadata = (Map<String, Object>) doc.get("metadata");
+            assertThat(file.getFileName().toString()).isEqualTo(metadata.get("name") + ".kamelet.yaml");
+            assertThat(metadata.get("name").toString()).matches("[a-z0-9-]+-(source|sink|action)");
+            Map<String, Object> definition = (Map<String, Object>) ((Map<String, Object>) doc.get("spec")).get("definition");
+            Map<String, Map<String, Object>> properties = (Map<String, Map<String, Object>>) definition.get("properties");
+            properties.forEach((name, p) -> {
+                assertThat(p).as(file + " parameter " + name).containsKeys("type", "title", "description", "example");
+                if (name.toLowerCase().contains("secret") || name.toLowerCase().contains("password")) {
+                    assertThat(p.get("format")).as(file + " parameter " + name).isEqualTo("password");
+                }
+            });
+            Set<String> used = new TreeSet<>();
+            String template = text.substring(text.indexOf("  template:"));
+            Matcher m = PLACEHOLDER.matcher(template);
+            while (m.find()) used.add(m.group(1));
+            assertThat(used).as(file + ": placeholders used in the template").isEqualTo(new TreeSet<>(properties.keySet()));
+            List<String> required = (List<String>) definition.getOrDefault("required", List.of());
+            assertThat(properties.keySet()).as(file + ": required parameters are declared").containsAll(required);
+        }
+    }
+
+    @Test
+    void routeFilesAreNamedAfterTheirRouteAndTakeValuesFromPlaceholders() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("routes"))) {
+            for (Path file : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+                String text = Files.readString(file);
+                String id = file.getFileName().toString().replace(".yaml", "");
+                assertThat(text).as(file.toString()).contains("id: " + id);
+                assertThat(text).as(file + ": no literal hosts").doesNotContainPattern("https?://");
+            }
+        }
+    }
+}
