@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import jakarta.enterprise.inject.Any;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
@@ -14,6 +16,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.sink.BatchBoundary;
 import io.pgrouter.store.DeadLetterStore;
 
 /**
@@ -31,9 +34,17 @@ public class EventDispatcher {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
-    public EventDispatcher(DeadLetterStore deadLetters, MeterRegistry metrics) {
+    private final List<BatchBoundary> batchingSinks;
+
+    public EventDispatcher(DeadLetterStore deadLetters, MeterRegistry metrics, @Any Instance<BatchBoundary> batchingSinks) {
         this.deadLetters = deadLetters;
         this.metrics = metrics;
+        this.batchingSinks = batchingSinks.stream().toList();
+    }
+
+    /** Ends a source batch: every batching sink makes what it took durable. Throws if one cannot. */
+    public void endOfBatch() throws Exception {
+        for (BatchBoundary sink : batchingSinks) sink.flush();
     }
 
     /**

@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Singleton;
@@ -46,7 +46,7 @@ public class NotifySource implements EventSource {
     private final List<PgConsumer> consumers = new CopyOnWriteArrayList<>();
 
     private PgSubscriber subscriber;
-    private ExecutorService routing;
+    private ThreadPoolExecutor routing;
     private volatile boolean everConnected;
 
     public NotifySource(Vertx vertx, Postgres postgres, NotifyConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters) {
@@ -75,7 +75,7 @@ public class NotifySource implements EventSource {
     public synchronized void start() {
         if (consumers.isEmpty() || subscriber != null) return;
         deadLetters.ensureSchema();
-        routing = Executors.newSingleThreadExecutor(r -> new Thread(r, "pgrouter-notify"));
+        routing = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> new Thread(r, "pgrouter-notify"));
         PgConnectOptions options = new PgConnectOptions()
                 .setHost(postgres.location().host())
                 .setPort(postgres.location().port())
@@ -127,6 +127,13 @@ public class NotifySource implements EventSource {
                 deadLetters.recordUnroutable("notify/" + channel, payload, e);
             } catch (Exception stored) {
                 LOG.errorf("and it could not be written to the dead-letter store either: %s", stored.getMessage());
+            }
+        }
+        if (routing.getQueue().isEmpty()) { // a burst of notifications is one batch for the batching sinks
+            try {
+                dispatcher.endOfBatch();
+            } catch (Exception e) {
+                LOG.errorf("a sink could not make the notifications up to channel %s durable: %s", channel, e.getMessage());
             }
         }
     }

@@ -235,8 +235,14 @@ public class WalSource implements EventSource {
                 // the event is neither delivered nor recorded: stop here so the position stays before it
                 throw new IllegalStateException("cannot finish WAL record at " + record.value().sourceOffset() + ": " + e.getMessage(), e);
             }
-            committer.markProcessed(record);
         }
+        try {
+            dispatcher.endOfBatch();
+        } catch (Exception e) {
+            throw new IllegalStateException("a sink could not make the batch durable: " + e.getMessage(), e);
+        }
+        // only now: Debezium may store any position marked processed, and the sinks hold nothing in memory any more
+        for (ChangeEvent<SourceRecord, SourceRecord> record : records) committer.markProcessed(record);
         committer.markBatchFinished();
     }
 
