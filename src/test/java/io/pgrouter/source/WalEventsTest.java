@@ -121,7 +121,8 @@ class WalEventsTest {
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).containsPattern("pgrouter_events_in_total\\{[^}]*op=\"insert\"[^}]*table=\"test.types\"")
                 .containsPattern("pgrouter_events_out_total\\{[^}]*outcome=\"delivered\"[^}]*route=\"wal-types-to-lake\"")
-                .contains("pgrouter_commit_to_delivered_seconds_bucket");
+                .contains("pgrouter_commit_to_delivered_seconds_bucket")
+                .containsPattern("pgrouter_wal_slot_lag_bytes\\{slot=\"pgrouter\"}");
     }
 
     @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")

@@ -13,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.inject.Singleton;
 
@@ -20,6 +21,8 @@ import org.apache.kafka.connect.source.SourceRecord;
 import org.jboss.logging.Logger;
 
 import io.debezium.embedded.Connect;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.pgrouter.config.PostgresConfig;
@@ -64,7 +67,12 @@ public class WalSource implements EventSource {
     private long restartDelayMs = 500;
     private long slotInactiveSince;
 
-    public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters) {
+    private final AtomicLong slotLagBytes = new AtomicLong();
+
+    public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
+            MeterRegistry metrics) {
+        Gauge.builder("pgrouter.wal.slot.lag", slotLagBytes, AtomicLong::get)
+                .baseUnit("bytes").description("WAL written since the slot's confirmed position").tag("slot", config.slot()).register(metrics);
         this.postgres = postgres;
         this.config = config;
         this.dispatcher = dispatcher;
@@ -186,12 +194,16 @@ public class WalSource implements EventSource {
         }
     }
 
+    /** Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). */
     private boolean slotActive() {
         try (Connection c = postgres.open();
-                PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
+                        + "FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.slot());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
+                if (!rs.next()) return false;
+                slotLagBytes.set(rs.getLong(2));
+                return rs.getBoolean(1);
             }
         } catch (SQLException e) {
             return false;
