@@ -41,8 +41,8 @@ import io.pgrouter.install.TriggerInstaller;
 public final class Bench {
 
     static final int ROWS = Integer.getInteger("bench.rows", 1000);
-    static final int WARMUP_TX1 = Integer.getInteger("bench.warmup.tx1", 2000);
-    static final int WARMUP_TXN = Integer.getInteger("bench.warmup.txn", 5);
+    static final int WARMUP_TX1 = Integer.getInteger("bench.warmup.tx1", 5000);
+    static final int WARMUP_TXN = Integer.getInteger("bench.warmup.txn", 10);
     static final int TX1 = Integer.getInteger("bench.tx1", 3000);
     static final int PACED_TX1 = Integer.getInteger("bench.paced.tx1", 1000);
     static final int PACED_RATE = Integer.getInteger("bench.paced.rate", 200);
@@ -112,6 +112,11 @@ public final class Bench {
             return median(runs.stream().mapToDouble(Run::writerEventsPerSec).toArray());
         }
 
+        /** Median over repetitions of events/s ÷ the writer's events/s in the same repetition: 1.0 = kept up. */
+        double keptUp() {
+            return median(runs.stream().mapToDouble(r -> r.eventsPerSec() / r.writerEventsPerSec()).toArray());
+        }
+
         double[] latencies() {
             double[] all = runs.stream().flatMapToDouble(r -> Arrays.stream(r.latencies())).toArray();
             Arrays.sort(all);
@@ -143,7 +148,7 @@ public final class Bench {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    record ProcessFacts(String source, String consumer, double peakRssMiB, double heapUsedMiB, double cpuSec, long events, String load) {
+    record ProcessFacts(String source, String consumer, double peakRssMiB, double heapUsedMiB, double cpuSec, long events, String load, double otherCores) {
     }
 
     public static void main(String... args) throws Exception {
@@ -219,6 +224,22 @@ public final class Bench {
         TriggerInstaller.install(admin, "bench.events_notify", TriggerInstaller.Mode.NOTIFY, "bench");
         say("PostgreSQL %s at %s", serverVersion, db.jdbcUrl());
 
+        // warm the harness' writer path (JIT, pgjdbc) and PostgreSQL (tables extended, caches) before any consumer is
+        // measured, so the first consumer measured is not at a disadvantage
+        say("warming up the writer with no consumer attached");
+        for (String table : List.of("bench.events", "bench.events_notify")) {
+            try (Connection c = db.connect()) {
+                Writer w = new Writer(c, table);
+                for (int i = 0; i < WARMUP_TX1; i++) w.one();
+                for (int i = 0; i < WARMUP_TXN; i++) w.many();
+            }
+        }
+        try (Statement s = admin.createStatement()) {
+            s.execute("VACUUM ANALYZE bench.events");
+            s.execute("VACUUM ANALYZE bench.events_notify");
+            s.execute("CHECKPOINT");
+        }
+
         List<Result> results = new ArrayList<>();
         List<ProcessFacts> facts = new ArrayList<>();
         Path routes = root.resolve("bench/routes");
@@ -257,6 +278,8 @@ public final class Bench {
         long events = 0;
         double cpuStart = -1;
         String loadBefore = loadAverage();
+        double[] cpuBefore = cpuAccount(consumer);
+        long wallBefore = System.nanoTime();
         Map<Load, Result> mine = new LinkedHashMap<>();
         for (Load load : Load.values()) {
             Result r = new Result(source, consumer.name(), load, new ArrayList<>());
@@ -288,9 +311,28 @@ public final class Bench {
         } finally {
             double cpu = consumer.cpuSeconds();
             facts.add(new ProcessFacts(source, consumer.name(), consumer.peakRssMiB(), consumer.heapUsedMiB(),
-                    cpu < 0 || cpuStart < 0 ? -1 : cpu - cpuStart, events, loadBefore + " → " + loadAverage()));
+                    cpu < 0 || cpuStart < 0 ? -1 : cpu - cpuStart, events, loadBefore + " → " + loadAverage(),
+                    otherCores(cpuBefore, cpuAccount(consumer), (System.nanoTime() - wallBefore) / 1e9)));
             close(consumer);
         }
+    }
+
+    /** {machine busy CPU s, CPU s of this benchmark's own processes: harness JVM, consumer, PostgreSQL and its backends}. */
+    static double[] cpuAccount(Consumer consumer) {
+        double ours = Procs.cpuSeconds(ProcessHandle.current().pid()) + Math.max(0, consumer.cpuSeconds());
+        try {
+            long postmaster = Long.parseLong(Files.readAllLines(Path.of("target/bench/pg/postmaster.pid")).get(0).trim());
+            ours += Math.max(0, Procs.treeCpuSeconds(postmaster));
+        } catch (IOException | RuntimeException e) {
+            // no PostgreSQL pid file: counted as foreign, which only overstates the noise
+        }
+        return new double[] { Procs.machineBusySeconds(), ours };
+    }
+
+    /** Average cores used by processes that are not part of the benchmark (another build, a test run...). */
+    static double otherCores(double[] before, double[] after, double seconds) {
+        if (before[0] < 0 || after[0] < 0) return Double.NaN;
+        return Math.max(0, (after[0] - before[0]) - (after[1] - before[1])) / seconds;
     }
 
     /** The 1-minute load average: on a 2-core machine anything else running shows here and in the numbers. */
@@ -439,9 +481,10 @@ public final class Bench {
                 + "Paced: %d × 1-row tx at %d tx/s. One at a time: %d × %d-row tx, each sent after the previous one fully arrived.%n",
                 TX1, TXN, ROWS, PACED_TX1, PACED_RATE, ISOLATED_TXN, ROWS));
         s.append("events/s = events / (last event readable − first statement sent), median of the repetitions [min–max]. "
+                + "kept up = events/s ÷ the writer's events/s in the same repetition (median; 1.00 = the consumer was not the bottleneck). "
                 + "Latency = event readable by the harness − PostgreSQL commit timestamp, percentiles over all repetitions' events.\n\n");
-        s.append("| source | tx size | consumer | events/s flat out [min–max] | × baseline | writer events/s | latency p50 / p99 ms, flat out | latency p50 / p99 ms, paced or one at a time | events received |\n");
-        s.append("|---|---|---|---:|---:|---:|---:|---:|---|\n");
+        s.append("| source | tx size | consumer | events/s flat out [min–max] | × baseline | writer events/s | kept up with writer | latency p50 / p99 ms, flat out | latency p50 / p99 ms, paced or one at a time | events received |\n");
+        s.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
         Map<String, Result> byKey = new LinkedHashMap<>();
         for (Result r : results) byKey.put(r.source() + "|" + r.consumer() + "|" + r.load(), r);
         for (String source : List.of("WAL", "NOTIFY")) {
@@ -456,23 +499,24 @@ public final class Bench {
                     boolean measured = flat != null && !flat.runs().isEmpty();
                     String ratio = !measured || baseFlat.runs().isEmpty() ? "—" : isBase ? "(baseline)"
                             : String.format(Locale.ROOT, "**%.2f×**", flat.eventsPerSec() / baseFlat.eventsPerSec());
-                    s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", source, big ? ROWS + " rows" : "1 row", consumer,
+                    s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", source, big ? ROWS + " rows" : "1 row", consumer,
                             !measured ? "—" : String.format(Locale.ROOT, "%.0f [%.0f–%.0f]", flat.eventsPerSec(), flat.minEventsPerSec(), flat.maxEventsPerSec()),
                             ratio,
                             !measured ? "—" : String.format(Locale.ROOT, "%.0f", flat.writerEventsPerSec()),
+                            !measured ? "—" : String.format(Locale.ROOT, "%.2f", flat.keptUp()),
                             !measured ? "—" : ms(flat.p50Ms()) + " / " + ms(flat.p99Ms()),
                             calm == null || calm.runs().isEmpty() ? "—" : ms(calm.p50Ms()) + " / " + ms(calm.p99Ms()),
                             okText(flat, calm)));
                 }
             }
         }
-        s.append("\n### Consumer processes\n\n| source | consumer | peak RSS MiB | JVM heap used at end MiB | CPU s over measured phases | CPU ms per 1000 events | machine load avg (1 min) start → end |\n|---|---|---:|---:|---:|---:|---:|\n");
+        s.append("\n### Consumer processes\n\n| source | consumer | peak RSS MiB | JVM heap used at end MiB | CPU s over measured phases | CPU ms per 1000 events | load avg (1 min) start → end | CPU used by other processes on the machine (avg cores) |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (ProcessFacts f : facts) {
-            s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", f.source(), f.consumer(),
+            s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %.2f |%n", f.source(), f.consumer(),
                     f.peakRssMiB() < 0 ? "(in harness)" : String.format(Locale.ROOT, "%.0f", f.peakRssMiB()),
                     f.heapUsedMiB() < 0 ? "—" : String.format(Locale.ROOT, "%.0f", f.heapUsedMiB()),
                     f.cpuSec() < 0 ? "—" : String.format(Locale.ROOT, "%.1f", f.cpuSec()),
-                    f.cpuSec() < 0 || f.events() == 0 ? "—" : String.format(Locale.ROOT, "%.0f", f.cpuSec() * 1e6 / f.events()), f.load()));
+                    f.cpuSec() < 0 || f.events() == 0 ? "—" : String.format(Locale.ROOT, "%.0f", f.cpuSec() * 1e6 / f.events()), f.load(), f.otherCores()));
         }
         s.append("\n### Targets (reported, not asserted)\n\n");
         target(s, byKey, "WAL", "router (pg:wal -> datalake)", "pg_recvlogical (pgoutput)", 0.7);

@@ -68,4 +68,42 @@ final class Procs {
         }
         return -1;
     }
+
+    /** CPU seconds the whole machine spent busy (user, nice, system, irq, softirq, steal) since boot. */
+    static double machineBusySeconds() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i : new int[] { 1, 2, 3, 6, 7, 8 }) busy += Long.parseLong(f[i]);
+            return busy / CLOCK_TICKS;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * CPU seconds of a process, the children it has reaped, and its live children (with theirs): a PostgreSQL
+     * postmaster and its backends, walsenders and helpers.
+     */
+    static double treeCpuSeconds(long pid) {
+        double total = 0;
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(x -> x.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    String stat = Files.readString(p.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long self = Long.parseLong(p.getFileName().toString());
+                    long parent = Long.parseLong(f[1]);
+                    if (self == pid || parent == pid) {
+                        total += (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14])) / CLOCK_TICKS;
+                    }
+                } catch (IOException | RuntimeException gone) {
+                    // exited meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return total;
+    }
 }
