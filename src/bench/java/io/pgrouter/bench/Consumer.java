@@ -1,0 +1,42 @@
+package io.pgrouter.bench;
+
+/** One thing being measured: the router (through the lake file) or a baseline reading PostgreSQL directly. */
+interface Consumer extends AutoCloseable {
+
+    /** A received event reduced to what the statistics need. {@code eventTimeMicros} is the line's "time", or -1. */
+    record Seen(long txid, int n, long eventTimeMicros) {
+    }
+
+    String name();
+
+    /** Starts it and returns once it is ready to receive events. */
+    void start() throws Exception;
+
+    Arrivals arrivals();
+
+    /** Decodes a raw item recorded in {@link #arrivals()}. */
+    Seen parse(Object item) throws Exception;
+
+    /** False once its process died. */
+    default boolean alive() {
+        return true;
+    }
+
+    /** CPU seconds used so far by the consumer's own process, or -1 when it runs inside the harness. */
+    default double cpuSeconds() {
+        return -1;
+    }
+
+    /** Peak resident set size in MiB of the consumer's own process, or -1. */
+    default double peakRssMiB() {
+        return -1;
+    }
+
+    /** Heap in use in MiB right now, or -1 when unknown. */
+    default double heapUsedMiB() {
+        return -1;
+    }
+
+    @Override
+    void close();
+}
