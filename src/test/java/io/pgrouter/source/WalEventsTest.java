@@ -125,6 +125,16 @@ class WalEventsTest {
                 .containsPattern("pgrouter_wal_slot_lag_bytes\\{slot=\"pgrouter\"}");
     }
 
+    @Test
+    void heartbeatsMoveTheSlotOnADatabaseWhoseRoutedTablesAreQuiet() {
+        // WAL written by a table no route subscribes to: without heartbeats the slot would hold it back for ever
+        Sql.exec("CREATE TABLE IF NOT EXISTS public.unrouted (id serial PRIMARY KEY, filler text)",
+                "INSERT INTO public.unrouted (filler) SELECT repeat('x', 100) FROM generate_series(1, 1000)");
+        long written = Sql.count("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Sql.count(
+                "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = 'pgrouter'") >= written);
+    }
+
     @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
     java.net.URL metricsUrl;
 }
