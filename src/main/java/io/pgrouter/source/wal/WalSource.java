@@ -30,6 +30,7 @@ import io.pgrouter.config.WalConfig;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.EventMapper;
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.postgres.PostgresLocation;
 import io.pgrouter.source.EventDispatcher;
 import io.pgrouter.source.EventSource;
 import io.pgrouter.source.PgConsumer;
@@ -127,7 +128,7 @@ public class WalSource implements EventSource {
         state = SourceState.down("starting Debezium on slot " + config.slot());
         DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
         self[0] = DebeziumEngine.create(Connect.class)
-                .using(engineProperties(tables))
+                .using(engineProperties(postgres.config(), config, tables))
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
@@ -309,8 +310,9 @@ public class WalSource implements EventSource {
         return "pgrouter-" + config.slot();
     }
 
-    Properties engineProperties(Set<String> tables) {
-        PostgresConfig pg = postgres.config();
+    /** Debezium's settings for the WAL source; the event mapper relies on the value encodings chosen here. */
+    public static Properties engineProperties(PostgresConfig pg, WalConfig config, Set<String> tables) {
+        PostgresLocation location = PostgresLocation.parse(pg.url());
         Properties p = new Properties();
         p.setProperty("name", engineName(config));
         p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
@@ -319,9 +321,9 @@ public class WalSource implements EventSource {
         p.setProperty("slot.name", config.slot());
         p.setProperty("publication.name", config.publication());
         p.setProperty("publication.autocreate.mode", "filtered");
-        p.setProperty("database.hostname", postgres.location().host());
-        p.setProperty("database.port", Integer.toString(postgres.location().port()));
-        p.setProperty("database.dbname", postgres.database());
+        p.setProperty("database.hostname", location.host());
+        p.setProperty("database.port", Integer.toString(location.port()));
+        p.setProperty("database.dbname", location.database());
         p.setProperty("database.user", pg.user());
         pg.password().ifPresent(v -> p.setProperty("database.password", v));
         List<String> patterns = new ArrayList<>();
@@ -346,7 +348,7 @@ public class WalSource implements EventSource {
                 "SELECT pg_logical_emit_message(false, '" + EventMapper.HEARTBEAT_PREFIX + "', now()::text)");
         p.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
         String sep = pg.url().contains("?") ? "&" : "?";
-        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + postgres.config().schema());
+        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + pg.schema());
         p.setProperty("offset.storage.jdbc.connection.user", pg.user());
         // Debezium insists on a password; without one configured (trust or peer auth) any value is ignored
         p.setProperty("offset.storage.jdbc.connection.password", pg.password().orElse("unused"));
