@@ -84,6 +84,37 @@ class WalSourceFaultsIT {
         }
     }
 
+    @Test
+    void anEventThatIsNeitherDeliveredNorDeadLetteredHoldsThePositionUntilItCanBe() throws Exception {
+        java.nio.file.Path routes = java.nio.file.Files.createTempDirectory("routes");
+        java.nio.file.Files.writeString(routes.resolve("wal-fragile-to-nowhere.yaml"), """
+                - route:
+                    id: wal-fragile-to-nowhere
+                    from:
+                      uri: pg:wal
+                      parameters:
+                        tables: test.fragile
+                      steps:
+                        - to: "kamelet:webhook-sink?url={{pgrouter.test.unreachable-url}}&timeout=1000"
+                """);
+        int port = freePort();
+        Map<String, String> c = with(Map.of("pgrouter.wal.slot", "held", "pgrouter.wal.publication", "held",
+                "pgrouter.routes.dir", routes.toString(), "quarkus.http.port", String.valueOf(port), "pgrouter.wal.max-restart-backoff-ms", "1000"));
+        try (RouterProcess router = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
+            // the sink fails, and so does the dead-letter store
+            Sql.exec("ALTER TABLE pgrouter.dead_letters RENAME TO dead_letters_away");
+            Sql.exec("INSERT INTO test.fragile VALUES (100, 'held')");
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(port).statusCode() == 503
+                    && readiness(port).body().contains("dead_letters"));
+            Sql.exec("ALTER TABLE pgrouter.dead_letters_away RENAME TO dead_letters");
+            // the engine restarts from the held position: the event is dead-lettered now, and the source is ready again
+            await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count(
+                    "SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-fragile-to-nowhere' AND event->>'subject' = '100'") >= 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(port).statusCode() == 200);
+        }
+    }
+
     static HttpResponse<String> readiness(int port) throws Exception {
         try {
             return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
