@@ -44,10 +44,37 @@ public final class EmbeddedDatabase implements AutoCloseable {
         return this;
     }
 
+    /**
+     * A fast shutdown; if PostgreSQL has not stopped when zonky gives up waiting (a logical walsender waits for its
+     * client to confirm the last WAL, and the router confirms only after storing its offset in this very database),
+     * an immediate shutdown of the postmaster.
+     */
     public synchronized void stop() throws IOException {
-        if (server != null) {
-            server.close();
-            server = null;
+        if (server == null) return;
+        try {
+            server.close(); // logs, but does not throw, when pg_ctl stop times out
+        } catch (IOException | RuntimeException slow) {
+            // checked below
+        }
+        immediateShutdown(); // no-op once the postmaster is gone
+        server = null;
+    }
+
+    private void immediateShutdown() throws IOException {
+        Path pidFile = dataDir.resolve("postmaster.pid");
+        if (!java.nio.file.Files.exists(pidFile)) return;
+        long pid = Long.parseLong(java.nio.file.Files.readAllLines(pidFile).get(0).trim());
+        java.util.Optional<ProcessHandle> postmaster = ProcessHandle.of(pid);
+        if (postmaster.isEmpty() || !postmaster.get().isAlive()) return;
+        new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start();
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (postmaster.map(ProcessHandle::isAlive).orElse(false) && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -21,10 +21,23 @@ import com.sun.net.httpserver.HttpServer;
 public final class WebhookReceiver implements AutoCloseable {
 
     public record Delivery(String path, Map<String, List<String>> headers, String body) {
+
+        /** A header by name, whatever its case (HttpServer capitalises the first letter). */
+        public String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name)).map(e -> e.getValue().get(0)).findFirst().orElse(null);
+        }
+    }
+
+    /** Every request, answered or not, with the status it got and when it arrived. */
+    public record Attempt(Delivery request, int status, long receivedAtMillis) {
     }
 
     private final HttpServer server;
     private final List<Delivery> deliveries = new CopyOnWriteArrayList<>();
+    private final List<Attempt> attempts = new CopyOnWriteArrayList<>();
+    private final Map<String, java.util.Deque<Integer>> scripts = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Long> delays = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, String> retryAfter = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile int status = 200;
     private volatile Consumer<Delivery> listener = d -> { };
 
@@ -44,10 +57,24 @@ public final class WebhookReceiver implements AutoCloseable {
             if ("POST".equals(exchange.getRequestMethod())) {
                 Delivery d = new Delivery(exchange.getRequestURI().getPath(), Map.copyOf(exchange.getRequestHeaders()),
                         new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-                int answer = status;
+                Long delay = delays.get(d.path());
+                if (delay != null) {
+                    try {
+                        Thread.sleep(delay);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                java.util.Deque<Integer> script = scripts.get(d.path());
+                Integer scripted = script == null ? null : script.pollFirst();
+                int answer = scripted != null ? scripted : status;
+                attempts.add(new Attempt(d, answer, System.currentTimeMillis()));
                 if (answer / 100 == 2) {
                     deliveries.add(d);
                     listener.accept(d);
+                }
+                if ((answer == 429 || answer == 503) && retryAfter.containsKey(d.path())) {
+                    exchange.getResponseHeaders().add("Retry-After", retryAfter.get(d.path()));
                 }
                 exchange.sendResponseHeaders(answer, -1);
                 return;
@@ -82,6 +109,29 @@ public final class WebhookReceiver implements AutoCloseable {
     /** The status every following POST is answered with (non-2xx bodies are not kept). */
     public void answerWith(int status) {
         this.status = status;
+    }
+
+    /** The next requests to {@code path} are answered with these statuses, in order; then with the default. */
+    public void script(String path, Integer... statuses) {
+        scripts.put(path, new java.util.concurrent.ConcurrentLinkedDeque<>(List.of(statuses)));
+    }
+
+    /** Requests to {@code path} are answered after this long. */
+    public void delay(String path, long millis) {
+        delays.put(path, millis);
+    }
+
+    /** 429 and 503 answers on {@code path} carry this Retry-After value. */
+    public void retryAfter(String path, String value) {
+        retryAfter.put(path, value);
+    }
+
+    public List<Attempt> attempts(String path) {
+        return attempts.stream().filter(a -> a.request().path().equals(path)).toList();
+    }
+
+    public List<Delivery> deliveries(String path) {
+        return deliveries.stream().filter(d -> d.path().equals(path)).toList();
     }
 
     public void onDelivery(Consumer<Delivery> listener) {

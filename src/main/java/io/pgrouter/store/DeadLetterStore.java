@@ -11,6 +11,7 @@ import jakarta.inject.Singleton;
 
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.sink.SinkDeliveryException;
 
 /**
  * The durable record of events a route could not deliver, in the router's schema of the source database.
@@ -29,18 +30,23 @@ public class DeadLetterStore {
     /** Creates the router's schema and table if missing; says which privilege is missing when it may not. */
     public synchronized void ensureSchema() {
         try (Connection c = postgres.open(); Statement s = c.createStatement()) {
-            try (var rs = s.executeQuery("SELECT to_regclass('" + table().replace("'", "''") + "') IS NOT NULL")) {
-                if (rs.next() && rs.getBoolean(1)) return; // already there: no CREATE privilege needed
+            // pg_attribute, not information_schema: the latter hides tables the role has no privilege on
+            try (var rs = s.executeQuery("SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('"
+                    + table().replace("'", "''") + "') AND attname = 'attempts'")) {
+                if (rs.next() && rs.getInt(1) == 1) return; // already there: no CREATE privilege needed
             }
             s.execute("CREATE SCHEMA IF NOT EXISTS " + postgres.schema());
             s.execute("CREATE TABLE IF NOT EXISTS " + table() + " ("
                     + "id bigserial PRIMARY KEY, event_id text NOT NULL, route_id text NOT NULL, "
                     + "event jsonb NOT NULL, error text NOT NULL, failed_at timestamptz NOT NULL DEFAULT now())");
+            // what a sink knew when it gave up (SinkDeliveryException); added to tables from earlier versions too
+            s.execute("ALTER TABLE " + table() + " ADD COLUMN IF NOT EXISTS sink text, ADD COLUMN IF NOT EXISTS last_status int, "
+                    + "ADD COLUMN IF NOT EXISTS response_excerpt text, ADD COLUMN IF NOT EXISTS attempts int");
         } catch (SQLException e) {
             if ("42501".equals(e.getSQLState())) {
-                throw new IllegalStateException("the router needs its own schema " + postgres.schema() + " in database "
-                        + postgres.database() + ": grant CREATE on the database to " + postgres.config().user()
-                        + " or create the schema for it (pgrouter.postgres.schema), then restart: " + e.getMessage(), e);
+                throw new IllegalStateException("the router keeps its tables in schema " + postgres.schema() + " of database "
+                        + postgres.database() + ": grant " + postgres.config().user() + " CREATE on that schema (or on the database, if the"
+                        + " schema does not exist yet), or have its owner create them (pgrouter.postgres.schema), then restart: " + e.getMessage(), e);
             }
             throw new IllegalStateException("cannot prepare the router's schema " + postgres.schema() + ": " + e.getMessage(), e);
         }
@@ -76,12 +82,17 @@ public class DeadLetterStore {
 
     private void insert(String eventId, String json, String routeId, Exception failure) throws SQLException {
         if (connection == null || connection.isClosed()) connection = postgres.open();
-        try (PreparedStatement ps = connection.prepareStatement(
-                "INSERT INTO " + table() + " (event_id, route_id, event, error) VALUES (?, ?, ?::jsonb, ?)")) {
+        SinkDeliveryException sink = SinkDeliveryException.in(failure);
+        try (PreparedStatement ps = connection.prepareStatement("INSERT INTO " + table()
+                + " (event_id, route_id, event, error, sink, last_status, response_excerpt, attempts) VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?)")) {
             ps.setString(1, eventId);
             ps.setString(2, routeId);
             ps.setString(3, json);
             ps.setString(4, describe(failure));
+            ps.setString(5, sink == null ? null : sink.sink());
+            ps.setObject(6, sink == null ? null : sink.lastStatus(), java.sql.Types.INTEGER);
+            ps.setString(7, sink == null ? null : sink.responseExcerpt());
+            ps.setObject(8, sink == null ? null : sink.attempts(), java.sql.Types.INTEGER);
             ps.executeUpdate();
         }
     }

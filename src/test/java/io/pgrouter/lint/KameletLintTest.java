@@ -44,8 +44,13 @@ class KameletLintTest {
             Map<String, Object> definition = (Map<String, Object>) ((Map<String, Object>) doc.get("spec")).get("definition");
             Map<String, Map<String, Object>> properties = (Map<String, Map<String, Object>>) definition.get("properties");
             properties.forEach((name, p) -> {
+                // the kamelet: endpoint's own options would swallow a parameter of the same name
+                assertThat(name).as(file + " parameter " + name).isNotIn("timeout", "block", "location", "routeId", "templateId",
+                        "failIfNoConsumers", "noErrorHandler", "bridgeErrorHandler", "exceptionHandler", "exchangePattern", "lazyStartProducer");
                 assertThat(p).as(file + " parameter " + name).containsKeys("type", "title", "description", "example");
                 if (name.toLowerCase().contains("secret") || name.toLowerCase().contains("password")) {
+                    // a secret's example is a placeholder, never a literal key
+                    assertThat(String.valueOf(p.get("example"))).as(file + " parameter " + name).startsWith("{{");
                     assertThat(p.get("format")).as(file + " parameter " + name).isEqualTo("password");
                 }
             });

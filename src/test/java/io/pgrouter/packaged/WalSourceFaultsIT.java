@@ -52,7 +52,7 @@ class WalSourceFaultsIT {
     @Test
     void aRoleWithoutReplicationFailsStartUpNamingThePrivilege() throws Exception {
         Sql.exec("DO $$ BEGIN CREATE ROLE weak LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-                "GRANT USAGE ON SCHEMA marketplace, pgrouter TO weak", "GRANT CREATE ON DATABASE postgres TO weak", "GRANT SELECT ON ALL TABLES IN SCHEMA marketplace TO weak");
+                "GRANT USAGE ON SCHEMA marketplace, pgrouter TO weak", "GRANT CREATE ON DATABASE postgres TO weak", "GRANT CREATE ON SCHEMA pgrouter TO weak", "GRANT SELECT ON ALL TABLES IN SCHEMA marketplace TO weak");
         try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.postgres.user", "weak", "pgrouter.wal.slot", "weak",
                 "pgrouter.wal.publication", "weak", "quarkus.http.port", "0")))) {
             assertThat(router.exitCode(90)).isNotZero();
@@ -95,7 +95,7 @@ class WalSourceFaultsIT {
                       parameters:
                         tables: test.fragile
                       steps:
-                        - to: "kamelet:webhook-sink?url={{pgrouter.test.unreachable-url}}&timeout=1000"
+                        - to: "kamelet:webhook-sink?url={{pgrouter.test.unreachable-url}}&timeoutMs=1000&retries=0"
                 """);
         int port = freePort();
         Map<String, String> c = with(Map.of("pgrouter.wal.slot", "held", "pgrouter.wal.publication", "held",

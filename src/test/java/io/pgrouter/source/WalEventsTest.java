@@ -131,7 +131,8 @@ class WalEventsTest {
         Sql.exec("CREATE TABLE IF NOT EXISTS public.unrouted (id serial PRIMARY KEY, filler text)",
                 "INSERT INTO public.unrouted (filler) SELECT repeat('x', 100) FROM generate_series(1, 1000)");
         long written = Sql.count("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
-        await().atMost(Duration.ofSeconds(30)).until(() -> Sql.count(
+        // heartbeats every 10 s (pgrouter.wal.heartbeat-interval-ms), then the position is stored and confirmed
+        await().atMost(Duration.ofSeconds(45)).until(() -> Sql.count(
                 "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = 'pgrouter'") >= written);
     }
 

@@ -17,6 +17,14 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
     public static EmbeddedDatabase db;
     public static WebhookReceiver webhook;
     public static Path lake;
+    /** Two Standard Webhooks secrets, both active (rotation). */
+    public static final String SECRET_A = secret(), SECRET_B = secret();
+
+    private static String secret() {
+        byte[] key = new byte[24];
+        new java.security.SecureRandom().nextBytes(key);
+        return "whsec_" + java.util.Base64.getEncoder().encodeToString(key);
+    }
 
     @Override
     public Map<String, String> start() {
@@ -31,6 +39,8 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
             webhook = new WebhookReceiver(0);
             lake = Files.createDirectories(work.resolve("lake"));
             return Map.of(
+                    "pgrouter.test.receiver", webhook.url(""),
+                    "pgrouter.test.webhook-secrets", SECRET_A + " " + SECRET_B,
                     "pgrouter.test.pg-host", "127.0.0.1",
                     "pgrouter.test.pg-port", String.valueOf(db.port()),
                     "pgrouter.postgres.url", db.jdbcUrl(),

@@ -1,0 +1,48 @@
+package io.pgrouter.sink.webhook;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.inject.Named;
+import jakarta.inject.Singleton;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultComponent;
+
+import io.quarkus.arc.Unremovable;
+
+/**
+ * {@code pgwebhook:<name>?url=...&secret=...&mode=structured|binary&timeoutMs=...&retries=...}: the producer behind
+ * {@code kamelets/webhook-sink.kamelet.yaml}. Camel's HTTP component sends requests; this one owns the webhook
+ * contract around them: CloudEvents modes, Standard Webhooks signatures re-computed on every attempt, outcome
+ * classes (2xx, Retry-After, retryable, permanent, 410 disables the endpoint) and the retry schedule.
+ */
+@Singleton
+@Named("pgwebhook")
+@Unremovable
+public class WebhookComponent extends DefaultComponent {
+
+    /** URLs that answered 410 Gone: events for them go to dead letters until the router restarts. */
+    private final Set<String> disabled = ConcurrentHashMap.newKeySet();
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        WebhookEndpoint endpoint = new WebhookEndpoint(uri, this);
+        setProperties(endpoint, parameters);
+        endpoint.validate();
+        return endpoint;
+    }
+
+    void disable(String url) {
+        disabled.add(url);
+    }
+
+    boolean isDisabled(String url) {
+        return disabled.contains(url);
+    }
+
+    public Set<String> disabledUrls() {
+        return Set.copyOf(disabled);
+    }
+}

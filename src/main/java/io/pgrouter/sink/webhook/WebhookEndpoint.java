@@ -1,0 +1,93 @@
+package io.pgrouter.sink.webhook;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.camel.Consumer;
+import org.apache.camel.Processor;
+import org.apache.camel.Producer;
+import org.apache.camel.support.DefaultEndpoint;
+
+/** One webhook receiver and how to deliver to it. */
+public class WebhookEndpoint extends DefaultEndpoint {
+
+    private String url;
+    private String secret;
+    private String mode = "structured";
+    private long timeoutMs = 15_000;
+    private int retries = 3;
+    private long backoffMs = 500;
+    private long maxRetryAfterMs = 60_000;
+    private String headers;
+
+    private StandardWebhooksSigner signer;
+    private Map<String, String> extraHeaders;
+    private HttpClient client;
+
+    WebhookEndpoint(String uri, WebhookComponent component) {
+        super(uri, component);
+    }
+
+    void validate() {
+        if (url == null || url.isBlank()) throw new IllegalArgumentException("webhook-sink needs url");
+        URI parsed = URI.create(url);
+        if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
+            throw new IllegalArgumentException("webhook-sink url must be http or https: " + url);
+        }
+        if (!mode.equals("structured") && !mode.equals("binary")) {
+            throw new IllegalArgumentException("webhook-sink mode must be structured or binary, got " + mode);
+        }
+        signer = StandardWebhooksSigner.of(secret);
+        extraHeaders = new LinkedHashMap<>();
+        if (headers != null && !headers.isBlank()) {
+            for (String pair : headers.split(";")) {
+                int colon = pair.indexOf(':');
+                if (colon <= 0) throw new IllegalArgumentException("webhook-sink headers must be 'Name: value; Name2: value2'");
+                extraHeaders.put(pair.substring(0, colon).trim(), pair.substring(colon + 1).trim());
+            }
+        }
+        client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofMillis(timeoutMs))
+                // plain http: no h2c upgrade dance (receivers rarely speak it); https still negotiates HTTP/2 by ALPN
+                .version("http".equals(parsed.getScheme()) ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
+                .build();
+    }
+
+    @Override
+    public Producer createProducer() {
+        return new WebhookProducer(this);
+    }
+
+    @Override
+    public Consumer createConsumer(Processor processor) {
+        throw new UnsupportedOperationException("pgwebhook: is a sink");
+    }
+
+    @Override
+    public WebhookComponent getComponent() {
+        return (WebhookComponent) super.getComponent();
+    }
+
+    StandardWebhooksSigner signer() { return signer; }
+    Map<String, String> extraHeaders() { return extraHeaders; }
+    HttpClient client() { return client; }
+
+    public String getUrl() { return url; }
+    public void setUrl(String url) { this.url = url; }
+    public String getSecret() { return secret; }
+    public void setSecret(String secret) { this.secret = secret; }
+    public String getMode() { return mode; }
+    public void setMode(String mode) { this.mode = mode; }
+    public long getTimeoutMs() { return timeoutMs; }
+    public void setTimeoutMs(long timeoutMs) { this.timeoutMs = timeoutMs; }
+    public int getRetries() { return retries; }
+    public void setRetries(int retries) { this.retries = retries; }
+    public long getBackoffMs() { return backoffMs; }
+    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
+    public long getMaxRetryAfterMs() { return maxRetryAfterMs; }
+    public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
+    public String getHeaders() { return headers; }
+    public void setHeaders(String headers) { this.headers = headers; }
+}

@@ -1,0 +1,155 @@
+package io.pgrouter.sink.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.standardwebhooks.Webhook;
+
+import io.cloudevents.CloudEvent;
+import io.cloudevents.core.provider.EventFormatProvider;
+import io.cloudevents.http.HttpMessageFactory;
+import io.cloudevents.jackson.JsonFormat;
+import io.pgrouter.demo.WebhookReceiver;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * The webhook sink against a real HTTP receiver, checked with implementations we did not write: the Standard
+ * Webhooks reference library verifies signatures, the CloudEvents SDK parses structured and binary requests.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = TestServers.class, restrictToAnnotatedClass = false)
+class WebhookSinkTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final AtomicInteger IDS = new AtomicInteger(1000);
+
+    static WebhookReceiver receiver() {
+        return TestServers.webhook;
+    }
+
+    /** Inserts a row the test route sends to the receiver path of the same name; returns its id (the subject). */
+    static int send(String target) {
+        int id = IDS.incrementAndGet();
+        Sql.exec("INSERT INTO test.hooks (id, target, note) VALUES (" + id + ", '" + target + "', 'n" + id + "')");
+        return id;
+    }
+
+    static Map<String, List<String>> lowerCase(Map<String, List<String>> headers) {
+        Map<String, List<String>> result = new HashMap<>();
+        headers.forEach((k, v) -> result.put(k.toLowerCase(), v));
+        return result;
+    }
+
+    static long deadLetters(int id, String extraCondition) {
+        return Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-hooks-to-webhooks' AND event->>'subject' = '" + id + "'"
+                + extraCondition);
+    }
+
+    @BeforeEach
+    void answerOk() {
+        receiver().answerWith(200);
+    }
+
+    @Test
+    void structuredEventsAreSignedForEverySecretAndParseAsCloudEvents() throws Exception {
+        int id = send("signed");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/signed").stream().anyMatch(d -> d.body().contains("\"subject\":\"" + id + "\"")));
+        WebhookReceiver.Delivery d = receiver().deliveries("/signed").stream().filter(x -> x.body().contains("\"subject\":\"" + id + "\"")).findFirst().orElseThrow();
+
+        // the reference implementation accepts the signature with either secret (rotation)
+        new Webhook(TestServers.SECRET_A).verify(d.body(), lowerCase(d.headers()));
+        new Webhook(TestServers.SECRET_B).verify(d.body(), lowerCase(d.headers()));
+        assertThat(d.header("webhook-signature").split(" ")).hasSize(2).allMatch(s -> s.startsWith("v1,"));
+        assertThat(d.header("x-tenant")).isEqualTo("shop");
+        assertThat(d.header("content-type")).startsWith("application/cloudevents+json");
+
+        CloudEvent event = EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE)
+                .deserialize(d.body().getBytes(StandardCharsets.UTF_8));
+        assertThat(event.getType()).isEqualTo("postgres.row.insert");
+        assertThat(event.getSubject()).isEqualTo(String.valueOf(id));
+        assertThat(event.getId()).isEqualTo(d.header("webhook-id"));
+        assertThat(event.getExtension("pgtable")).isEqualTo("hooks");
+        assertThat(new String(event.getData().toBytes(), StandardCharsets.UTF_8)).contains("\"target\":\"signed\"");
+    }
+
+    @Test
+    void binaryModeSendsTheDataAsBodyAndTheAttributesAsHeaders() throws Exception {
+        int id = send("binary");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/binary").stream().anyMatch(d -> id == Integer.parseInt(
+                String.valueOf(d.header("ce-subject")))));
+        WebhookReceiver.Delivery d = receiver().deliveries("/binary").stream().filter(x -> String.valueOf(id).equals(x.header("ce-subject")))
+                .findFirst().orElseThrow();
+        new Webhook(TestServers.SECRET_A).verify(d.body(), lowerCase(d.headers()));
+        Map<String, String> headers = new HashMap<>();
+        d.headers().forEach((k, v) -> headers.put(k.toLowerCase(), v.get(0)));
+        CloudEvent event = HttpMessageFactory.createReader(headers, d.body().getBytes(StandardCharsets.UTF_8)).toEvent();
+        assertThat(event.getType()).isEqualTo("postgres.row.insert");
+        assertThat(event.getSubject()).isEqualTo(String.valueOf(id));
+        assertThat(event.getExtension("pgschema")).isEqualTo("test");
+        assertThat(new String(event.getData().toBytes(), StandardCharsets.UTF_8)).startsWith("{\"before\":null,\"after\":{\"id\":" + id);
+    }
+
+    @Test
+    void aReceiverFailingWith500ThenRecoveringGetsTheEventWithTheSameWebhookIdOnEveryAttempt() {
+        receiver().script("/flaky", 500, 503, 500);
+        int id = send("flaky");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/flaky").size() == 1);
+        List<WebhookReceiver.Attempt> attempts = receiver().attempts("/flaky");
+        assertThat(attempts).extracting(WebhookReceiver.Attempt::status).containsExactly(500, 503, 500, 200);
+        assertThat(attempts).extracting(a -> a.request().header("webhook-id")).containsOnly(attempts.get(0).request().header("webhook-id"));
+        assertThat(deadLetters(id, "")).isZero();
+    }
+
+    @Test
+    void retryAfterIsHonoured() {
+        receiver().retryAfter("/retry-after", "1");
+        receiver().script("/retry-after", 429);
+        send("retry-after");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/retry-after").size() == 1);
+        List<WebhookReceiver.Attempt> attempts = receiver().attempts("/retry-after");
+        assertThat(attempts).hasSize(2);
+        // the sink's own backoff is 10 ms here: a gap of a second can only come from Retry-After: 1
+        assertThat(attempts.get(1).receivedAtMillis() - attempts.get(0).receivedAtMillis()).isGreaterThanOrEqualTo(950);
+    }
+
+    @Test
+    void goneDisablesTheEndpointAndItsEventsGoToDeadLetters() {
+        receiver().script("/gone", 410);
+        int first = send("gone");
+        await().atMost(WAIT).until(() -> deadLetters(first, " AND last_status = 410 AND sink = 'webhook-sink' AND attempts = 1") == 1);
+        int second = send("gone");
+        await().atMost(WAIT).until(() -> deadLetters(second, " AND error LIKE '%disabled%'") == 1);
+        assertThat(receiver().attempts("/gone")).hasSize(1);
+    }
+
+    @Test
+    void aBadRequestIsDeadLetteredAtOnceWithTheAnswer() {
+        receiver().script("/bad", 400);
+        int id = send("bad");
+        await().atMost(WAIT).until(() -> deadLetters(id, " AND last_status = 400 AND attempts = 1") == 1);
+        assertThat(receiver().attempts("/bad")).hasSize(1);
+    }
+
+    @Test
+    void aTimeoutIsRetried() {
+        receiver().delay("/slow", 1500);
+        int id = send("slow");
+        await().atMost(WAIT).until(() -> deadLetters(id, " AND attempts = 2 AND last_status IS NULL") == 1);
+        await().atMost(WAIT).until(() -> receiver().attempts("/slow").size() == 2);
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE event->>'subject' = '" + id + "' AND response_excerpt ILIKE '%timed out%'"))
+                .isEqualTo(1);
+    }
+}
