@@ -102,6 +102,36 @@ class PackagedRouterIT {
     }
 
     @Test
+    void aWebhookSecretNeverAppearsInTheRoutersOutput() throws Exception {
+        byte[] key = new byte[24];
+        new java.security.SecureRandom().nextBytes(key);
+        String secret = "whsec_" + java.util.Base64.getEncoder().encodeToString(key);
+        Path dir = routes("wal-products-to-signed-webhook.yaml", """
+                - route:
+                    id: wal-products-to-signed-webhook
+                    from:
+                      uri: pg:wal
+                      parameters:
+                        tables: marketplace.products
+                      steps:
+                        - to: "kamelet:webhook-sink?url={{pgrouter.test.receiver}}/secret-check&secret={{pgrouter.sinks.webhook.signing-keys}}&retries=1&backoffMs=10"
+                """);
+        Map<String, String> c = with("pgrouter.routes.dir", dir.toString());
+        c.put("pgrouter.wal.slot", "secretcheck");
+        c.put("pgrouter.wal.publication", "secretcheck");
+        // a property name Camel does not recognise as sensitive: the router must not print it either
+        c.put("pgrouter.sinks.webhook.signing-keys", secret);
+        TestServers.webhook.script("/secret-check", 500, 401);
+        try (RouterProcess router = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'secretcheck' AND active") == 1);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'secret-check', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Sql.count(
+                    "SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-products-to-signed-webhook' AND last_status = 401") == 1);
+            assertThat(router.output()).contains("secret-check").doesNotContain(secret.substring("whsec_".length()));
+        }
+    }
+
+    @Test
     void rowsCommittedWhileTheRouterIsKilledArriveAfterItStartsAgain() throws Exception {
         Map<String, String> c = with("pgrouter.wal.slot", "packaged");
         c.put("pgrouter.wal.publication", "packaged");

@@ -58,9 +58,52 @@ class WebhookSinkTest {
                 + extraCondition);
     }
 
+    /** Everything the application logs while these tests run, messages and stack traces. */
+    static final StringBuffer LOG = new StringBuffer();
+
+    @org.junit.jupiter.api.BeforeAll
+    static void captureLogs() {
+        java.util.logging.Logger.getLogger("").addHandler(new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                LOG.append(record.getLoggerName()).append(' ').append(record.getMessage());
+                if (record.getParameters() != null) LOG.append(' ').append(java.util.Arrays.toString(record.getParameters()));
+                if (record.getThrown() != null) {
+                    java.io.StringWriter trace = new java.io.StringWriter();
+                    record.getThrown().printStackTrace(new java.io.PrintWriter(trace));
+                    LOG.append(' ').append(trace);
+                }
+                LOG.append('\n');
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+    }
+
     @BeforeEach
     void answerOk() {
         receiver().answerWith(200);
+    }
+
+    @Test
+    void secretsNeverAppearInLogsErrorsOrDeadLetters() {
+        receiver().script("/signed-bad", 500, 400);
+        int id = send("signed-bad");
+        await().atMost(WAIT).until(() -> deadLetters(id, " AND last_status = 400 AND attempts = 2") == 1);
+        assertThat(LOG).as("the failure was logged").contains("signed-bad");
+        for (String secret : List.of(TestServers.SECRET_A, TestServers.SECRET_B)) {
+            String key = secret.substring("whsec_".length());
+            assertThat(LOG.toString()).doesNotContain(key);
+            assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE error LIKE '%" + key + "%' OR event::text LIKE '%" + key
+                    + "%' OR coalesce(response_excerpt, '') LIKE '%" + key + "%'")).isZero();
+        }
+        assertThat(receiver().attempts("/signed-bad")).allSatisfy(a -> assertThat(a.request().header("webhook-signature")).startsWith("v1,"));
     }
 
     @Test
