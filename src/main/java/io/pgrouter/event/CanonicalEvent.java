@@ -98,6 +98,24 @@ public record CanonicalEvent(
         if (value != null) h.put(key, value);
     }
 
+    /** The event back from its JSON form (as stored in the dead-letter store). */
+    public static CanonicalEvent fromJson(String json) throws JsonProcessingException {
+        JsonNode n = JSON.readTree(json);
+        return new CanonicalEvent(n.get("id").asText(), n.get("source").asText(), Op.fromWire(n.get("pgop").asText()),
+                text(n, "subject"), text(n, "time"), text(n, "pgdatabase"), text(n, "pgschema"), text(n, "pgtable"),
+                n.hasNonNull("pglsn") ? parseLsn(n.get("pglsn").asText()) : null, n.hasNonNull("pgtxid") ? n.get("pgtxid").asLong() : null,
+                text(n, "pgchannel"), n.get("data"));
+    }
+
+    private static String text(JsonNode n, String field) {
+        return n.hasNonNull(field) ? n.get(field).asText() : null;
+    }
+
+    public static long parseLsn(String lsn) {
+        int slash = lsn.indexOf('/');
+        return (Long.parseLong(lsn.substring(0, slash), 16) << 32) | Long.parseLong(lsn.substring(slash + 1), 16);
+    }
+
     /** PostgreSQL's textual LSN form, e.g. {@code 0/16B3748}. */
     public static String formatLsn(long lsn) {
         return Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();

@@ -9,7 +9,7 @@ import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 
 /**
- * {@code bin/pgrouter-install --table s.t --mode notify|durable --channel c}: installs the change trigger on a
+ * {@code bin/pgrouter install --table s.t --mode notify|durable --channel c}: installs the change trigger on a
  * table and exits, without starting the router. Reads the database from the router's own configuration.
  */
 public final class InstallCommand {
@@ -17,11 +17,7 @@ public final class InstallCommand {
     private InstallCommand() {
     }
 
-    public static void main(String... args) {
-        System.exit(run(args));
-    }
-
-    static int run(String... args) {
+    public static int run(String... args) {
         String table = null;
         String mode = "notify";
         String channel = null;

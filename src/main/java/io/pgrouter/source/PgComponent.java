@@ -13,6 +13,7 @@ import org.apache.camel.support.DefaultComponent;
 
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
+import io.pgrouter.store.DeadLetterReplayer;
 import io.quarkus.arc.Unremovable;
 
 /**
@@ -30,6 +31,9 @@ public class PgComponent extends DefaultComponent implements StartupListener {
 
     @Inject
     NotifySource notify;
+
+    @Inject
+    DeadLetterReplayer replayer;
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
@@ -58,10 +62,12 @@ public class PgComponent extends DefaultComponent implements StartupListener {
     public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
         wal.start();
         notify.start();
+        replayer.start(context);
     }
 
     @Override
     protected void doStop() throws Exception {
+        replayer.stop();
         wal.stop();
         notify.stop();
         super.doStop();

@@ -32,7 +32,7 @@ public class DeadLetterStore {
         try (Connection c = postgres.open(); Statement s = c.createStatement()) {
             // pg_attribute, not information_schema: the latter hides tables the role has no privilege on
             try (var rs = s.executeQuery("SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('"
-                    + table().replace("'", "''") + "') AND attname = 'attempts'")) {
+                    + table().replace("'", "''") + "') AND attname = 'replayed_at'")) {
                 if (rs.next() && rs.getInt(1) == 1) return; // already there: no CREATE privilege needed
             }
             s.execute("CREATE SCHEMA IF NOT EXISTS " + postgres.schema());
@@ -41,7 +41,8 @@ public class DeadLetterStore {
                     + "event jsonb NOT NULL, error text NOT NULL, failed_at timestamptz NOT NULL DEFAULT now())");
             // what a sink knew when it gave up (SinkDeliveryException); added to tables from earlier versions too
             s.execute("ALTER TABLE " + table() + " ADD COLUMN IF NOT EXISTS sink text, ADD COLUMN IF NOT EXISTS last_status int, "
-                    + "ADD COLUMN IF NOT EXISTS response_excerpt text, ADD COLUMN IF NOT EXISTS attempts int");
+                    + "ADD COLUMN IF NOT EXISTS response_excerpt text, ADD COLUMN IF NOT EXISTS attempts int, "
+                    + "ADD COLUMN IF NOT EXISTS replay_requested_at timestamptz, ADD COLUMN IF NOT EXISTS replayed_at timestamptz");
         } catch (SQLException e) {
             if ("42501".equals(e.getSQLState())) {
                 throw new IllegalStateException("the router keeps its tables in schema " + postgres.schema() + " of database "
@@ -102,6 +103,52 @@ public class DeadLetterStore {
         failure.printStackTrace(new PrintWriter(trace));
         String text = trace.toString();
         return text.length() > 8000 ? text.substring(0, 8000) : text;
+    }
+
+    /** A dead letter asked to be replayed: its id, the route that failed it, the event. */
+    public record Replay(long id, String routeId, String event) {
+    }
+
+    /** Dead letters whose replay was requested (by {@code bin/pgrouter-dead-letters replay}) and not done yet. */
+    public synchronized java.util.List<Replay> dueReplays(int limit) throws SQLException {
+        if (connection == null || connection.isClosed()) connection = postgres.open();
+        java.util.List<Replay> due = new java.util.ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT id, route_id, event::text FROM " + table()
+                + " WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL ORDER BY id LIMIT ?")) {
+            ps.setInt(1, limit);
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) due.add(new Replay(rs.getLong(1), rs.getString(2), rs.getString(3)));
+            }
+        }
+        return due;
+    }
+
+    public synchronized void replayed(long id) throws SQLException {
+        update("UPDATE " + table() + " SET replayed_at = now(), replay_requested_at = NULL WHERE id = ?", id, null);
+    }
+
+    /** The replay failed too: the dead letter stays, with this failure, until its replay is requested again. */
+    public synchronized void replayFailed(long id, Exception failure) throws SQLException {
+        update("UPDATE " + table() + " SET replay_requested_at = NULL, error = ?, sink = coalesce(?, sink), last_status = ?, "
+                + "response_excerpt = ?, attempts = coalesce(attempts, 0) + coalesce(?, 1), failed_at = now() WHERE id = ?", id, failure);
+    }
+
+    private void update(String sql, long id, Exception failure) throws SQLException {
+        if (connection == null || connection.isClosed()) connection = postgres.open();
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            if (failure == null) {
+                ps.setLong(1, id);
+            } else {
+                SinkDeliveryException sink = SinkDeliveryException.in(failure);
+                ps.setString(1, describe(failure));
+                ps.setString(2, sink == null ? null : sink.sink());
+                ps.setObject(3, sink == null ? null : sink.lastStatus(), java.sql.Types.INTEGER);
+                ps.setString(4, sink == null ? null : sink.responseExcerpt());
+                ps.setObject(5, sink == null ? null : sink.attempts(), java.sql.Types.INTEGER);
+                ps.setLong(6, id);
+            }
+            ps.executeUpdate();
+        }
     }
 
     public String table() {

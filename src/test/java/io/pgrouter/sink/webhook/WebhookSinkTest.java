@@ -187,6 +187,31 @@ class WebhookSinkTest {
     }
 
     @Test
+    void replayReDeliversADeadLetterWithItsOriginalId() {
+        receiver().script("/replay", 400);
+        int id = send("replay");
+        await().atMost(WAIT).until(() -> deadLetters(id, " AND last_status = 400") == 1);
+        long deadLetter = Sql.count("SELECT id FROM pgrouter.dead_letters WHERE event->>'subject' = '" + id + "' AND route_id = 'wal-hooks-to-webhooks'");
+        // as bin/pgrouter dead-letters list / replay --id N do it, beside the running router
+        System.setProperty("pgrouter.postgres.url", TestServers.db.jdbcUrl());
+        java.io.ByteArrayOutputStream listed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(listed, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(io.pgrouter.store.DeadLettersCommand.run("list", "--sink", "webhook-sink")).isZero();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(listed.toString(StandardCharsets.UTF_8)).containsPattern(deadLetter + "\\t[^\\n]*\\twal-hooks-to-webhooks\\twebhook-sink\\t400\\t1\\t[^\\t]+:test.hooks:" + id
+                + "\\tpostgres.row.insert\\t" + id + "\\t");
+        assertThat(io.pgrouter.store.DeadLettersCommand.run("replay", "--id", String.valueOf(deadLetter))).isZero();
+        await().atMost(WAIT).until(() -> receiver().deliveries("/replay").size() == 1);
+        assertThat(receiver().deliveries("/replay").get(0).header("webhook-id"))
+                .isEqualTo(receiver().attempts("/replay").get(0).request().header("webhook-id"));
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE id = " + deadLetter + " AND replayed_at IS NOT NULL") == 1);
+    }
+
+    @Test
     void aTimeoutIsRetried() {
         receiver().delay("/slow", 1500);
         int id = send("slow");

@@ -1,0 +1,71 @@
+package io.pgrouter.store;
+
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Singleton;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Route;
+import org.jboss.logging.Logger;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.source.EventDispatcher;
+import io.pgrouter.source.PgConsumer;
+
+/**
+ * Re-delivers dead letters whose replay was requested, through the route that failed them (every step of it,
+ * with the event's original id). Polls the dead-letter store every 2 s.
+ */
+@Singleton
+public class DeadLetterReplayer {
+
+    private static final Logger LOG = Logger.getLogger(DeadLetterReplayer.class);
+
+    private final DeadLetterStore store;
+    private final EventDispatcher dispatcher;
+    private ScheduledExecutorService timer;
+
+    public DeadLetterReplayer(DeadLetterStore store, EventDispatcher dispatcher) {
+        this.store = store;
+        this.dispatcher = dispatcher;
+    }
+
+    public synchronized void start(CamelContext camel) {
+        if (timer != null) return;
+        timer = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-replay"));
+        timer.scheduleWithFixedDelay(() -> replayDue(camel), 2, 2, TimeUnit.SECONDS);
+    }
+
+    public synchronized void stop() {
+        if (timer != null) timer.shutdownNow();
+        timer = null;
+    }
+
+    void replayDue(CamelContext camel) {
+        try {
+            for (DeadLetterStore.Replay replay : store.dueReplays(100)) {
+                Route route = camel.getRoute(replay.routeId());
+                if (route == null || !(route.getConsumer() instanceof PgConsumer consumer)) {
+                    store.replayFailed(replay.id(), new IllegalStateException("cannot replay: no pg: route '" + replay.routeId() + "' in this router"));
+                    continue;
+                }
+                CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
+                Exception failure = consumer.deliver(event, replay.event());
+                if (failure == null) {
+                    dispatcher.endOfBatch();
+                    store.replayed(replay.id());
+                    LOG.infof("dead letter %d (event %s) replayed through route '%s'", replay.id(), event.id(), replay.routeId());
+                } else {
+                    store.replayFailed(replay.id(), failure);
+                    LOG.errorf("dead letter %d (event %s) failed again in route '%s': %s", replay.id(), event.id(), replay.routeId(), failure.getMessage());
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            if (!"42P01".equals(e.getSQLState())) LOG.warnf("replaying dead letters: %s", e.getMessage()); // 42P01: no store yet
+        } catch (Exception e) {
+            LOG.warnf("replaying dead letters: %s", e.getMessage());
+        }
+    }
+}
