@@ -23,3 +23,4 @@ ALTER TABLE test.types ALTER COLUMN long_text SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS test.fragile (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.echo (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.hooks (id int PRIMARY KEY, target text NOT NULL, note text);
+CREATE TABLE IF NOT EXISTS test.durable_hooks (id int PRIMARY KEY, note text);

@@ -10,13 +10,32 @@ public class SinkDeliveryException extends Exception {
     private final Integer lastStatus;
     private final String responseExcerpt;
     private final int attempts;
+    private final boolean retryable;
+    private final Long retryAfterMs;
 
     public SinkDeliveryException(String sink, String message, Integer lastStatus, String responseExcerpt, int attempts, Throwable cause) {
+        this(sink, message, lastStatus, responseExcerpt, attempts, false, null, cause);
+    }
+
+    public SinkDeliveryException(String sink, String message, Integer lastStatus, String responseExcerpt, int attempts, boolean retryable,
+            Long retryAfterMs, Throwable cause) {
         super(message, cause);
         this.sink = sink;
         this.lastStatus = lastStatus;
         this.responseExcerpt = responseExcerpt;
         this.attempts = attempts;
+        this.retryable = retryable;
+        this.retryAfterMs = retryAfterMs;
+    }
+
+    /** Worth trying again later (a timeout, 5xx, 429...), as opposed to an answer that will not change. */
+    public boolean retryable() {
+        return retryable;
+    }
+
+    /** How long the receiver asked to wait, when it did. */
+    public Long retryAfterMs() {
+        return retryAfterMs;
     }
 
     public String sink() {

@@ -13,6 +13,7 @@ import org.apache.camel.support.DefaultComponent;
 
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
+import io.pgrouter.sink.RetryWorker;
 import io.pgrouter.store.DeadLetterReplayer;
 import io.quarkus.arc.Unremovable;
 
@@ -34,6 +35,9 @@ public class PgComponent extends DefaultComponent implements StartupListener {
 
     @Inject
     DeadLetterReplayer replayer;
+
+    @Inject
+    RetryWorker retries;
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
@@ -63,11 +67,13 @@ public class PgComponent extends DefaultComponent implements StartupListener {
         wal.start();
         notify.start();
         replayer.start(context);
+        retries.start();
     }
 
     @Override
     protected void doStop() throws Exception {
         replayer.stop();
+        retries.stop();
         wal.stop();
         notify.stop();
         super.doStop();

@@ -111,6 +111,15 @@ public class DeadLetterStore {
 
     /** Dead letters whose replay was requested (by {@code bin/pgrouter-dead-letters replay}) and not done yet. */
     public synchronized java.util.List<Replay> dueReplays(int limit) throws SQLException {
+        try {
+            return dueReplaysOnce(limit);
+        } catch (SQLException first) {
+            close(); // the connection may have died with a PostgreSQL restart
+            return dueReplaysOnce(limit);
+        }
+    }
+
+    private java.util.List<Replay> dueReplaysOnce(int limit) throws SQLException {
         if (connection == null || connection.isClosed()) connection = postgres.open();
         java.util.List<Replay> due = new java.util.ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement("SELECT id, route_id, event::text FROM " + table()
@@ -134,6 +143,15 @@ public class DeadLetterStore {
     }
 
     private void update(String sql, long id, Exception failure) throws SQLException {
+        try {
+            updateOnce(sql, id, failure);
+        } catch (SQLException first) {
+            close();
+            updateOnce(sql, id, failure);
+        }
+    }
+
+    private void updateOnce(String sql, long id, Exception failure) throws SQLException {
         if (connection == null || connection.isClosed()) connection = postgres.open();
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             if (failure == null) {

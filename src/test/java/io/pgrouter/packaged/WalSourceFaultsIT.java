@@ -95,7 +95,7 @@ class WalSourceFaultsIT {
                       parameters:
                         tables: test.fragile
                       steps:
-                        - to: "kamelet:webhook-sink?url={{pgrouter.test.unreachable-url}}&timeoutMs=1000&retries=0"
+                        - to: "kamelet:webhook-sink?url={{pgrouter.test.unreachable-url}}&timeoutMs=1000&retries=0&retryBudgetMs=0"
                 """);
         int port = freePort();
         Map<String, String> c = with(Map.of("pgrouter.wal.slot", "held", "pgrouter.wal.publication", "held",

@@ -10,6 +10,8 @@ import jakarta.inject.Singleton;
 import org.apache.camel.Endpoint;
 import org.apache.camel.support.DefaultComponent;
 
+import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.RetryWorker;
 import io.quarkus.arc.Unremovable;
 
 /**
@@ -26,12 +28,23 @@ public class WebhookComponent extends DefaultComponent {
     /** URLs that answered 410 Gone: events for them go to dead letters until the router restarts. */
     private final Set<String> disabled = ConcurrentHashMap.newKeySet();
 
+    @jakarta.inject.Inject
+    RetryStore retryStore;
+
+    @jakarta.inject.Inject
+    RetryWorker retryWorker;
+
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         WebhookEndpoint endpoint = new WebhookEndpoint(uri, this);
         setProperties(endpoint, parameters);
         endpoint.validate();
+        retryWorker.register(endpoint);
         return endpoint;
+    }
+
+    RetryStore retryStore() {
+        return retryStore;
     }
 
     void disable(String url) {

@@ -11,8 +11,11 @@ import org.apache.camel.Processor;
 import org.apache.camel.Producer;
 import org.apache.camel.support.DefaultEndpoint;
 
+import io.pgrouter.sink.Redeliverable;
+import io.pgrouter.sink.SinkDeliveryException;
+
 /** One webhook receiver and how to deliver to it. */
-public class WebhookEndpoint extends DefaultEndpoint {
+public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
 
     private String url;
     private String secret;
@@ -22,6 +25,8 @@ public class WebhookEndpoint extends DefaultEndpoint {
     private long backoffMs = 500;
     private long maxRetryAfterMs = 60_000;
     private String headers;
+    private long retryBudgetMs = 25L * 60 * 60 * 1000;
+    private long maxBackoffMs = 60L * 60 * 1000;
 
     private StandardWebhooksSigner signer;
     private Map<String, String> extraHeaders;
@@ -57,7 +62,40 @@ public class WebhookEndpoint extends DefaultEndpoint {
 
     @Override
     public Producer createProducer() {
-        return new WebhookProducer(this);
+        return producer();
+    }
+
+    private WebhookProducer producer;
+
+    private synchronized WebhookProducer producer() {
+        if (producer == null) producer = new WebhookProducer(this);
+        return producer;
+    }
+
+    /** A hash of the endpoint's configuration: the URI holds the secret, so the URI itself is never stored. */
+    @Override
+    public String sinkKey() {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(getEndpointUri().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "webhook-sink:" + java.util.HexFormat.of().formatHex(digest, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
+        producer().redeliver(eventJson);
+    }
+
+    @Override
+    public long nextDelayMs(int attempts) {
+        return producer().nextDelayMs(attempts);
+    }
+
+    @Override
+    public long retryBudgetMs() {
+        return retryBudgetMs;
     }
 
     @Override
@@ -88,6 +126,10 @@ public class WebhookEndpoint extends DefaultEndpoint {
     public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
     public long getMaxRetryAfterMs() { return maxRetryAfterMs; }
     public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
+    public long getRetryBudgetMs() { return retryBudgetMs; }
+    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
+    public long getMaxBackoffMs() { return maxBackoffMs; }
+    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
     public String getHeaders() { return headers; }
     public void setHeaders(String headers) { this.headers = headers; }
 }

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.sink.RetryStore;
 import io.pgrouter.sink.SinkDeliveryException;
 
 /**
@@ -45,17 +46,71 @@ class WebhookProducer extends DefaultProducer {
         this.where = uri.getScheme() + "://" + uri.getAuthority() + (uri.getPath() == null ? "" : uri.getPath());
     }
 
+    private record Prepared(HttpRequest.Builder template, byte[] body, String id) {
+    }
+
     @Override
     public void process(Exchange exchange) throws Exception {
-        if (endpoint.getComponent().isDisabled(endpoint.getUrl())) {
-            throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (restart the router to re-enable it)", 410, null, 0, null);
-        }
         String json = exchange.getMessage().getBody(String.class);
-        String id = exchange.getMessage().getHeader("ceId", exchange.getExchangeId(), String.class);
+        String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
+        String routeId = exchange.getFromRouteId();
+        RetryStore retries = endpoint.getComponent().retryStore();
+        boolean durable = endpoint.getRetryBudgetMs() > 0;
+        if (durable && retries.hasWaiting(endpoint.sinkKey(), subject)) {
+            // an earlier event of this subject waits for this receiver: this one waits behind it, in order
+            retries.park(endpoint.sinkKey(), routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
+            return;
+        }
+        Prepared request = prepare(json, exchange.getMessage().getHeader("ceId", exchange.getExchangeId(), String.class));
+        int attempts = endpoint.getRetries() + 1;
+        int made = 0;
+        SinkDeliveryException last = null;
+        while (made < attempts) {
+            made++;
+            try {
+                attempt(request);
+                return;
+            } catch (SinkDeliveryException e) {
+                if (!e.retryable()) throw withAttempts(e, made);
+                last = e;
+            }
+            if (made == attempts) break;
+            long delayMs = last.retryAfterMs() != null ? last.retryAfterMs() : backoffMs(made);
+            if (delayMs > endpoint.getMaxRetryAfterMs()) break; // too long to wait in-line
+            LOG.debugf("webhook %s attempt %d for %s failed (%s); retrying in %d ms", where, made, request.id(), last.getMessage(), delayMs);
+            Thread.sleep(delayMs);
+        }
+        if (durable) {
+            long delay = Math.max(nextDelayMs(made), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
+            retries.park(endpoint.sinkKey(), routeId, subject, json, made, Instant.now().plusMillis(delay), last.lastStatus(), last.getMessage());
+            LOG.warnf("webhook %s: event %s waits in the retry store after %d attempts (%s); next attempt in %d ms", where, request.id(), made,
+                    last.getMessage(), delay);
+            return;
+        }
+        throw new SinkDeliveryException(SINK, where + " failed " + made + " attempts; last: " + last.getMessage(), last.lastStatus(),
+                last.responseExcerpt(), made, true, last.retryAfterMs(), null);
+    }
+
+    /** One attempt for an event waiting in the retry store. */
+    void redeliver(String json) throws SinkDeliveryException, InterruptedException {
+        try {
+            attempt(prepare(json, null));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new SinkDeliveryException(SINK, "stored event is not JSON: " + e.getMessage(), null, null, 1, e);
+        }
+    }
+
+    private static SinkDeliveryException withAttempts(SinkDeliveryException e, int attempts) {
+        return new SinkDeliveryException(e.sink(), e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e.retryable(), e.retryAfterMs(),
+                e.getCause());
+    }
+
+    private Prepared prepare(String json, String fallbackId) throws com.fasterxml.jackson.core.JsonProcessingException {
         HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()));
+        ObjectNode event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
+        String id = event.hasNonNull("id") ? event.get("id").asText() : fallbackId;
         byte[] body;
         if ("binary".equals(endpoint.getMode())) {
-            ObjectNode event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
             JsonNode data = event.remove("data");
             event.remove("datacontenttype");
             for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext();) {
@@ -70,47 +125,43 @@ class WebhookProducer extends DefaultProducer {
         }
         endpoint.extraHeaders().forEach(template::header);
         template.header("webhook-id", id);
+        return new Prepared(template, body, id);
+    }
 
-        Integer lastStatus = null;
-        String lastAnswer = null;
-        int attempts = endpoint.getRetries() + 1;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
-            long timestamp = Instant.now().getEpochSecond();
-            HttpRequest.Builder request = template.copy().POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                    .header("webhook-timestamp", Long.toString(timestamp));
-            if (endpoint.signer().signs()) request.header("webhook-signature", endpoint.signer().signature(id, timestamp, body));
-            long delayMs;
-            try {
-                HttpResponse<String> response = endpoint.client().send(request.build(), HttpResponse.BodyHandlers.ofString());
-                int status = response.statusCode();
-                if (status / 100 == 2) return;
-                lastStatus = status;
-                lastAnswer = excerpt(response.body());
-                if (status == 410) {
-                    endpoint.getComponent().disable(endpoint.getUrl());
-                    LOG.errorf("webhook %s answered 410 Gone: disabled, its events go to dead letters until the router restarts", where);
-                    throw new SinkDeliveryException(SINK, where + " answered 410 Gone: endpoint disabled", status, lastAnswer, attempt, null);
-                }
-                if (status != 408 && status != 429 && status < 500) {
-                    throw new SinkDeliveryException(SINK, where + " answered " + status + " (not retried)", status, lastAnswer, attempt, null);
-                }
-                Long retryAfter = status == 429 || status == 503 ? retryAfterMs(response) : null;
-                delayMs = retryAfter != null ? retryAfter : backoffMs(attempt);
-            } catch (IOException e) {
-                lastStatus = null;
-                lastAnswer = e.toString();
-                delayMs = backoffMs(attempt);
-            }
-            if (attempt == attempts) break;
-            if (delayMs > endpoint.getMaxRetryAfterMs()) {
-                throw new SinkDeliveryException(SINK, where + " asked to wait " + delayMs + " ms, longer than maxRetryAfterMs", lastStatus, lastAnswer,
-                        attempt, null);
-            }
-            LOG.debugf("webhook %s attempt %d for %s failed (%s); retrying in %d ms", where, attempt, id, lastStatus == null ? lastAnswer : lastStatus, delayMs);
-            Thread.sleep(delayMs);
+    /** One request: returns on 2xx, throws a retryable or permanent {@link SinkDeliveryException} otherwise. */
+    private void attempt(Prepared prepared) throws SinkDeliveryException, InterruptedException {
+        if (endpoint.getComponent().isDisabled(endpoint.getUrl())) {
+            throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (restart the router to re-enable it)", 410, null, 0, null);
         }
-        throw new SinkDeliveryException(SINK, where + " failed " + attempts + " attempts; last: " + (lastStatus == null ? lastAnswer : "status " + lastStatus),
-                lastStatus, lastAnswer, attempts, null);
+        long timestamp = Instant.now().getEpochSecond();
+        HttpRequest.Builder request = prepared.template().copy().POST(HttpRequest.BodyPublishers.ofByteArray(prepared.body()))
+                .header("webhook-timestamp", Long.toString(timestamp));
+        if (endpoint.signer().signs()) request.header("webhook-signature", endpoint.signer().signature(prepared.id(), timestamp, prepared.body()));
+        HttpResponse<String> response;
+        try {
+            response = endpoint.client().send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new SinkDeliveryException(SINK, e.toString(), null, e.toString(), 1, true, null, null);
+        }
+        int status = response.statusCode();
+        if (status / 100 == 2) return;
+        String answer = excerpt(response.body());
+        if (status == 410) {
+            endpoint.getComponent().disable(endpoint.getUrl());
+            LOG.errorf("webhook %s answered 410 Gone: disabled, its events go to dead letters until the router restarts", where);
+            throw new SinkDeliveryException(SINK, where + " answered 410 Gone: endpoint disabled", status, answer, 1, null);
+        }
+        if (status != 408 && status != 429 && status < 500) {
+            throw new SinkDeliveryException(SINK, where + " answered " + status + " (not retried)", status, answer, 1, null);
+        }
+        Long retryAfter = status == 429 || status == 503 ? retryAfterMs(response) : null;
+        throw new SinkDeliveryException(SINK, "status " + status, status, answer, 1, true, retryAfter, null);
+    }
+
+    /** The wait before durable attempt {@code attempts + 1}: doubling from backoffMs up to maxBackoffMs, with jitter. */
+    long nextDelayMs(int attempts) {
+        long ceiling = Math.min(endpoint.getBackoffMs() << Math.min(attempts, 30), endpoint.getMaxBackoffMs());
+        return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
     }
 
     /** Exponential backoff with jitter: between half and all of backoffMs * 2^(attempt-1). */

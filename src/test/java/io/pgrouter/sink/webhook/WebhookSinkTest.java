@@ -47,6 +47,14 @@ class WebhookSinkTest {
         return id;
     }
 
+    static com.fasterxml.jackson.databind.JsonNode readTree(String body) {
+        try {
+            return io.pgrouter.event.CanonicalEvent.JSON.readTree(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(body, e);
+        }
+    }
+
     static Map<String, List<String>> lowerCase(Map<String, List<String>> headers) {
         Map<String, List<String>> result = new HashMap<>();
         headers.forEach((k, v) -> result.put(k.toLowerCase(), v));
@@ -154,6 +162,26 @@ class WebhookSinkTest {
         assertThat(attempts).extracting(WebhookReceiver.Attempt::status).containsExactly(500, 503, 500, 200);
         assertThat(attempts).extracting(a -> a.request().header("webhook-id")).containsOnly(attempts.get(0).request().header("webhook-id"));
         assertThat(deadLetters(id, "")).isZero();
+    }
+
+    @Test
+    void aReceiverDownForAWhileGetsEveryEventInOrderPerSubjectFromTheDurableRetryStore() {
+        receiver().script("/durable", 500, 500, 500);
+        Sql.exec("INSERT INTO test.durable_hooks VALUES (1, 'a')");
+        Sql.exec("UPDATE test.durable_hooks SET note = 'b' WHERE id = 1");
+        Sql.exec("UPDATE test.durable_hooks SET note = 'c' WHERE id = 1");
+        Sql.exec("INSERT INTO test.durable_hooks VALUES (2, 'x')");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/durable").size() == 4);
+        List<String> notesOfOne = receiver().deliveries("/durable").stream().filter(d -> d.body().contains("\"subject\":\"1\""))
+                .map(d -> readTree(d.body()).at("/data/after/note").asText()).toList();
+        assertThat(notesOfOne).containsExactly("a", "b", "c");
+        // the first event of subject 1 met the failures: every attempt carried its one webhook-id
+        String firstId = receiver().attempts("/durable").get(0).request().header("webhook-id");
+        assertThat(receiver().attempts("/durable").stream().filter(a -> a.request().header("webhook-id").equals(firstId)))
+                .extracting(WebhookReceiver.Attempt::status).contains(500).endsWith(200);
+        assertThat(receiver().attempts("/durable")).hasSizeGreaterThanOrEqualTo(7);
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries") == 0);
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-durable-hooks-to-webhook'")).isZero();
     }
 
     @Test

@@ -1,0 +1,155 @@
+package io.pgrouter.sink;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import jakarta.inject.Singleton;
+
+import io.pgrouter.postgres.Postgres;
+
+/**
+ * Events a sink could not deliver yet and will try again later, in the router's schema: the source's position
+ * moves on once an event is here. Ordered per (sink, subject): while one waits, later events of the same subject
+ * for the same sink queue behind it. One store for every sink that retries.
+ */
+@Singleton
+public class RetryStore {
+
+    /** One waiting event: the oldest of its (sink, subject). */
+    public record Waiting(long id, String sinkKey, String routeId, String subject, String event, int attempts, Instant firstFailedAt,
+            Instant nextAttemptAt) {
+    }
+
+    private final Postgres postgres;
+    private Connection connection;
+    private boolean ready;
+
+    public RetryStore(Postgres postgres) {
+        this.postgres = postgres;
+    }
+
+    private String table() {
+        return postgres.schema() + ".retries";
+    }
+
+    private interface Call<T> {
+        T on(Connection c) throws SQLException;
+    }
+
+    /** Runs on the store's connection; once more on a fresh one if that failed (it may have died with a restart). */
+    private <T> T call(Call<T> call) throws SQLException {
+        try {
+            return call.on(connection());
+        } catch (SQLException first) {
+            try {
+                if (connection != null) connection.close();
+            } catch (SQLException ignored) {
+                // discarded either way
+            }
+            connection = null;
+            return call.on(connection());
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null || connection.isClosed()) connection = postgres.open();
+        if (!ready) {
+            try (Statement s = connection.createStatement()) {
+                // event as text, not jsonb: a retried request carries exactly the bytes of the first attempt
+                s.execute("CREATE TABLE IF NOT EXISTS " + table() + " (id bigserial PRIMARY KEY, sink_key text NOT NULL, route_id text NOT NULL, "
+                        + "subject text NOT NULL, event text NOT NULL, attempts int NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
+                        + "next_attempt_at timestamptz NOT NULL, last_status int, last_error text)");
+                s.execute("CREATE INDEX IF NOT EXISTS retries_order ON " + table() + " (sink_key, subject, id)");
+            }
+            ready = true;
+        }
+        return connection;
+    }
+
+    /** Whether an earlier event of this subject waits for this sink (a later one must then wait behind it). */
+    public synchronized boolean hasWaiting(String sinkKey, String subject) throws SQLException {
+        return call(c -> {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + table() + " WHERE sink_key = ? AND subject = ? LIMIT 1")) {
+            ps.setString(1, sinkKey);
+            ps.setString(2, subject);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+        });
+    }
+
+    /** Stores the event durably (committed when this returns). */
+    public synchronized void park(String sinkKey, String routeId, String subject, String event, int attempts, Instant next, Integer status,
+            String error) throws SQLException {
+        call(c -> {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table()
+                + " (sink_key, route_id, subject, event, attempts, next_attempt_at, last_status, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setString(1, sinkKey);
+            ps.setString(2, routeId);
+            ps.setString(3, subject);
+            ps.setString(4, event);
+            ps.setInt(5, attempts);
+            ps.setTimestamp(6, Timestamp.from(next));
+            ps.setObject(7, status, java.sql.Types.INTEGER);
+            ps.setString(8, error);
+            return ps.executeUpdate();
+        }
+        });
+    }
+
+    /** The oldest waiting event of every (sink, subject). */
+    public synchronized List<Waiting> heads() throws SQLException {
+        return call(c -> {
+        List<Waiting> heads = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (sink_key, subject) id, sink_key, route_id, subject, event, "
+                + "attempts, first_failed_at, next_attempt_at FROM " + table() + " ORDER BY sink_key, subject, id");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                heads.add(new Waiting(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getInt(6),
+                        rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant()));
+            }
+        }
+        return heads;
+        });
+    }
+
+    public synchronized void remove(long id) throws SQLException {
+        call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table() + " WHERE id = ?")) {
+                ps.setLong(1, id);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    public synchronized void reschedule(long id, int attempts, Instant next, Integer status, String error) throws SQLException {
+        call(c -> {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + table()
+                + " SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?")) {
+            ps.setInt(1, attempts);
+            ps.setTimestamp(2, Timestamp.from(next));
+            ps.setObject(3, status, java.sql.Types.INTEGER);
+            ps.setString(4, error);
+            ps.setLong(5, id);
+            return ps.executeUpdate();
+        }
+        });
+    }
+
+    public synchronized long size() throws SQLException {
+        return call(c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table())) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+}
