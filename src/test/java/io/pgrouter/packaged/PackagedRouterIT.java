@@ -132,6 +132,38 @@ class PackagedRouterIT {
     }
 
     @Test
+    void eventsWaitingInTheRetryStoreWhenTheRouterIsKilledAreDeliveredAfterItRestarts() throws Exception {
+        Path dir = routes("wal-sellers-to-down-webhook.yaml", """
+                - route:
+                    id: wal-sellers-to-down-webhook
+                    from:
+                      uri: pg:wal
+                      parameters:
+                        tables: marketplace.sellers
+                      steps:
+                        - to: "kamelet:webhook-sink?url={{pgrouter.test.receiver}}/down&retries=0&backoffMs=1000"
+                """);
+        Map<String, String> c = with("pgrouter.routes.dir", dir.toString());
+        c.put("pgrouter.wal.slot", "retrykill");
+        c.put("pgrouter.wal.publication", "retrykill");
+        Integer[] failures = new Integer[200];
+        java.util.Arrays.fill(failures, 503);
+        TestServers.webhook.script("/down", failures);
+        try (RouterProcess first = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'retrykill' AND active") == 1);
+            Sql.exec("INSERT INTO marketplace.sellers (name, email) VALUES ('Waiting Seller', 'waiting@example.com')");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE event LIKE '%waiting@example.com%'") == 1);
+            first.kill();
+        }
+        TestServers.webhook.script("/down"); // the receiver is back
+        try (RouterProcess second = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> TestServers.webhook.deliveries("/down").stream().anyMatch(d -> d.body().contains("waiting@example.com")));
+            await().atMost(Duration.ofSeconds(10)).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries") == 0);
+            assertThat(TestServers.webhook.deliveries("/down")).hasSize(1);
+        }
+    }
+
+    @Test
     void rowsCommittedWhileTheRouterIsKilledArriveAfterItStartsAgain() throws Exception {
         Map<String, String> c = with("pgrouter.wal.slot", "packaged");
         c.put("pgrouter.wal.publication", "packaged");
