@@ -48,11 +48,14 @@ public class WebhookComponent extends DefaultComponent {
     }
 
     void disable(String url) {
-        disabled.add(url);
+        // kept without its query string, which may carry a token: this set is shown in health
+        java.net.URI u = java.net.URI.create(url);
+        disabled.add(u.getScheme() + "://" + u.getAuthority() + (u.getPath() == null ? "" : u.getPath()));
     }
 
     boolean isDisabled(String url) {
-        return disabled.contains(url);
+        java.net.URI u = java.net.URI.create(url);
+        return disabled.contains(u.getScheme() + "://" + u.getAuthority() + (u.getPath() == null ? "" : u.getPath()));
     }
 
     public Set<String> disabledUrls() {

@@ -197,13 +197,26 @@ class WebhookSinkTest {
     }
 
     @Test
-    void goneDisablesTheEndpointAndItsEventsGoToDeadLetters() {
+    void goneDisablesTheEndpointAndItsEventsGoToDeadLetters() throws Exception {
         receiver().script("/gone", 410);
         int first = send("gone");
         await().atMost(WAIT).until(() -> deadLetters(first, " AND last_status = 410 AND sink = 'webhook-sink' AND attempts = 1") == 1);
         int second = send("gone");
         await().atMost(WAIT).until(() -> deadLetters(second, " AND error LIKE '%disabled%'") == 1);
         assertThat(receiver().attempts("/gone")).hasSize(1);
+        assertThat(get(readiness)).contains("/gone").contains("pgrouter-webhooks");
+        assertThat(get(metrics)).containsPattern("pgrouter_webhook_disabled_endpoints\\S* 1.0");
+    }
+
+    @io.quarkus.test.common.http.TestHTTPResource("/q/health/ready")
+    java.net.URL readiness;
+
+    @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
+    java.net.URL metrics;
+
+    static String get(java.net.URL url) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(url.toURI()).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     @Test
