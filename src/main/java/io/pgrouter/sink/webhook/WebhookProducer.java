@@ -75,7 +75,7 @@ class WebhookProducer extends DefaultProducer {
                 last = e;
             }
             if (made == attempts) break;
-            long delayMs = last.retryAfterMs() != null ? last.retryAfterMs() : backoffMs(made);
+            long delayMs = last.retryAfterMs() != null ? last.retryAfterMs() : nextDelayMs(made);
             if (delayMs > endpoint.getMaxRetryAfterMs()) break; // too long to wait in-line
             LOG.debugf("webhook %s attempt %d for %s failed (%s); retrying in %d ms", where, made, request.id(), last.getMessage(), delayMs);
             Thread.sleep(delayMs);
@@ -158,15 +158,12 @@ class WebhookProducer extends DefaultProducer {
         throw new SinkDeliveryException(SINK, "status " + status, status, answer, 1, true, retryAfter, null);
     }
 
-    /** The wait before durable attempt {@code attempts + 1}: doubling from backoffMs up to maxBackoffMs, with jitter. */
+    /**
+     * The one retry schedule, in-line and from the retry store: the wait after {@code attempts} failed attempts is
+     * backoffMs doubled per attempt, capped at maxBackoffMs, with jitter (between half and all of it).
+     */
     long nextDelayMs(int attempts) {
-        long ceiling = Math.min(endpoint.getBackoffMs() << Math.min(attempts, 30), endpoint.getMaxBackoffMs());
-        return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
-    }
-
-    /** Exponential backoff with jitter: between half and all of backoffMs * 2^(attempt-1). */
-    long backoffMs(int attempt) {
-        long ceiling = endpoint.getBackoffMs() << Math.min(attempt - 1, 20);
+        long ceiling = Math.min(endpoint.getBackoffMs() << Math.min(attempts - 1, 30), endpoint.getMaxBackoffMs());
         return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
     }
 
