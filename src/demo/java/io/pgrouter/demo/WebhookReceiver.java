@@ -38,13 +38,15 @@ public final class WebhookReceiver implements AutoCloseable {
     private final Map<String, java.util.Deque<Integer>> scripts = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Long> delays = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, String> retryAfter = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger maxInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private volatile int status = 200;
     private volatile Consumer<Delivery> listener = d -> { };
 
     public WebhookReceiver(int port) throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
         server.createContext("/", this::handle);
-        server.setExecutor(Executors.newFixedThreadPool(4, r -> {
+        server.setExecutor(Executors.newFixedThreadPool(8, r -> {
             Thread t = new Thread(r, "webhook-receiver");
             t.setDaemon(true);
             return t;
@@ -59,10 +61,13 @@ public final class WebhookReceiver implements AutoCloseable {
                         new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
                 Long delay = delays.get(d.path());
                 if (delay != null) {
+                    maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
                     try {
                         Thread.sleep(delay);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                    } finally {
+                        inFlight.decrementAndGet();
                     }
                 }
                 java.util.Deque<Integer> script = scripts.get(d.path());
@@ -124,6 +129,11 @@ public final class WebhookReceiver implements AutoCloseable {
     /** 429 and 503 answers on {@code path} carry this Retry-After value. */
     public void retryAfter(String path, String value) {
         retryAfter.put(path, value);
+    }
+
+    /** Most requests to delayed paths answered at the same time so far. */
+    public int maxInFlight() {
+        return maxInFlight.get();
     }
 
     public List<Attempt> attempts(String path) {

@@ -10,7 +10,9 @@ import jakarta.inject.Singleton;
 import org.apache.camel.Endpoint;
 import org.apache.camel.support.DefaultComponent;
 
+import io.pgrouter.sink.BatchBoundary;
 import io.pgrouter.sink.RetryStore;
+import io.pgrouter.store.DeadLetterStore;
 import io.pgrouter.sink.RetryWorker;
 import io.quarkus.arc.Unremovable;
 
@@ -23,7 +25,7 @@ import io.quarkus.arc.Unremovable;
 @Singleton
 @Named("pgwebhook")
 @Unremovable
-public class WebhookComponent extends DefaultComponent {
+public class WebhookComponent extends DefaultComponent implements BatchBoundary {
 
     /** URLs that answered 410 Gone: events for them go to dead letters until the router restarts. */
     private final Set<String> disabled = ConcurrentHashMap.newKeySet();
@@ -33,6 +35,33 @@ public class WebhookComponent extends DefaultComponent {
 
     @jakarta.inject.Inject
     RetryWorker retryWorker;
+
+    @jakarta.inject.Inject
+    DeadLetterStore deadLetters;
+
+    private final java.util.List<WebhookLanes> lanes = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    WebhookLanes lanes(int concurrency) {
+        WebhookLanes l = new WebhookLanes(concurrency);
+        lanes.add(l);
+        return l;
+    }
+
+    DeadLetterStore deadLetters() {
+        return deadLetters;
+    }
+
+    /** The end of a source batch waits for the events still in webhook lanes. */
+    @Override
+    public void flush() throws Exception {
+        for (WebhookLanes l : lanes) l.drain();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        lanes.forEach(WebhookLanes::shutdown);
+        super.doStop();
+    }
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {

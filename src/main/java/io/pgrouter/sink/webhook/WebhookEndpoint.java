@@ -25,6 +25,7 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     private long backoffMs = 500;
     private long maxRetryAfterMs = 60_000;
     private String headers;
+    private int concurrency = 1;
     private long retryBudgetMs = 25L * 60 * 60 * 1000;
     private long maxBackoffMs = 60L * 60 * 1000;
 
@@ -42,6 +43,7 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
         if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
             throw new IllegalArgumentException("webhook-sink url must be http or https: " + url);
         }
+        if (concurrency < 1) throw new IllegalArgumentException("webhook-sink concurrency must be 1 or more, got " + concurrency);
         if (!mode.equals("structured") && !mode.equals("binary")) {
             throw new IllegalArgumentException("webhook-sink mode must be structured or binary, got " + mode);
         }
@@ -126,6 +128,8 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
     public long getMaxRetryAfterMs() { return maxRetryAfterMs; }
     public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
+    public int getConcurrency() { return concurrency; }
+    public void setConcurrency(int concurrency) { this.concurrency = concurrency; }
     public long getRetryBudgetMs() { return retryBudgetMs; }
     public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
     public long getMaxBackoffMs() { return maxBackoffMs; }

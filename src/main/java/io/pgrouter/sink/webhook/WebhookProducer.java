@@ -44,6 +44,7 @@ class WebhookProducer extends DefaultProducer {
         this.uri = URI.create(endpoint.getUrl());
         // error messages name the receiver without its query string, which may carry a token
         this.where = uri.getScheme() + "://" + uri.getAuthority() + (uri.getPath() == null ? "" : uri.getPath());
+        this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
     }
 
     private record Prepared(HttpRequest.Builder template, byte[] body, String id) {
@@ -54,6 +55,27 @@ class WebhookProducer extends DefaultProducer {
         String json = exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
         String routeId = exchange.getFromRouteId();
+        String id = exchange.getMessage().getHeader("ceId", exchange.getExchangeId(), String.class);
+        if (lanes != null) {
+            lanes.submit(subject, () -> deliverInLane(json, subject, routeId, id));
+            return;
+        }
+        deliver(json, subject, routeId, id);
+    }
+
+    /** With concurrency > 1: one lane per subject hash, so a subject's events keep their order; done by batch end. */
+    private final WebhookLanes lanes;
+
+    private void deliverInLane(String json, String subject, String routeId, String id) throws Exception {
+        try {
+            deliver(json, subject, routeId, id);
+        } catch (SinkDeliveryException e) {
+            // the route already moved on: the lane dead-letters what the dispatcher would have
+            endpoint.getComponent().deadLetters().record(CanonicalEvent.fromJson(json), json, routeId, e);
+        }
+    }
+
+    private void deliver(String json, String subject, String routeId, String id) throws Exception {
         RetryStore retries = endpoint.getComponent().retryStore();
         boolean durable = endpoint.getRetryBudgetMs() > 0;
         if (durable && retries.hasWaiting(endpoint.sinkKey(), subject)) {
@@ -61,7 +83,7 @@ class WebhookProducer extends DefaultProducer {
             retries.park(endpoint.sinkKey(), routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
             return;
         }
-        Prepared request = prepare(json, exchange.getMessage().getHeader("ceId", exchange.getExchangeId(), String.class));
+        Prepared request = prepare(json, id);
         int attempts = endpoint.getRetries() + 1;
         int made = 0;
         SinkDeliveryException last = null;

@@ -185,6 +185,18 @@ class WebhookSinkTest {
     }
 
     @Test
+    void concurrencyDeliversSubjectsInParallelAndEachSubjectInOrder() {
+        receiver().delay("/parallel", 100);
+        Sql.exec("BEGIN; INSERT INTO test.parallel_hooks SELECT i, 'a' FROM generate_series(1, 20) i; "
+                + "UPDATE test.parallel_hooks SET note = 'b' WHERE id = 1; UPDATE test.parallel_hooks SET note = 'c' WHERE id = 1; COMMIT");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/parallel").size() == 22);
+        assertThat(receiver().maxInFlight()).isGreaterThan(1);
+        List<String> notesOfOne = receiver().deliveries("/parallel").stream().map(d -> readTree(d.body()))
+                .filter(e -> e.get("subject").asText().equals("1")).map(e -> e.at("/data/after/note").asText()).toList();
+        assertThat(notesOfOne).containsExactly("a", "b", "c");
+    }
+
+    @Test
     void retryAfterIsHonoured() {
         receiver().retryAfter("/retry-after", "1");
         receiver().script("/retry-after", 429);
