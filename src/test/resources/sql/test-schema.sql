@@ -25,3 +25,4 @@ CREATE TABLE IF NOT EXISTS test.echo (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.hooks (id int PRIMARY KEY, target text NOT NULL, note text);
 CREATE TABLE IF NOT EXISTS test.durable_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.parallel_hooks (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.batched_hooks (id int PRIMARY KEY, note text);

@@ -159,7 +159,10 @@ class PackagedRouterIT {
         try (RouterProcess second = RouterProcess.start(c)) {
             await().atMost(Duration.ofSeconds(60)).until(() -> TestServers.webhook.deliveries("/down").stream().anyMatch(d -> d.body().contains("waiting@example.com")));
             await().atMost(Duration.ofSeconds(10)).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries") == 0);
-            assertThat(TestServers.webhook.deliveries("/down")).hasSize(1);
+            // at-least-once: the WAL may hand the event over again after kill -9 (its position was not stored yet);
+            // a duplicate carries the same webhook-id, so the receiver can drop it
+            assertThat(TestServers.webhook.deliveries("/down")).extracting(d -> d.header("webhook-id")).containsOnly(
+                    TestServers.webhook.deliveries("/down").get(0).header("webhook-id"));
         }
     }
 

@@ -40,6 +40,7 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
     DeadLetterStore deadLetters;
 
     private final java.util.List<WebhookLanes> lanes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<WebhookEndpoint> batching = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     WebhookLanes lanes(int concurrency) {
         WebhookLanes l = new WebhookLanes(concurrency);
@@ -51,9 +52,10 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         return deadLetters;
     }
 
-    /** The end of a source batch waits for the events still in webhook lanes. */
+    /** The end of a source batch sends what batched endpoints hold and waits for the events still in lanes. */
     @Override
     public void flush() throws Exception {
+        for (WebhookEndpoint e : batching) e.sendBuffered();
         for (WebhookLanes l : lanes) l.drain();
     }
 
@@ -69,6 +71,7 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         setProperties(endpoint, parameters);
         endpoint.validate();
         retryWorker.register(endpoint);
+        if ("batch".equals(endpoint.getMode())) batching.add(endpoint);
         return endpoint;
     }
 

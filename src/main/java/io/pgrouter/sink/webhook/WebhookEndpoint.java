@@ -26,6 +26,8 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     private long maxRetryAfterMs = 60_000;
     private String headers;
     private int concurrency = 1;
+    private int batchSize = 100;
+    private final java.util.List<WebhookProducer.Batched> buffered = new java.util.ArrayList<>();
     private long retryBudgetMs = 25L * 60 * 60 * 1000;
     private long maxBackoffMs = 60L * 60 * 1000;
 
@@ -44,8 +46,8 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
             throw new IllegalArgumentException("webhook-sink url must be http or https: " + url);
         }
         if (concurrency < 1) throw new IllegalArgumentException("webhook-sink concurrency must be 1 or more, got " + concurrency);
-        if (!mode.equals("structured") && !mode.equals("binary")) {
-            throw new IllegalArgumentException("webhook-sink mode must be structured or binary, got " + mode);
+        if (!mode.equals("structured") && !mode.equals("binary") && !mode.equals("batch")) {
+            throw new IllegalArgumentException("webhook-sink mode must be structured, binary or batch, got " + mode);
         }
         signer = StandardWebhooksSigner.of(secret);
         extraHeaders = new LinkedHashMap<>();
@@ -128,6 +130,21 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
     public long getMaxRetryAfterMs() { return maxRetryAfterMs; }
     public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
+    /** Batched mode: keeps the event; sends a batch when it is full (the rest at the end of the source batch). */
+    synchronized void buffer(WebhookProducer.Batched event) throws Exception {
+        buffered.add(event);
+        if (buffered.size() >= batchSize) sendBuffered();
+    }
+
+    synchronized void sendBuffered() throws Exception {
+        if (buffered.isEmpty()) return;
+        java.util.List<WebhookProducer.Batched> batch = java.util.List.copyOf(buffered);
+        buffered.clear();
+        producer().sendBatch(batch);
+    }
+
+    public int getBatchSize() { return batchSize; }
+    public void setBatchSize(int batchSize) { this.batchSize = batchSize; }
     public int getConcurrency() { return concurrency; }
     public void setConcurrency(int concurrency) { this.concurrency = concurrency; }
     public long getRetryBudgetMs() { return retryBudgetMs; }

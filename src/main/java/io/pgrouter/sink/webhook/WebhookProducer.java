@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -56,6 +57,10 @@ class WebhookProducer extends DefaultProducer {
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
         String routeId = exchange.getFromRouteId();
         String id = exchange.getMessage().getHeader("ceId", exchange.getExchangeId(), String.class);
+        if ("batch".equals(endpoint.getMode())) {
+            endpoint.buffer(new Batched(json, subject, routeId, id));
+            return;
+        }
         if (lanes != null) {
             lanes.submit(subject, () -> deliverInLane(json, subject, routeId, id));
             return;
@@ -77,13 +82,38 @@ class WebhookProducer extends DefaultProducer {
 
     private void deliver(String json, String subject, String routeId, String id) throws Exception {
         RetryStore retries = endpoint.getComponent().retryStore();
-        boolean durable = endpoint.getRetryBudgetMs() > 0;
-        if (durable && retries.hasWaiting(endpoint.sinkKey(), subject)) {
+        if (durable() && retries.hasWaiting(endpoint.sinkKey(), subject)) {
             // an earlier event of this subject waits for this receiver: this one waits behind it, in order
             retries.park(endpoint.sinkKey(), routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
             return;
         }
         Prepared request = prepare(json, id);
+        SinkDeliveryException last = sendWithRetries(request);
+        if (last == null) return;
+        if (durable()) {
+            park(json, subject, routeId, last);
+            LOG.warnf("webhook %s: event %s waits in the retry store after %d attempts (%s)", where, request.id(), last.attempts(), last.getMessage());
+            return;
+        }
+        throw new SinkDeliveryException(SINK, where + " failed " + last.attempts() + " attempts; last: " + last.getMessage(), last.lastStatus(),
+                last.responseExcerpt(), last.attempts(), true, last.retryAfterMs(), null);
+    }
+
+    private boolean durable() {
+        return endpoint.getRetryBudgetMs() > 0;
+    }
+
+    private void park(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
+        long delay = Math.max(nextDelayMs(last.attempts()), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
+        endpoint.getComponent().retryStore().park(endpoint.sinkKey(), routeId, subject, json, last.attempts(), Instant.now().plusMillis(delay),
+                last.lastStatus(), last.getMessage());
+    }
+
+    /**
+     * The request with in-line retries: null when delivered, the last failure (with the attempts made) when the
+     * retryable failures outlasted the in-line budget; throws at once on a permanent failure.
+     */
+    private SinkDeliveryException sendWithRetries(Prepared request) throws SinkDeliveryException, InterruptedException {
         int attempts = endpoint.getRetries() + 1;
         int made = 0;
         SinkDeliveryException last = null;
@@ -91,7 +121,7 @@ class WebhookProducer extends DefaultProducer {
             made++;
             try {
                 attempt(request);
-                return;
+                return null;
             } catch (SinkDeliveryException e) {
                 if (!e.retryable()) throw withAttempts(e, made);
                 last = e;
@@ -102,15 +132,63 @@ class WebhookProducer extends DefaultProducer {
             LOG.debugf("webhook %s attempt %d for %s failed (%s); retrying in %d ms", where, made, request.id(), last.getMessage(), delayMs);
             Thread.sleep(delayMs);
         }
-        if (durable) {
-            long delay = Math.max(nextDelayMs(made), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
-            retries.park(endpoint.sinkKey(), routeId, subject, json, made, Instant.now().plusMillis(delay), last.lastStatus(), last.getMessage());
-            LOG.warnf("webhook %s: event %s waits in the retry store after %d attempts (%s); next attempt in %d ms", where, request.id(), made,
-                    last.getMessage(), delay);
+        return withAttempts(last, made);
+    }
+
+    /** One event of batched mode, kept until the batch is sent. */
+    record Batched(String json, String subject, String routeId, String id) {
+    }
+
+    /**
+     * Batched mode: one {@code application/cloudevents-batch+json} request for the events, in order. Events of a
+     * subject that waits in the retry store join it instead; a permanent failure dead-letters every event of the
+     * batch; retryable failures past the in-line budget put each event in the retry store (re-sent one by one).
+     */
+    void sendBatch(List<Batched> events) throws Exception {
+        RetryStore retries = endpoint.getComponent().retryStore();
+        List<Batched> batch = new java.util.ArrayList<>();
+        for (Batched e : events) {
+            if (durable() && retries.hasWaiting(endpoint.sinkKey(), e.subject())) {
+                retries.park(endpoint.sinkKey(), e.routeId(), e.subject(), e.json(), 0, Instant.now(), null, "waiting behind an earlier event of subject " + e.subject());
+            } else {
+                batch.add(e);
+            }
+        }
+        if (batch.isEmpty()) return;
+        StringBuilder body = new StringBuilder("[");
+        StringBuilder ids = new StringBuilder();
+        for (Batched e : batch) {
+            if (body.length() > 1) body.append(',');
+            body.append(e.json());
+            ids.append(e.id()).append('\n');
+        }
+        body.append(']');
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(ids.toString().getBytes(StandardCharsets.UTF_8));
+        HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()))
+                .header("Content-Type", "application/cloudevents-batch+json; charset=UTF-8");
+        endpoint.extraHeaders().forEach(template::header);
+        // the same batch gets the same webhook-id on every attempt
+        String id = "batch:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+        template.header("webhook-id", id);
+        SinkDeliveryException last;
+        try {
+            last = sendWithRetries(new Prepared(template, body.toString().getBytes(StandardCharsets.UTF_8), id));
+        } catch (SinkDeliveryException permanent) {
+            for (Batched e : batch) {
+                endpoint.getComponent().deadLetters().record(CanonicalEvent.fromJson(e.json()), e.json(), e.routeId(), permanent);
+            }
             return;
         }
-        throw new SinkDeliveryException(SINK, where + " failed " + made + " attempts; last: " + last.getMessage(), last.lastStatus(),
-                last.responseExcerpt(), made, true, last.retryAfterMs(), null);
+        if (last == null) return;
+        for (Batched e : batch) {
+            if (durable()) {
+                park(e.json(), e.subject(), e.routeId(), last);
+            } else {
+                endpoint.getComponent().deadLetters().record(CanonicalEvent.fromJson(e.json()), e.json(), e.routeId(), last);
+            }
+        }
+        LOG.warnf("webhook %s: a batch of %d events failed %d attempts (%s); %s", where, batch.size(), last.attempts(), last.getMessage(),
+                durable() ? "they wait in the retry store" : "dead-lettered");
     }
 
     /** One attempt for an event waiting in the retry store. */

@@ -197,6 +197,27 @@ class WebhookSinkTest {
     }
 
     @Test
+    void batchedModeSendsSignedArraysOfCloudEventsInOrder() throws Exception {
+        Sql.exec("INSERT INTO test.batched_hooks SELECT i, 'n' || i FROM generate_series(1, 12) i");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/batch").stream().mapToInt(d -> readTree(d.body()).size()).sum() == 12);
+        List<WebhookReceiver.Delivery> batches = receiver().deliveries("/batch");
+        // batches of at most batchSize; a partial one goes out at the end of each Debezium batch (usually 5, 5, 2 here)
+        assertThat(batches).extracting(d -> readTree(d.body()).size()).allMatch(n -> n <= 5).anyMatch(n -> n > 1);
+        List<String> subjects = new java.util.ArrayList<>();
+        for (WebhookReceiver.Delivery d : batches) {
+            assertThat(d.header("content-type")).startsWith("application/cloudevents-batch+json");
+            new Webhook(TestServers.SECRET_B).verify(d.body(), lowerCase(d.headers()));
+            for (com.fasterxml.jackson.databind.JsonNode element : readTree(d.body())) {
+                CloudEvent event = EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE)
+                        .deserialize(element.toString().getBytes(StandardCharsets.UTF_8));
+                assertThat(event.getType()).isEqualTo("postgres.row.insert");
+                subjects.add(event.getSubject());
+            }
+        }
+        assertThat(subjects).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
+    }
+
+    @Test
     void retryAfterIsHonoured() {
         receiver().retryAfter("/retry-after", "1");
         receiver().script("/retry-after", 429);
