@@ -27,7 +27,7 @@ import io.quarkus.arc.Unremovable;
 @Unremovable
 public class WebhookComponent extends DefaultComponent implements BatchBoundary {
 
-    /** URLs that answered 410 Gone: events for them go to dead letters until the router restarts. */
+    /** URLs that answered 410 Gone: events for them go to dead letters until re-enabled (bin/pgrouter webhooks enable). */
     private final Set<String> disabled = ConcurrentHashMap.newKeySet();
 
     @jakarta.inject.Inject
@@ -38,6 +38,22 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
 
     @jakarta.inject.Inject
     DeadLetterStore deadLetters;
+
+    @jakarta.inject.Inject
+    io.pgrouter.postgres.Postgres postgres;
+
+    private java.util.concurrent.ScheduledExecutorService refresher;
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pgrouter-webhook-state");
+            t.setDaemon(true);
+            return t;
+        });
+        refresher.scheduleWithFixedDelay(this::refreshDisabled, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
+    }
 
     private final java.util.List<WebhookLanes> lanes = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final java.util.List<WebhookEndpoint> batching = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -61,6 +77,7 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
 
     @Override
     protected void doStop() throws Exception {
+        if (refresher != null) refresher.shutdownNow();
         lanes.forEach(WebhookLanes::shutdown);
         super.doStop();
     }
@@ -79,15 +96,53 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         return retryStore;
     }
 
-    void disable(String url) {
-        // kept without its query string, which may carry a token: this set is shown in health
+    /** The receiver without its query string, which may carry a token: what is stored and shown in health. */
+    static String plain(String url) {
         java.net.URI u = java.net.URI.create(url);
-        disabled.add(u.getScheme() + "://" + u.getAuthority() + (u.getPath() == null ? "" : u.getPath()));
+        return u.getScheme() + "://" + u.getAuthority() + (u.getPath() == null ? "" : u.getPath());
+    }
+
+    /** 410 Gone: kept in pgrouter.disabled_webhooks, so it stays disabled across restarts until re-enabled. */
+    void disable(String url, String answer) {
+        String plain = plain(url);
+        disabled.add(plain);
+        try (java.sql.Connection c = postgres.open()) {
+            ensureTable(c);
+            try (java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO " + postgres.schema() + ".disabled_webhooks (url, last_answer) "
+                    + "VALUES (?, ?) ON CONFLICT (url) DO NOTHING")) {
+                ps.setString(1, plain);
+                ps.setString(2, answer);
+                ps.executeUpdate();
+            }
+        } catch (java.sql.SQLException e) {
+            org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("could not store that %s is disabled: %s", plain, e.getMessage());
+        }
+    }
+
+    private void ensureTable(java.sql.Connection c) throws java.sql.SQLException {
+        try (java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS " + postgres.schema() + ".disabled_webhooks (url text PRIMARY KEY, "
+                    + "disabled_at timestamptz NOT NULL DEFAULT now(), last_answer text)");
+        }
     }
 
     boolean isDisabled(String url) {
-        java.net.URI u = java.net.URI.create(url);
-        return disabled.contains(u.getScheme() + "://" + u.getAuthority() + (u.getPath() == null ? "" : u.getPath()));
+        return disabled.contains(plain(url));
+    }
+
+    /** Re-reads the disabled endpoints (bin/pgrouter webhooks enable removes one). */
+    void refreshDisabled() {
+        try (java.sql.Connection c = postgres.open(); java.sql.Statement s = c.createStatement()) {
+            ensureTable(c);
+            Set<String> stored = new java.util.HashSet<>();
+            try (java.sql.ResultSet rs = s.executeQuery("SELECT url FROM " + postgres.schema() + ".disabled_webhooks")) {
+                while (rs.next()) stored.add(rs.getString(1));
+            }
+            disabled.retainAll(stored);
+            disabled.addAll(stored);
+        } catch (java.sql.SQLException e) {
+            // the database is unreachable: keep what we know
+        }
     }
 
     public Set<String> disabledUrls() {

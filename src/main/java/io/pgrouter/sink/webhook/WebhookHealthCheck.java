@@ -22,7 +22,7 @@ public class WebhookHealthCheck implements HealthCheck {
     public WebhookHealthCheck(WebhookComponent webhooks, MeterRegistry metrics) {
         this.webhooks = webhooks;
         Gauge.builder("pgrouter.webhook.disabled.endpoints", webhooks, w -> w.disabledUrls().size())
-                .description("webhook endpoints disabled by 410 Gone until the router restarts").register(metrics);
+                .description("webhook endpoints disabled by 410 Gone until re-enabled (bin/pgrouter webhooks enable)").register(metrics);
     }
 
     @Override

@@ -44,7 +44,7 @@ class WebhookProducer extends DefaultProducer {
         this.endpoint = endpoint;
         this.uri = URI.create(endpoint.getUrl());
         // error messages name the receiver without its query string, which may carry a token
-        this.where = uri.getScheme() + "://" + uri.getAuthority() + (uri.getPath() == null ? "" : uri.getPath());
+        this.where = WebhookComponent.plain(endpoint.getUrl());
         this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
     }
 
@@ -231,7 +231,7 @@ class WebhookProducer extends DefaultProducer {
     /** One request: returns on 2xx, throws a retryable or permanent {@link SinkDeliveryException} otherwise. */
     private void attempt(Prepared prepared) throws SinkDeliveryException, InterruptedException {
         if (endpoint.getComponent().isDisabled(endpoint.getUrl())) {
-            throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (restart the router to re-enable it)", 410, null, 0, null);
+            throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (re-enable it with bin/pgrouter webhooks enable)", 410, null, 0, null);
         }
         long timestamp = Instant.now().getEpochSecond();
         HttpRequest.Builder request = prepared.template().copy().POST(HttpRequest.BodyPublishers.ofByteArray(prepared.body()))
@@ -247,8 +247,9 @@ class WebhookProducer extends DefaultProducer {
         if (status / 100 == 2) return;
         String answer = excerpt(response.body());
         if (status == 410) {
-            endpoint.getComponent().disable(endpoint.getUrl());
-            LOG.errorf("webhook %s answered 410 Gone: disabled, its events go to dead letters until the router restarts", where);
+            endpoint.getComponent().disable(endpoint.getUrl(), answer);
+            LOG.errorf("webhook %s answered 410 Gone: disabled, its events go to dead letters until re-enabled (bin/pgrouter webhooks enable %s)",
+                    where, where);
             throw new SinkDeliveryException(SINK, where + " answered 410 Gone: endpoint disabled", status, answer, 1, null);
         }
         if (status != 408 && status != 429 && status < 500) {

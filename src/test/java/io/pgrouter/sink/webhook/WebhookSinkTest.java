@@ -239,6 +239,14 @@ class WebhookSinkTest {
         assertThat(receiver().attempts("/gone")).hasSize(1);
         assertThat(get(readiness)).contains("/gone").contains("pgrouter-webhooks");
         assertThat(get(metrics)).containsPattern("pgrouter_webhook_disabled_endpoints\\S* 1.0");
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.disabled_webhooks WHERE url LIKE '%/gone'")).isEqualTo(1);
+
+        // the receiver is back: bin/pgrouter webhooks enable <url>, and the next event goes out
+        System.setProperty("pgrouter.postgres.url", TestServers.db.jdbcUrl());
+        assertThat(WebhooksCommand.run("enable", receiver().url("/gone"))).isZero();
+        await().atMost(WAIT).until(() -> !get(readiness).contains("/gone"));
+        int third = send("gone");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/gone").stream().anyMatch(d -> d.body().contains("\"subject\":\"" + third + "\"")));
     }
 
     @io.quarkus.test.common.http.TestHTTPResource("/q/health/ready")
