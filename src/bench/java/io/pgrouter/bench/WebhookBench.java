@@ -57,6 +57,8 @@ public final class WebhookBench {
     static final int SLOW_TX1 = Integer.getInteger("bench.webhook.slow.tx1", 1000);
     static final int FAST_MS = Integer.getInteger("bench.webhook.fast.ms", 1);
     static final int SLOW_MS = Integer.getInteger("bench.webhook.slow.ms", 50);
+    /** Options of the router's webhook-sink besides url, e.g. -Dbench.webhook.sink.params=retries=0&retryBudgetMs=0 */
+    static final String SINK_PARAMS = System.getProperty("bench.webhook.sink.params", "retries=0");
     static final int WARMUP_TX1 = Integer.getInteger("bench.webhook.warmup.tx1", 500);
     static final int WARMUP_TXN = Integer.getInteger("bench.webhook.warmup.txn", 2);
 
@@ -175,7 +177,7 @@ public final class WebhookBench {
         List<String> notes = new ArrayList<>();
         long started = System.nanoTime();
 
-        String routerName = "router (pg:wal -> webhook-sink)";
+        String routerName = "router (pg:wal -> webhook-sink?" + SINK_PARAMS + ")";
         Path routerWork = Files.createDirectories(work.resolve("router"));
         String only = System.getProperty("bench.webhook.only", "router,debezium");
         if (only.contains("router")) {
@@ -395,8 +397,8 @@ public final class WebhookBench {
                       parameters:
                         tables: bench.events
                       steps:
-                        - to: "kamelet:webhook-sink?url=%s&retries=0"
-                """.formatted(url));
+                        - to: "kamelet:webhook-sink?url=%s&%s"
+                """.formatted(url, SINK_PARAMS));
         int httpPort = freePort();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
         String extra = System.getProperty("bench.router.opts", "").trim();
