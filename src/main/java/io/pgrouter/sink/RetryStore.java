@@ -1,6 +1,5 @@
 package io.pgrouter.sink;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -13,6 +12,7 @@ import java.util.List;
 import jakarta.inject.Singleton;
 
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.postgres.ReconnectingConnection;
 
 /**
  * Events a sink could not deliver yet and will try again later, in the router's schema: the source's position
@@ -28,7 +28,8 @@ public class RetryStore {
     }
 
     private final Postgres postgres;
-    private Connection connection;
+    // whatever a failed call did, the waiting counts are re-read from the table
+    private final ReconnectingConnection connection;
     private boolean ready;
     /**
      * How many events wait per (sink, subject), loaded once from the table and kept by park/remove: the hot path asks
@@ -38,45 +39,28 @@ public class RetryStore {
 
     public RetryStore(Postgres postgres) {
         this.postgres = postgres;
+        this.connection = new ReconnectingConnection(postgres, () -> waiting = null);
     }
 
     private String table() {
         return postgres.schema() + ".retries";
     }
 
-    private interface Call<T> {
-        T on(Connection c) throws SQLException;
-    }
-
-    /** Runs on the store's connection; once more on a fresh one if that failed (it may have died with a restart). */
-    private <T> T call(Call<T> call) throws SQLException {
-        try {
-            return call.on(connection());
-        } catch (SQLException first) {
-            waiting = null; // whatever the failed call did, re-read the counts from the table
-            try {
-                if (connection != null) connection.close();
-            } catch (SQLException ignored) {
-                // discarded either way
+    /** Runs on the store's connection (once more on a fresh one after a failure), with the table in place. */
+    private <T> T call(ReconnectingConnection.Call<T> call) throws SQLException {
+        return connection.call(c -> {
+            if (!ready) {
+                try (Statement s = c.createStatement()) {
+                    // event as text, not jsonb: a retried request carries exactly the bytes of the first attempt
+                    s.execute("CREATE TABLE IF NOT EXISTS " + table() + " (id bigserial PRIMARY KEY, sink_key text NOT NULL, route_id text NOT NULL, "
+                            + "subject text NOT NULL, event text NOT NULL, attempts int NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
+                            + "next_attempt_at timestamptz NOT NULL, last_status int, last_error text)");
+                    s.execute("CREATE INDEX IF NOT EXISTS retries_order ON " + table() + " (sink_key, subject, id)");
+                }
+                ready = true;
             }
-            connection = null;
-            return call.on(connection());
-        }
-    }
-
-    private Connection connection() throws SQLException {
-        if (connection == null || connection.isClosed()) connection = postgres.open();
-        if (!ready) {
-            try (Statement s = connection.createStatement()) {
-                // event as text, not jsonb: a retried request carries exactly the bytes of the first attempt
-                s.execute("CREATE TABLE IF NOT EXISTS " + table() + " (id bigserial PRIMARY KEY, sink_key text NOT NULL, route_id text NOT NULL, "
-                        + "subject text NOT NULL, event text NOT NULL, attempts int NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
-                        + "next_attempt_at timestamptz NOT NULL, last_status int, last_error text)");
-                s.execute("CREATE INDEX IF NOT EXISTS retries_order ON " + table() + " (sink_key, subject, id)");
-            }
-            ready = true;
-        }
-        return connection;
+            return call.on(c);
+        });
     }
 
     /** Whether an earlier event of this subject waits for this sink (a later one must then wait behind it). */

@@ -11,6 +11,7 @@ import jakarta.inject.Singleton;
 
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.postgres.ReconnectingConnection;
 import io.pgrouter.sink.SinkDeliveryException;
 
 /**
@@ -21,10 +22,11 @@ import io.pgrouter.sink.SinkDeliveryException;
 public class DeadLetterStore {
 
     private final Postgres postgres;
-    private Connection connection;
+    private final ReconnectingConnection connection;
 
     public DeadLetterStore(Postgres postgres) {
         this.postgres = postgres;
+        this.connection = new ReconnectingConnection(postgres);
     }
 
     /** Creates the router's schema and table if missing; says which privilege is missing when it may not. */
@@ -54,37 +56,23 @@ public class DeadLetterStore {
     }
 
     /** Writes the failed event durably; throws when it cannot, so the caller must not let the event go. */
-    public synchronized void record(CanonicalEvent event, String json, String routeId, Exception failure) throws SQLException {
-        try {
-            insert(event, json, routeId, failure);
-        } catch (SQLException first) {
-            close();
-            insert(event, json, routeId, failure); // one retry on a fresh connection (the old one may have died with a restart)
-        }
+    public void record(CanonicalEvent event, String json, String routeId, Exception failure) throws SQLException {
+        insert(event.id(), json, routeId, failure);
     }
 
     /**
      * Keeps input a source could not turn into an event (a notification with a malformed trigger payload, a row the
      * claim check could not read), so it is not only in a log line. {@code what} says where it came from.
      */
-    public synchronized void recordUnroutable(String what, String payload, Exception failure) throws SQLException {
+    public void recordUnroutable(String what, String payload, Exception failure) throws SQLException {
         String json = CanonicalEvent.JSON.createObjectNode().put("unroutable", what).put("payload", payload).toString();
-        try {
-            insert("unroutable:" + what, json, "(source " + what + ")", failure);
-        } catch (SQLException first) {
-            close();
-            insert("unroutable:" + what, json, "(source " + what + ")", failure);
-        }
-    }
-
-    private void insert(CanonicalEvent event, String json, String routeId, Exception failure) throws SQLException {
-        insert(event.id(), json, routeId, failure);
+        insert("unroutable:" + what, json, "(source " + what + ")", failure);
     }
 
     private void insert(String eventId, String json, String routeId, Exception failure) throws SQLException {
-        if (connection == null || connection.isClosed()) connection = postgres.open();
         SinkDeliveryException sink = SinkDeliveryException.in(failure);
-        try (PreparedStatement ps = connection.prepareStatement("INSERT INTO " + table()
+        connection.call(c -> {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table()
                 + " (event_id, route_id, event, error, sink, last_status, response_excerpt, attempts) VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?)")) {
             ps.setString(1, eventId);
             ps.setString(2, routeId);
@@ -94,8 +82,9 @@ public class DeadLetterStore {
             ps.setObject(6, sink == null ? null : sink.lastStatus(), java.sql.Types.INTEGER);
             ps.setString(7, sink == null ? null : sink.responseExcerpt());
             ps.setObject(8, sink == null ? null : sink.attempts(), java.sql.Types.INTEGER);
-            ps.executeUpdate();
+            return ps.executeUpdate();
         }
+        });
     }
 
     private static String describe(Exception failure) {
@@ -110,19 +99,10 @@ public class DeadLetterStore {
     }
 
     /** Dead letters whose replay was requested (by {@code bin/pgrouter-dead-letters replay}) and not done yet. */
-    public synchronized java.util.List<Replay> dueReplays(int limit) throws SQLException {
-        try {
-            return dueReplaysOnce(limit);
-        } catch (SQLException first) {
-            close(); // the connection may have died with a PostgreSQL restart
-            return dueReplaysOnce(limit);
-        }
-    }
-
-    private java.util.List<Replay> dueReplaysOnce(int limit) throws SQLException {
-        if (connection == null || connection.isClosed()) connection = postgres.open();
+    public java.util.List<Replay> dueReplays(int limit) throws SQLException {
+        return connection.call(c -> {
         java.util.List<Replay> due = new java.util.ArrayList<>();
-        try (PreparedStatement ps = connection.prepareStatement("SELECT id, route_id, event::text FROM " + table()
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, route_id, event::text FROM " + table()
                 + " WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL ORDER BY id LIMIT ?")) {
             ps.setInt(1, limit);
             try (var rs = ps.executeQuery()) {
@@ -130,30 +110,22 @@ public class DeadLetterStore {
             }
         }
         return due;
+        });
     }
 
-    public synchronized void replayed(long id) throws SQLException {
+    public void replayed(long id) throws SQLException {
         update("UPDATE " + table() + " SET replayed_at = now(), replay_requested_at = NULL WHERE id = ?", id, null);
     }
 
     /** The replay failed too: the dead letter stays, with this failure, until its replay is requested again. */
-    public synchronized void replayFailed(long id, Exception failure) throws SQLException {
+    public void replayFailed(long id, Exception failure) throws SQLException {
         update("UPDATE " + table() + " SET replay_requested_at = NULL, error = ?, sink = coalesce(?, sink), last_status = ?, "
                 + "response_excerpt = ?, attempts = coalesce(attempts, 0) + coalesce(?, 1), failed_at = now() WHERE id = ?", id, failure);
     }
 
     private void update(String sql, long id, Exception failure) throws SQLException {
-        try {
-            updateOnce(sql, id, failure);
-        } catch (SQLException first) {
-            close();
-            updateOnce(sql, id, failure);
-        }
-    }
-
-    private void updateOnce(String sql, long id, Exception failure) throws SQLException {
-        if (connection == null || connection.isClosed()) connection = postgres.open();
-        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+        connection.call(c -> {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             if (failure == null) {
                 ps.setLong(1, id);
             } else {
@@ -165,22 +137,16 @@ public class DeadLetterStore {
                 ps.setObject(5, sink == null ? null : sink.attempts(), java.sql.Types.INTEGER);
                 ps.setLong(6, id);
             }
-            ps.executeUpdate();
+            return ps.executeUpdate();
         }
+        });
     }
 
     public String table() {
         return postgres.schema() + ".dead_letters";
     }
 
-    public synchronized void close() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // the connection is being discarded either way
-            }
-            connection = null;
-        }
+    public void close() {
+        connection.close();
     }
 }

@@ -1,6 +1,5 @@
 package io.pgrouter.source.notify;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -10,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.EventMapper;
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.postgres.ReconnectingConnection;
 
 /**
  * Completes a notification whose row was over NOTIFY's 8000-byte limit: the trigger sent the key only, so
@@ -17,11 +17,10 @@ import io.pgrouter.postgres.Postgres;
  */
 final class ClaimCheck {
 
-    private final Postgres postgres;
-    private Connection connection;
+    private final ReconnectingConnection connection;
 
     ClaimCheck(Postgres postgres) {
-        this.postgres = postgres;
+        this.connection = new ReconnectingConnection(postgres);
     }
 
     CanonicalEvent complete(EventMapper mapper, String channel, String payload) throws Exception {
@@ -35,13 +34,7 @@ final class ClaimCheck {
             where.append("t.").append(col).append(" = (jsonb_populate_record(NULL::").append(table).append(", ?::jsonb)).").append(col);
         }
         String sql = "SELECT to_jsonb(t) FROM " + table + " t WHERE " + where;
-        String row;
-        try {
-            row = fetch(sql, key);
-        } catch (SQLException first) {
-            close();
-            row = fetch(sql, key);
-        }
+        String row = fetch(sql, key);
         if (row != null && !"delete".equals(p.path("op").asText())) {
             p.set("after", CanonicalEvent.JSON.readTree(row));
         } else if ("delete".equals(p.path("op").asText())) {
@@ -52,25 +45,19 @@ final class ClaimCheck {
         return mapper.fromNotify(channel, CanonicalEvent.JSON.writeValueAsString(p));
     }
 
-    private synchronized String fetch(String sql, ObjectNode key) throws SQLException {
-        if (connection == null || connection.isClosed()) connection = postgres.open();
-        try (PreparedStatement ps = connection.prepareStatement(sql)) {
-            int n = EventMapper.keyColumns(key).size();
-            for (int i = 1; i <= n; i++) ps.setString(i, key.toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
+    private String fetch(String sql, ObjectNode key) throws SQLException {
+        return connection.call(c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                int n = EventMapper.keyColumns(key).size();
+                for (int i = 1; i <= n; i++) ps.setString(i, key.toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getString(1) : null;
+                }
             }
-        }
+        });
     }
 
-    synchronized void close() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // discarded either way
-            }
-            connection = null;
-        }
+    void close() {
+        connection.close();
     }
 }
