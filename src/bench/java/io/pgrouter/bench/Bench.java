@@ -370,15 +370,7 @@ public final class Bench {
             case FLAT_1 -> {
                 for (int i = 0; i < TX1; i++) writer.one();
             }
-            case PACED_1 -> {
-                long t0 = System.nanoTime();
-                long step = 1_000_000_000L / PACED_RATE;
-                for (int i = 0; i < PACED_TX1; i++) {
-                    long wait = t0 + i * step - System.nanoTime();
-                    if (wait > 0) LockSupport.parkNanos(wait);
-                    writer.one();
-                }
-            }
+            case PACED_1 -> writer.paced(PACED_TX1, PACED_RATE);
             case FLAT_N -> {
                 for (int i = 0; i < TXN; i++) writer.many();
             }
@@ -461,6 +453,17 @@ public final class Bench {
             one.setString(1, PAYLOAD);
             many = c.prepareStatement("INSERT INTO " + table + " (n, payload) SELECT g, ? FROM generate_series(1, " + ROWS + ") AS g");
             many.setString(1, PAYLOAD);
+        }
+
+        /** {@code count} 1-row transactions at {@code perSecond}, on a fixed schedule (a late one does not shift the rest). */
+        void paced(int count, int perSecond) throws SQLException {
+            long t0 = System.nanoTime();
+            long step = 1_000_000_000L / perSecond;
+            for (int i = 0; i < count; i++) {
+                long wait = t0 + i * step - System.nanoTime();
+                if (wait > 0) LockSupport.parkNanos(wait);
+                one();
+            }
         }
 
         void one() throws SQLException {
@@ -563,12 +566,12 @@ public final class Bench {
         return t.toString();
     }
 
-    private static String ms(double v) {
+    static String ms(double v) {
         if (Double.isNaN(v)) return "—";
         return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.1f", v);
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (var walk = Files.walk(p)) {
             for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);

@@ -17,19 +17,24 @@ interface Consumer extends AutoCloseable {
     /** Decodes a raw item recorded in {@link #arrivals()}. */
     Seen parse(Object item) throws Exception;
 
+    /** The consumer's own process, or null when it runs inside the harness. */
+    default Process process() {
+        return null;
+    }
+
     /** False once its process died. */
     default boolean alive() {
-        return true;
+        return process() == null || process().isAlive();
     }
 
     /** CPU seconds used so far by the consumer's own process, or -1 when it runs inside the harness. */
     default double cpuSeconds() {
-        return -1;
+        return process() == null ? -1 : Procs.cpuSeconds(process().pid());
     }
 
     /** Peak resident set size in MiB of the consumer's own process, or -1. */
     default double peakRssMiB() {
-        return -1;
+        return process() == null ? -1 : Procs.statusMiB(process().pid(), "VmHWM");
     }
 
     /** Heap in use in MiB right now, or -1 when unknown. */

@@ -106,4 +106,11 @@ final class Procs {
         }
         return total;
     }
+
+    /** A free TCP port on the loopback address. */
+    static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
 }

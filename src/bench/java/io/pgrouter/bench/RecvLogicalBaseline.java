@@ -222,18 +222,8 @@ final class RecvLogicalBaseline implements Consumer {
     }
 
     @Override
-    public boolean alive() {
-        return process != null && process.isAlive();
-    }
-
-    @Override
-    public double cpuSeconds() {
-        return process == null ? -1 : Procs.cpuSeconds(process.pid());
-    }
-
-    @Override
-    public double peakRssMiB() {
-        return process == null ? -1 : Procs.statusMiB(process.pid(), "VmHWM");
+    public Process process() {
+        return process;
     }
 
     @Override

@@ -1,8 +1,6 @@
 package io.pgrouter.bench;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -83,29 +81,8 @@ final class RouterConsumer implements Consumer {
         Path routes = Files.createDirectories(work.resolve("routes"));
         Files.copy(route, routes.resolve(route.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         Path lake = Files.createDirectories(work.resolve("lake"));
-        httpPort = freePort();
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m"));
-        // extra JVM options for the router only, e.g. -Dbench.router.opts="-XX:StartFlightRecording=filename=r.jfr"
-        String extra = System.getProperty("bench.router.opts", "").trim();
-        if (!extra.isEmpty()) cmd.addAll(List.of(extra.split("\\s+")));
-        cmd.addAll(List.of(
-                "-Dpgrouter.postgres.url=" + jdbcUrl,
-                "-Dpgrouter.postgres.user=postgres",
-                "-Dpgrouter.routes.dir=" + routes,
-                "-Dpgrouter.sinks.lake.root=" + lake,
-                "-Dpgrouter.wal.slot=" + slot,
-                "-Dpgrouter.wal.publication=" + slot,
-                "-Dquarkus.http.host=127.0.0.1",
-                "-Dquarkus.http.port=" + httpPort,
-                "-jar", jar.toString()));
-        process = new ProcessBuilder(Procs.dieWithParent(cmd))
-                .directory(work.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(log().toFile())
-                .start();
-        awaitReady();
+        httpPort = Procs.freePort();
+        process = launch(jar, work, jdbcUrl, routes, slot, httpPort, log(), "-Dpgrouter.sinks.lake.root=" + lake);
         tailing = true;
         Path folder = lake.resolve(table);
         tailer = new Thread(() -> tail(folder), "bench-lake-tailer");
@@ -113,29 +90,44 @@ final class RouterConsumer implements Consumer {
         tailer.start();
     }
 
-    private void awaitReady() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    /**
+     * Starts the packaged router on {@code routes} with its own slot and publication, and returns once
+     * {@code /q/health/ready} answers 200; throws if it exits or is not ready within 120 s.
+     */
+    static Process launch(Path jar, Path work, String jdbcUrl, Path routes, String slot, int httpPort, Path log, String... props)
+            throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
+        // extra JVM options for the router only, e.g. -Dbench.router.opts="-XX:StartFlightRecording=filename=r.jfr"
+        String extra = System.getProperty("bench.router.opts", "").trim();
+        if (!extra.isEmpty()) cmd.addAll(List.of(extra.split("\\s+")));
+        cmd.addAll(List.of(
+                "-Dpgrouter.postgres.url=" + jdbcUrl,
+                "-Dpgrouter.postgres.user=postgres",
+                "-Dpgrouter.routes.dir=" + routes,
+                "-Dpgrouter.wal.slot=" + slot,
+                "-Dpgrouter.wal.publication=" + slot,
+                "-Dquarkus.http.host=127.0.0.1",
+                "-Dquarkus.http.port=" + httpPort));
+        cmd.addAll(List.of(props));
+        cmd.addAll(List.of("-jar", jar.toString()));
+        Process process = new ProcessBuilder(Procs.dieWithParent(cmd)).directory(work.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready"))
                 .timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IllegalStateException("the router exited with " + process.exitValue() + " while starting; see " + log());
+                throw new IllegalStateException("the router exited with " + process.exitValue() + " while starting; see " + log);
             }
             try {
-                HttpResponse<String> r = http.send(ready, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) return;
+                if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) return process;
             } catch (IOException e) {
                 // not listening yet
             }
             Thread.sleep(100);
         }
-        throw new IllegalStateException("the router was not ready within 120 s; see " + log());
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        throw new IllegalStateException("the router was not ready within 120 s; see " + log);
     }
 
     /** Follows every dt=.../events.jsonl under the table's folder, reading from where it left off. */
@@ -216,18 +208,8 @@ final class RouterConsumer implements Consumer {
     }
 
     @Override
-    public boolean alive() {
-        return process != null && process.isAlive();
-    }
-
-    @Override
-    public double cpuSeconds() {
-        return process == null ? -1 : Procs.cpuSeconds(process.pid());
-    }
-
-    @Override
-    public double peakRssMiB() {
-        return process == null ? -1 : Procs.statusMiB(process.pid(), "VmHWM");
+    public Process process() {
+        return process;
     }
 
     /** Sum of jvm_memory_used_bytes{area="heap"} from the router's /q/metrics. */

@@ -4,11 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +13,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -140,7 +134,7 @@ public final class WebhookBench {
         String dbzHome = System.getProperty("bench.dbz.home", "");
         String dbzJava = System.getProperty("bench.dbz.java", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
         Path work = root.resolve("target/bench-webhook");
-        deleteTree(work);
+        Bench.deleteTree(work);
         Files.createDirectories(work);
 
         Bench.say("starting PostgreSQL (embedded, wal_level=logical, track_commit_timestamp=on) under %s", work.resolve("pg"));
@@ -303,15 +297,7 @@ public final class WebhookBench {
             case FLAT_N -> {
                 for (int i = 0; i < TXN; i++) writer.many();
             }
-            case PACED_1 -> {
-                long t0 = System.nanoTime();
-                long step = 1_000_000_000L / PACED_RATE;
-                for (int i = 0; i < PACED_TX1; i++) {
-                    long wait = t0 + i * step - System.nanoTime();
-                    if (wait > 0) LockSupport.parkNanos(wait);
-                    writer.one();
-                }
-            }
+            case PACED_1 -> writer.paced(PACED_TX1, PACED_RATE);
             case SLOW_1 -> {
                 for (int i = 0; i < SLOW_TX1; i++) writer.one();
             }
@@ -399,38 +385,12 @@ public final class WebhookBench {
                       steps:
                         - to: "kamelet:webhook-sink?url=%s&%s"
                 """.formatted(url, SINK_PARAMS));
-        int httpPort = freePort();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
-        String extra = System.getProperty("bench.router.opts", "").trim();
-        if (!extra.isEmpty()) cmd.addAll(List.of(extra.split("\\s+")));
-        cmd.addAll(List.of(
-                "-Dpgrouter.postgres.url=" + jdbcUrl,
-                "-Dpgrouter.postgres.user=postgres",
-                "-Dpgrouter.routes.dir=" + routes,
-                "-Dpgrouter.wal.slot=bench_router",
-                "-Dpgrouter.wal.publication=bench_router",
-                "-Dquarkus.http.host=127.0.0.1",
-                "-Dquarkus.http.port=" + httpPort,
-                "-jar", jar.toString()));
-        Process p = new ProcessBuilder(Procs.dieWithParent(cmd)).directory(work.toFile()).redirectErrorStream(true)
-                .redirectOutput(work.resolve("router.log").toFile()).start();
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")).timeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline && p.isAlive()) {
-            try {
-                if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) return p;
-            } catch (IOException e) {
-                // not yet
-            }
-            Thread.sleep(100);
-        }
-        return p; // the warm-up loop reports a dead or silent router
+        return RouterConsumer.launch(jar, work, jdbcUrl, routes, "bench_router", Procs.freePort(), work.resolve("router.log"));
     }
 
     private static Process startDebezium(Path home, String java, Path work, int pgPort, String url) throws Exception {
         Path conf = Files.createDirectories(work.resolve("config"));
-        int httpPort = freePort();
+        int httpPort = Procs.freePort();
         Files.writeString(conf.resolve("application.properties"), String.join("\n",
                 "# written by WebhookBench",
                 "debezium.sink.type=http",
@@ -466,11 +426,6 @@ public final class WebhookBench {
                 .redirectOutput(work.resolve("debezium.log").toFile()).start();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 
     // ---------------------------------------------------------------- report
 
@@ -492,24 +447,12 @@ public final class WebhookBench {
             double[] l = r.latencies();
             s.append(String.format(Locale.ROOT, "| %s | %s | %d | %.0f | %.0f | %s / %s / %s | %d/%d%s%s | %s |%n", r.consumer(),
                     r.load().label.replace("N-row", ROWS + "-row"), r.receiverMs(), r.eventsPerSec(), r.writerEventsPerSec(),
-                    ms(Bench.percentile(l, 50)), ms(Bench.percentile(l, 99)), ms(l.length == 0 ? Double.NaN : l[l.length - 1]),
+                    Bench.ms(Bench.percentile(l, 50)), Bench.ms(Bench.percentile(l, 99)), Bench.ms(l.length == 0 ? Double.NaN : l[l.length - 1]),
                     r.received() - r.duplicates(), r.expected(), r.duplicates() > 0 ? " +" + r.duplicates() + " dup" : "",
                     r.unknown() > 0 ? " " + r.unknown() + " unmatched" : "", ratio));
         }
         s.append("\n");
         for (String n : notes) s.append("- ").append(n).append('\n');
         return s.toString();
-    }
-
-    private static String ms(double v) {
-        if (Double.isNaN(v)) return "—";
-        return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.1f", v);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var walk = Files.walk(p)) {
-            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);
-        }
     }
 }
