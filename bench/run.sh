@@ -30,34 +30,7 @@ if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
   echo "[bench] WARNING: the machine is not idle (1-min load average $(cut -d' ' -f1 /proc/loadavg)); on a small machine the numbers will move with it" >&2
 fi
 
-# The harness cleans up what it starts (router, pg_recvlogical, PostgreSQL) in finally blocks and a JVM shutdown
-# hook, and its child processes die with it (setpriv --pdeathsig). Last resorts, for a harness killed with -9:
-# Maven runs in its own process group here and whatever is left of that group is killed, and a PostgreSQL still
-# running on the bench's data directory (it daemonises into its own session) is shut down by its postmaster.pid.
-stop_leftover_postgres() {
-  local pidfile=target/bench/pg/postmaster.pid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(head -1 "$pidfile")
-  if [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "target/bench/pg"; then
-    echo "[bench] stopping leftover PostgreSQL $pid on target/bench/pg" >&2
-    kill -INT "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-}
-stop_leftover_postgres
-
-set -m
-mvn -B -q -Pbench package -Dbench.pgbin="$PG_BIN" "$@" &
-MVN=$!
-set +m
-stop() {
-  kill -TERM "$MVN" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$MVN" 2>/dev/null || break; sleep 1; done
-}
-trap 'stop; kill -KILL -- "-$MVN" 2>/dev/null || true; stop_leftover_postgres; exit 130' INT TERM
+. "$(dirname "$0")/lib.sh"
 rc=0
-wait "$MVN" || rc=$?
-kill -KILL -- "-$MVN" 2>/dev/null || true
-stop_leftover_postgres
+run_harness target/bench/pg -B -q -Pbench package -Dbench.pgbin="$PG_BIN" "$@" || rc=$?
 exit "$rc"

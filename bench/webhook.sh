@@ -35,32 +35,7 @@ echo "- java -version (harness, router):"; java -version 2>&1 | sed 's/^/    /'
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
-# Same cleanup as run.sh: the harness stops its children (finally blocks, shutdown hook, setpriv --pdeathsig);
-# Maven runs in its own process group, killed after it ends; a PostgreSQL left on the data directory is stopped.
-stop_leftover_postgres() {
-  local pidfile=target/bench-webhook/pg/postmaster.pid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(head -1 "$pidfile")
-  if [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "target/bench-webhook/pg"; then
-    echo "[bench] stopping leftover PostgreSQL $pid on target/bench-webhook/pg" >&2
-    kill -INT "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-}
-stop_leftover_postgres
-
-set -m
-mvn -B -q -Pbench package -Dbench.main=io.pgrouter.bench.WebhookBench "${DBZ_ARGS[@]}" "$@" &
-MVN=$!
-set +m
-stop() {
-  kill -TERM "$MVN" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$MVN" 2>/dev/null || break; sleep 1; done
-}
-trap 'stop; kill -KILL -- "-$MVN" 2>/dev/null || true; stop_leftover_postgres; exit 130' INT TERM
+. "$(dirname "$0")/lib.sh"
 rc=0
-wait "$MVN" || rc=$?
-kill -KILL -- "-$MVN" 2>/dev/null || true
-stop_leftover_postgres
+run_harness target/bench-webhook/pg -B -q -Pbench package -Dbench.main=io.pgrouter.bench.WebhookBench "${DBZ_ARGS[@]}" "$@" || rc=$?
 exit "$rc"
