@@ -54,6 +54,11 @@ public class SinkDeliveryException extends Exception {
         return attempts;
     }
 
+    /** The same failure, counting {@code attempts} attempts. */
+    public SinkDeliveryException withAttempts(int attempts) {
+        return new SinkDeliveryException(sink, getMessage(), lastStatus, responseExcerpt, attempts, retryable, retryAfterMs, getCause());
+    }
+
     /** The sink failure in an exchange's exception chain, or null. */
     public static SinkDeliveryException in(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {

@@ -94,7 +94,12 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
 
     @Override
     public long nextDelayMs(int attempts) {
-        return producer().nextDelayMs(attempts);
+        return policy().nextDelayMs(attempts);
+    }
+
+    /** In-line retries, then the retry store for up to retryBudgetMs (the shared delivery contract). */
+    io.pgrouter.sink.DurableDelivery.Policy policy() {
+        return new io.pgrouter.sink.DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxRetryAfterMs, retryBudgetMs);
     }
 
     @Override

@@ -12,7 +12,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.support.DefaultProducer;
@@ -22,7 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.SinkDeliveryException;
 
 /**
@@ -46,7 +45,11 @@ class WebhookProducer extends DefaultProducer {
         // error messages name the receiver without its query string, which may carry a token
         this.where = WebhookComponent.plain(endpoint.getUrl());
         this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
+        this.delivery = new DurableDelivery(SINK, endpoint.sinkKey(), "webhook " + where, endpoint.policy(), endpoint.getComponent().retryStore(),
+                endpoint.getComponent().deadLetters());
     }
+
+    private final DurableDelivery delivery;
 
     private record Prepared(HttpRequest.Builder template, byte[] body, String id) {
     }
@@ -76,63 +79,13 @@ class WebhookProducer extends DefaultProducer {
             deliver(json, subject, routeId, id);
         } catch (SinkDeliveryException e) {
             // the route already moved on: the lane dead-letters what the dispatcher would have
-            endpoint.getComponent().deadLetters().record(CanonicalEvent.fromJson(json), json, routeId, e);
+            delivery.deadLetter(json, routeId, e);
         }
     }
 
     private void deliver(String json, String subject, String routeId, String id) throws Exception {
-        RetryStore retries = endpoint.getComponent().retryStore();
-        if (durable() && retries.hasWaiting(endpoint.sinkKey(), subject)) {
-            // an earlier event of this subject waits for this receiver: this one waits behind it, in order
-            retries.park(endpoint.sinkKey(), routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
-            return;
-        }
         Prepared request = prepare(json, id);
-        SinkDeliveryException last = sendWithRetries(request);
-        if (last == null) return;
-        if (durable()) {
-            park(json, subject, routeId, last);
-            LOG.warnf("webhook %s: event %s waits in the retry store after %d attempts (%s)", where, request.id(), last.attempts(), last.getMessage());
-            return;
-        }
-        throw new SinkDeliveryException(SINK, where + " failed " + last.attempts() + " attempts; last: " + last.getMessage(), last.lastStatus(),
-                last.responseExcerpt(), last.attempts(), true, last.retryAfterMs(), null);
-    }
-
-    private boolean durable() {
-        return endpoint.getRetryBudgetMs() > 0;
-    }
-
-    private void park(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
-        long delay = Math.max(nextDelayMs(last.attempts()), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
-        endpoint.getComponent().retryStore().park(endpoint.sinkKey(), routeId, subject, json, last.attempts(), Instant.now().plusMillis(delay),
-                last.lastStatus(), last.getMessage());
-    }
-
-    /**
-     * The request with in-line retries: null when delivered, the last failure (with the attempts made) when the
-     * retryable failures outlasted the in-line budget; throws at once on a permanent failure.
-     */
-    private SinkDeliveryException sendWithRetries(Prepared request) throws SinkDeliveryException, InterruptedException {
-        int attempts = endpoint.getRetries() + 1;
-        int made = 0;
-        SinkDeliveryException last = null;
-        while (made < attempts) {
-            made++;
-            try {
-                attempt(request);
-                return null;
-            } catch (SinkDeliveryException e) {
-                if (!e.retryable()) throw withAttempts(e, made);
-                last = e;
-            }
-            if (made == attempts) break;
-            long delayMs = last.retryAfterMs() != null ? last.retryAfterMs() : nextDelayMs(made);
-            if (delayMs > endpoint.getMaxRetryAfterMs()) break; // too long to wait in-line
-            LOG.debugf("webhook %s attempt %d for %s failed (%s); retrying in %d ms", where, made, request.id(), last.getMessage(), delayMs);
-            Thread.sleep(delayMs);
-        }
-        return withAttempts(last, made);
+        delivery.deliver(json, subject, routeId, () -> attempt(request));
     }
 
     /** One event of batched mode, kept until the batch is sent. */
@@ -145,14 +98,9 @@ class WebhookProducer extends DefaultProducer {
      * batch; retryable failures past the in-line budget put each event in the retry store (re-sent one by one).
      */
     void sendBatch(List<Batched> events) throws Exception {
-        RetryStore retries = endpoint.getComponent().retryStore();
         List<Batched> batch = new java.util.ArrayList<>();
         for (Batched e : events) {
-            if (durable() && retries.hasWaiting(endpoint.sinkKey(), e.subject())) {
-                retries.park(endpoint.sinkKey(), e.routeId(), e.subject(), e.json(), 0, Instant.now(), null, "waiting behind an earlier event of subject " + e.subject());
-            } else {
-                batch.add(e);
-            }
+            if (!delivery.queuedBehind(e.json(), e.subject(), e.routeId())) batch.add(e);
         }
         if (batch.isEmpty()) return;
         StringBuilder body = new StringBuilder("[");
@@ -170,25 +118,18 @@ class WebhookProducer extends DefaultProducer {
         // the same batch gets the same webhook-id on every attempt
         String id = "batch:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
         template.header("webhook-id", id);
+        Prepared request = new Prepared(template, body.toString().getBytes(StandardCharsets.UTF_8), id);
         SinkDeliveryException last;
         try {
-            last = sendWithRetries(new Prepared(template, body.toString().getBytes(StandardCharsets.UTF_8), id));
+            last = delivery.inline(() -> attempt(request));
         } catch (SinkDeliveryException permanent) {
-            for (Batched e : batch) {
-                endpoint.getComponent().deadLetters().record(CanonicalEvent.fromJson(e.json()), e.json(), e.routeId(), permanent);
-            }
+            for (Batched e : batch) delivery.deadLetter(e.json(), e.routeId(), permanent);
             return;
         }
         if (last == null) return;
-        for (Batched e : batch) {
-            if (durable()) {
-                park(e.json(), e.subject(), e.routeId(), last);
-            } else {
-                endpoint.getComponent().deadLetters().record(CanonicalEvent.fromJson(e.json()), e.json(), e.routeId(), last);
-            }
-        }
+        for (Batched e : batch) delivery.parkOrDeadLetter(e.json(), e.subject(), e.routeId(), last);
         LOG.warnf("webhook %s: a batch of %d events failed %d attempts (%s); %s", where, batch.size(), last.attempts(), last.getMessage(),
-                durable() ? "they wait in the retry store" : "dead-lettered");
+                delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");
     }
 
     /** One attempt for an event waiting in the retry store. */
@@ -198,11 +139,6 @@ class WebhookProducer extends DefaultProducer {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SinkDeliveryException(SINK, "stored event is not JSON: " + e.getMessage(), null, null, 1, e);
         }
-    }
-
-    private static SinkDeliveryException withAttempts(SinkDeliveryException e, int attempts) {
-        return new SinkDeliveryException(e.sink(), e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e.retryable(), e.retryAfterMs(),
-                e.getCause());
     }
 
     private Prepared prepare(String json, String fallbackId) throws com.fasterxml.jackson.core.JsonProcessingException {
@@ -257,15 +193,6 @@ class WebhookProducer extends DefaultProducer {
         }
         Long retryAfter = status == 429 || status == 503 ? retryAfterMs(response) : null;
         throw new SinkDeliveryException(SINK, "status " + status, status, answer, 1, true, retryAfter, null);
-    }
-
-    /**
-     * The one retry schedule, in-line and from the retry store: the wait after {@code attempts} failed attempts is
-     * backoffMs doubled per attempt, capped at maxBackoffMs, with jitter (between half and all of it).
-     */
-    long nextDelayMs(int attempts) {
-        long ceiling = Math.min(endpoint.getBackoffMs() << Math.min(attempts - 1, 30), endpoint.getMaxBackoffMs());
-        return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
     }
 
     /** Retry-After as seconds or an HTTP date; null when absent or unreadable. */

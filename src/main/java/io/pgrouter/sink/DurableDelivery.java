@@ -1,0 +1,150 @@
+package io.pgrouter.sink;
+
+import java.time.Instant;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.jboss.logging.Logger;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.store.DeadLetterStore;
+
+/**
+ * The one delivery contract every sink shares (webhook, message queues, search, ...): a few in-line attempts with
+ * exponential backoff and jitter, then the durable {@link RetryStore} so the stream moves on, per-subject order kept
+ * (a later event of a subject that waits queues behind it), and the dead-letter store for what will never succeed.
+ * A sink supplies one {@link Attempt} per event or batch and says what failed through {@link SinkDeliveryException}
+ * (retryable or not); the {@link RetryWorker} re-sends waiting events through the sink's {@link Redeliverable}.
+ */
+public final class DurableDelivery {
+
+    private static final Logger LOG = Logger.getLogger(DurableDelivery.class);
+
+    /** One try: returns when delivered, throws a retryable or permanent {@link SinkDeliveryException} when not. */
+    @FunctionalInterface
+    public interface Attempt {
+        void run() throws SinkDeliveryException, InterruptedException;
+    }
+
+    /**
+     * How a sink retries. {@code retries}: in-line retries after the first attempt; {@code backoffMs}: the first wait,
+     * doubled per attempt up to {@code maxBackoffMs}, with jitter; {@code maxInlineWaitMs}: a longer wait (say a
+     * Retry-After of an hour) ends the in-line retries at once; {@code retryBudgetMs}: how long after its first
+     * failure an event may wait in the retry store (0: no retry store, dead letters after the in-line retries).
+     */
+    public record Policy(int retries, long backoffMs, long maxBackoffMs, long maxInlineWaitMs, long retryBudgetMs) {
+
+        /** The wait after {@code attempts} failed attempts: backoff doubled per attempt, capped, between half and all of it. */
+        public long nextDelayMs(int attempts) {
+            long ceiling = Math.min(backoffMs << Math.min(Math.max(attempts - 1, 0), 30), maxBackoffMs);
+            return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
+        }
+
+        public boolean durable() {
+            return retryBudgetMs > 0;
+        }
+    }
+
+    private final String sink;
+    private final String sinkKey;
+    private final String where;
+    private final Policy policy;
+    private final RetryStore retries;
+    private final DeadLetterStore deadLetters;
+
+    /**
+     * @param sink the sink's name in dead letters (e.g. {@code webhook-sink})
+     * @param sinkKey stable across restarts for this configuration, never a secret (see {@link Redeliverable#sinkKey()})
+     * @param where the destination as shown in logs and errors, without credentials
+     */
+    public DurableDelivery(String sink, String sinkKey, String where, Policy policy, RetryStore retries, DeadLetterStore deadLetters) {
+        this.sink = sink;
+        this.sinkKey = sinkKey;
+        this.where = where;
+        this.policy = policy;
+        this.retries = retries;
+        this.deadLetters = deadLetters;
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    /**
+     * The whole path for one event: queued behind a waiting event of its subject, or delivered with in-line retries,
+     * or parked in the retry store when the retries ran out. Throws (for the dispatcher to dead-letter the event) on a
+     * permanent failure, or on a retryable one when the sink has no retry budget.
+     */
+    public void deliver(String json, String subject, String routeId, Attempt attempt) throws Exception {
+        if (queuedBehind(json, subject, routeId)) return;
+        SinkDeliveryException last = inline(attempt);
+        if (last == null) return;
+        if (policy.durable()) {
+            park(json, subject, routeId, last);
+            return;
+        }
+        throw new SinkDeliveryException(sink, where + " failed " + last.attempts() + " attempts; last: " + last.getMessage(), last.lastStatus(),
+                last.responseExcerpt(), last.attempts(), true, last.retryAfterMs(), null);
+    }
+
+    /**
+     * When an earlier event of this subject waits in the retry store for this sink, parks this one behind it (in
+     * order) and returns true: the caller must not send it now.
+     */
+    public boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
+        if (!policy.durable() || !retries.hasWaiting(sinkKey, subject)) return false;
+        retries.park(sinkKey, routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
+        return true;
+    }
+
+    /**
+     * The attempt with in-line retries: null when it succeeded, the last failure (carrying the attempts made) when
+     * retryable failures outlasted the in-line budget; throws at once on a permanent failure.
+     */
+    public SinkDeliveryException inline(Attempt attempt) throws SinkDeliveryException, InterruptedException {
+        int allowed = policy.retries() + 1;
+        int made = 0;
+        SinkDeliveryException last = null;
+        while (made < allowed) {
+            made++;
+            try {
+                attempt.run();
+                return null;
+            } catch (SinkDeliveryException e) {
+                if (!e.retryable()) throw e.withAttempts(made);
+                last = e;
+            }
+            if (made == allowed) break;
+            long delayMs = last.retryAfterMs() != null ? last.retryAfterMs() : policy.nextDelayMs(made);
+            if (delayMs > policy.maxInlineWaitMs()) break; // too long to wait in-line: the retry store waits instead
+            LOG.debugf("%s attempt %d failed (%s); retrying in %d ms", where, made, last.getMessage(), delayMs);
+            Thread.sleep(delayMs);
+        }
+        return last.withAttempts(made);
+    }
+
+    /**
+     * After the in-line retries ran out: into the retry store when the sink has a budget (the stream moves on), else
+     * into dead letters. For events whose route already moved on (lanes, batches flushed at the end of a source batch).
+     */
+    public void parkOrDeadLetter(String json, String subject, String routeId, SinkDeliveryException last)
+            throws java.sql.SQLException, com.fasterxml.jackson.core.JsonProcessingException {
+        if (policy.durable()) {
+            park(json, subject, routeId, last);
+        } else {
+            deadLetter(json, routeId, last);
+        }
+    }
+
+    /** Stores the event in the retry store, due after the next backoff (or the receiver's Retry-After). */
+    public void park(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
+        long delay = Math.max(policy.nextDelayMs(last.attempts()), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
+        retries.park(sinkKey, routeId, subject, json, last.attempts(), Instant.now().plusMillis(delay), last.lastStatus(), last.getMessage());
+        LOG.warnf("%s: event for subject %s waits in the retry store after %d attempts (%s)", where, subject, last.attempts(), last.getMessage());
+    }
+
+    /** For events whose route already moved on: the dead-letter record the dispatcher would have written. */
+    public void deadLetter(String json, String routeId, SinkDeliveryException failure)
+            throws java.sql.SQLException, com.fasterxml.jackson.core.JsonProcessingException {
+        deadLetters.record(CanonicalEvent.fromJson(json), json, routeId, failure);
+    }
+}
