@@ -26,3 +26,8 @@ CREATE TABLE IF NOT EXISTS test.hooks (id int PRIMARY KEY, target text NOT NULL,
 CREATE TABLE IF NOT EXISTS test.durable_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.parallel_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.batched_hooks (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_orders (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+CREATE TABLE IF NOT EXISTS test.mq_news (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_forbidden (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);

@@ -47,9 +47,19 @@ public class PgConsumer extends DefaultConsumer {
         return (PgEndpoint) super.getEndpoint();
     }
 
+    /** The exchange property naming the route an event was dispatched to (a Kamelet runs its steps under its own route id). */
+    public static final String ROUTE_PROPERTY = "pgRoute";
+
+    /** The route that took the event: what dead letters and the retry store record, and replay goes back to. */
+    public static String routeOf(Exchange exchange) {
+        String route = exchange.getProperty(ROUTE_PROPERTY, String.class);
+        return route != null ? route : exchange.getFromRouteId();
+    }
+
     /** Runs the route for one event and returns its failure, or null once the route finished with it. */
     public Exception deliver(CanonicalEvent event, String json) {
         Exchange exchange = createExchange(false);
+        exchange.setProperty(ROUTE_PROPERTY, getRouteId());
         exchange.getIn().setBody(json);
         exchange.getIn().getHeaders().putAll(event.headers());
         try {

@@ -1,0 +1,237 @@
+package io.pgrouter.sink.jms;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.jms.Connection;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.InvalidDestinationException;
+import jakarta.jms.InvalidDestinationRuntimeException;
+import jakarta.jms.JMSException;
+import jakarta.jms.JMSRuntimeException;
+import jakarta.jms.JMSSecurityException;
+import jakarta.jms.JMSSecurityRuntimeException;
+import jakarta.jms.MessageFormatException;
+import jakarta.jms.MessageFormatRuntimeException;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import jakarta.jms.TextMessage;
+
+import org.apache.activemq.artemis.api.core.ActiveMQException;
+import org.apache.activemq.artemis.api.jms.ActiveMQJMSClient;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+
+import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.sink.queue.QueueDelivery;
+import io.pgrouter.sink.queue.QueueEvent;
+import io.pgrouter.sink.queue.QueueSinkEndpoint;
+
+/**
+ * One Artemis destination. A batch is one transacted session commit: every message persistent, body = the event
+ * JSON, the CloudEvents attributes as {@code ce_*} properties, {@code JMSXGroupID} = the subject so one subject's
+ * messages go to one consumer at a time, in order, however many consumers compete.
+ */
+public class JmsSinkEndpoint extends QueueSinkEndpoint {
+
+    static final String SINK = "jms-sink";
+
+    private String brokerUrl;
+    private String destination;
+    private String destinationType = "queue";
+    private String username;
+    private String password;
+    private boolean persistent = true;
+    private long timeoutMs = 10_000;
+
+    private ActiveMQConnectionFactory factory;
+
+    JmsSinkEndpoint(String uri, JmsSinkComponent component) {
+        super(uri, component);
+    }
+
+    @Override
+    protected String sink() {
+        return SINK;
+    }
+
+    @Override
+    protected String where() {
+        return "jms " + withoutQuery(brokerUrl) + " " + destinationType + ":" + destination;
+    }
+
+    @Override
+    protected String identity() {
+        return withoutQuery(brokerUrl) + "|" + destinationType + "|" + destination;
+    }
+
+    /** A broker URL's options may carry a user and password: logs and keys show the part before them. */
+    static String withoutQuery(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q);
+    }
+
+    @Override
+    protected void validate() {
+        if (brokerUrl == null || brokerUrl.isBlank()) throw new IllegalArgumentException("jms-sink needs brokerUrl");
+        if (destination == null || destination.isBlank()) throw new IllegalArgumentException("jms-sink needs destination");
+        if (!destinationType.equals("queue") && !destinationType.equals("topic")) {
+            throw new IllegalArgumentException("jms-sink destinationType must be queue or topic, got " + destinationType);
+        }
+        factory = new ActiveMQConnectionFactory(brokerUrl, blankToNull(username), blankToNull(password));
+        // reconnection is the delivery contract's job (in-line retries, then the retry store): fail fast instead of blocking the stream
+        factory.setInitialConnectAttempts(1);
+        factory.setReconnectAttempts(0);
+        factory.setCallTimeout(timeoutMs);
+        factory.setCallFailoverTimeout(timeoutMs);
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+
+    @Override
+    protected void send(QueueDelivery.Batch batch) throws SinkDeliveryException {
+        stream.send(batch);
+    }
+
+    @Override
+    protected void sendRedelivery(QueueDelivery.Batch batch) throws SinkDeliveryException {
+        retry.send(batch);
+    }
+
+    @Override
+    protected void disconnect() {
+        stream.close();
+        retry.close();
+    }
+
+    private final Link stream = new Link();
+    private final Link retry = new Link();
+
+    /** One connection with its transacted session and producer, opened on first use and after a failure. */
+    private final class Link {
+        private Connection connection;
+        private Session session;
+        private MessageProducer producer;
+
+        /** One transaction for the batch; a message refused for good is set aside and the rest sent again. */
+        void send(QueueDelivery.Batch batch) throws SinkDeliveryException {
+            while (true) {
+                List<QueueEvent> events = batch.remaining();
+                if (events.isEmpty()) return;
+                int sent = 0;
+                try {
+                    connect();
+                    for (QueueEvent e : events) {
+                        producer.send(message(e));
+                        sent++;
+                    }
+                    session.commit();
+                    batch.delivered();
+                    return;
+                } catch (JMSException | JMSRuntimeException e) {
+                    boolean permanent = permanent(e);
+                    if (permanent && sent < events.size()) {
+                        rollback();
+                        batch.reject(events.get(sent), failure(e, false));
+                        continue;
+                    }
+                    close();
+                    throw failure(e, !permanent);
+                }
+            }
+        }
+
+        private TextMessage message(QueueEvent e) throws JMSException {
+            TextMessage m = session.createTextMessage(e.json());
+            for (Map.Entry<String, String> attribute : e.attributes().entrySet()) m.setStringProperty("ce_" + attribute.getKey(), attribute.getValue());
+            if (!e.subject().isEmpty()) m.setStringProperty("JMSXGroupID", e.subject());
+            return m;
+        }
+
+        private void connect() throws JMSException {
+            if (session == null) {
+                Connection c = factory.createConnection();
+                try {
+                    session = c.createSession(true, Session.SESSION_TRANSACTED);
+                } catch (JMSException | JMSRuntimeException e) {
+                    c.close();
+                    throw e;
+                }
+                connection = c;
+            }
+            if (producer == null) {
+                // a client-side destination: Session.createQueue would look the queue up and fall back to a 1.x "jms.queue." name
+                producer = session.createProducer("topic".equals(destinationType) ? ActiveMQJMSClient.createTopic(destination)
+                        : ActiveMQJMSClient.createQueue(destination));
+                producer.setDeliveryMode(persistent ? DeliveryMode.PERSISTENT : DeliveryMode.NON_PERSISTENT);
+            }
+        }
+
+        private void rollback() {
+            try {
+                if (session != null) session.rollback();
+            } catch (JMSException | JMSRuntimeException e) {
+                close();
+            }
+        }
+
+        void close() {
+            Connection c = connection;
+            connection = null;
+            session = null;
+            producer = null;
+            if (c == null) return;
+            try {
+                c.close();
+            } catch (JMSException | JMSRuntimeException e) {
+                // the connection is gone already; a new one is opened on the next send
+            }
+        }
+    }
+
+    /** Refused for good: an address that does not exist and may not be created, no permission, a malformed message. */
+    static boolean permanent(Throwable failure) {
+        for (Throwable t = failure; t != null; t = next(t)) {
+            if (t instanceof InvalidDestinationException || t instanceof InvalidDestinationRuntimeException || t instanceof JMSSecurityException
+                    || t instanceof JMSSecurityRuntimeException || t instanceof MessageFormatException || t instanceof MessageFormatRuntimeException) {
+                return true;
+            }
+            if (t instanceof ActiveMQException a) {
+                switch (a.getType()) {
+                    case QUEUE_DOES_NOT_EXIST, ADDRESS_DOES_NOT_EXIST, SECURITY_EXCEPTION, UNEXPECTED_ROUTING_TYPE_FOR_ADDRESS,
+                            INVALID_QUEUE_CONFIGURATION, LARGE_MESSAGE_ERROR_BODY:
+                        return true;
+                    default:
+                        return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static Throwable next(Throwable t) {
+        Throwable next = t instanceof JMSException j && j.getLinkedException() != null ? j.getLinkedException() : t.getCause();
+        return next == t ? null : next;
+    }
+
+    private SinkDeliveryException failure(Exception e, boolean retryable) {
+        String message = where() + (retryable ? " failed: " : " refused the message: ") + e;
+        return new SinkDeliveryException(SINK, message, null, e.getMessage(), 1, retryable, null, e);
+    }
+
+    public String getBrokerUrl() { return brokerUrl; }
+    public void setBrokerUrl(String brokerUrl) { this.brokerUrl = brokerUrl; }
+    public String getDestination() { return destination; }
+    public void setDestination(String destination) { this.destination = destination; }
+    public String getDestinationType() { return destinationType; }
+    public void setDestinationType(String destinationType) { this.destinationType = destinationType; }
+    public String getUsername() { return username; }
+    public void setUsername(String username) { this.username = username; }
+    public String getPassword() { return password; }
+    public void setPassword(String password) { this.password = password; }
+    public boolean isPersistent() { return persistent; }
+    public void setPersistent(boolean persistent) { this.persistent = persistent; }
+    public long getTimeoutMs() { return timeoutMs; }
+    public void setTimeoutMs(long timeoutMs) { this.timeoutMs = timeoutMs; }
+}

@@ -1,0 +1,63 @@
+package io.pgrouter.sink.queue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import jakarta.inject.Inject;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultComponent;
+
+import io.pgrouter.sink.BatchBoundary;
+import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.RetryWorker;
+import io.pgrouter.store.DeadLetterStore;
+
+/**
+ * The Camel component behind a message-queue sink Kamelet: creates endpoints with the shared stores, registers them
+ * with the retry worker, and sends every endpoint's batch at the end of a source batch, before the WAL position moves.
+ */
+public abstract class QueueSinkComponent extends DefaultComponent implements BatchBoundary {
+
+    @Inject
+    RetryStore retryStore;
+
+    @Inject
+    RetryWorker retryWorker;
+
+    @Inject
+    DeadLetterStore deadLetters;
+
+    private final List<QueueSinkEndpoint> endpoints = new CopyOnWriteArrayList<>();
+
+    protected abstract QueueSinkEndpoint newEndpoint(String uri);
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        QueueSinkEndpoint endpoint = newEndpoint(uri);
+        setProperties(endpoint, parameters);
+        endpoint.init(retryStore, deadLetters);
+        retryWorker.register(endpoint);
+        endpoints.add(endpoint);
+        return endpoint;
+    }
+
+    /** Every endpoint sends its batch; the first failure is thrown after all were tried (the source batch then comes again). */
+    @Override
+    public void flush() throws Exception {
+        Exception first = null;
+        for (QueueSinkEndpoint e : endpoints) {
+            try {
+                e.flush();
+            } catch (Exception failure) {
+                if (first == null) first = failure;
+            }
+        }
+        if (first != null) throw first;
+    }
+
+    public List<QueueSinkEndpoint> endpoints() {
+        return List.copyOf(endpoints);
+    }
+}

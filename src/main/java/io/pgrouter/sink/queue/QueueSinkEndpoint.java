@@ -1,0 +1,170 @@
+package io.pgrouter.sink.queue;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import org.apache.camel.Consumer;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.Producer;
+import org.apache.camel.support.DefaultEndpoint;
+import org.apache.camel.support.DefaultProducer;
+
+import io.pgrouter.sink.DurableDelivery;
+import io.pgrouter.sink.Redeliverable;
+import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.store.DeadLetterStore;
+
+/**
+ * What the JMS and Kafka sink endpoints share: the retry options of the delivery contract, a buffer of admitted
+ * events sent as one batch when it is full or when the source batch ends ({@link QueueSinkComponent#flush()}), and
+ * the retry worker's way back in ({@link #redeliver}). A subclass says how one attempt sends a batch.
+ */
+public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redeliverable {
+
+    private int retries = 2;
+    private long backoffMs = 200;
+    private long maxBackoffMs = 60_000;
+    private long retryBudgetMs = 25L * 60 * 60 * 1000;
+    private int batchSize = 1000;
+
+    private final List<QueueEvent> buffered = new ArrayList<>();
+    private QueueDelivery delivery;
+
+    protected QueueSinkEndpoint(String uri, QueueSinkComponent component) {
+        super(uri, component);
+    }
+
+    /** The sink's name in dead letters, e.g. {@code jms-sink}. */
+    protected abstract String sink();
+
+    /** The destination in logs and errors, without credentials. */
+    protected abstract String where();
+
+    /** What identifies the destination in {@link #sinkKey()}: no secret in it. */
+    protected abstract String identity();
+
+    /** Checks the options; throws {@link IllegalArgumentException} naming the wrong one. */
+    protected abstract void validate();
+
+    /** One attempt at a batch (see {@link QueueDelivery.Sender}). Called under this endpoint's lock. */
+    protected abstract void send(QueueDelivery.Batch batch) throws SinkDeliveryException, InterruptedException;
+
+    /** The same for the retry worker: its own connection, called under a lock of its own, never the endpoint's. */
+    protected abstract void sendRedelivery(QueueDelivery.Batch batch) throws SinkDeliveryException, InterruptedException;
+
+    /** An admitted event was buffered: a sink that sends at once (Kafka) starts here. Called under this endpoint's lock. */
+    protected void buffered(QueueEvent event) {
+    }
+
+    /** Releases every connection; the endpoint connects again on its next send. */
+    protected abstract void disconnect();
+
+    void init(RetryStore retryStore, DeadLetterStore deadLetters) {
+        if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
+        validate();
+        delivery = new QueueDelivery(sink(), where(), new DurableDelivery(sink(), sinkKey(), where(), policy(), retryStore, deadLetters));
+    }
+
+    DurableDelivery.Policy policy() {
+        // a broker is back within seconds or minutes, not hours: the longest wait is a minute by default
+        return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
+    }
+
+    @Override
+    public Producer createProducer() {
+        return new DefaultProducer(this) {
+            @Override
+            public void process(Exchange exchange) throws Exception {
+                accept(exchange.getMessage().getBody(String.class), io.pgrouter.source.PgConsumer.routeOf(exchange));
+            }
+        };
+    }
+
+    @Override
+    public Consumer createConsumer(Processor processor) {
+        throw new UnsupportedOperationException(getEndpointUri() + " is a sink");
+    }
+
+    /** Takes one event from a route: buffered for the next batch, or parked behind its subject or while the broker is down. */
+    synchronized void accept(String json, String routeId) throws Exception {
+        QueueEvent event = QueueEvent.of(json, routeId, sink());
+        if (!delivery.admit(event)) return;
+        buffered.add(event);
+        buffered(event);
+        if (buffered.size() >= batchSize) flush();
+    }
+
+    /** Sends what is buffered; returns once every event is delivered, dead-lettered or in the retry store. */
+    public synchronized void flush() throws Exception {
+        if (buffered.isEmpty()) return;
+        List<QueueEvent> batch = List.copyOf(buffered);
+        buffered.clear();
+        delivery.deliver(batch, this::send);
+    }
+
+    /**
+     * The retry worker's attempts go over their own connection ({@link #sendRedelivery}), never under the lock the
+     * stream takes: a probe of a stopped broker may wait for its timeout while the stream moves on.
+     */
+    @Override
+    public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
+        delivery.redeliver(QueueEvent.of(eventJson, null, sink()), batch -> {
+            synchronized (redeliveryLock) {
+                sendRedelivery(batch);
+            }
+        });
+    }
+
+    private final Object redeliveryLock = new Object();
+
+    public boolean isBrokerDown() {
+        return delivery != null && delivery.isBrokerDown();
+    }
+
+    @Override
+    public String sinkKey() {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(identity().getBytes(StandardCharsets.UTF_8));
+            return sink() + ":" + HexFormat.of().formatHex(digest, 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public long nextDelayMs(int attempts) {
+        return policy().nextDelayMs(attempts);
+    }
+
+    @Override
+    public long retryBudgetMs() {
+        return retryBudgetMs;
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        synchronized (this) {
+            synchronized (redeliveryLock) {
+                disconnect();
+            }
+        }
+        super.doStop();
+    }
+
+    public int getRetries() { return retries; }
+    public void setRetries(int retries) { this.retries = retries; }
+    public long getBackoffMs() { return backoffMs; }
+    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
+    public long getMaxBackoffMs() { return maxBackoffMs; }
+    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
+    public long getRetryBudgetMs() { return retryBudgetMs; }
+    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
+    public int getBatchSize() { return batchSize; }
+    public void setBatchSize(int batchSize) { this.batchSize = batchSize; }
+}

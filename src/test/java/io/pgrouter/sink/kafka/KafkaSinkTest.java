@@ -1,0 +1,124 @@
+package io.pgrouter.sink.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.testing.MessageBrokers;
+import io.pgrouter.testing.MessageQueuesProfile;
+import io.pgrouter.testing.Sql;
+import io.pgrouter.testing.TestServers;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+
+/** The Kafka sink against a one-node KRaft cluster in this JVM, checked with a plain Kafka consumer. */
+@QuarkusTest
+@TestProfile(MessageQueuesProfile.class)
+@QuarkusTestResource(value = TestServers.class, restrictToAnnotatedClass = false)
+class KafkaSinkTest {
+
+    private static final String TOPIC = "pg.test.mq_items";
+
+    /** Reads the topic from the start until {@code count} records with a key in {@code keys} arrived (or 60 s passed). */
+    static List<ConsumerRecord<String, String>> consume(Set<String> keys, int count) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, MessageBrokers.kafkaBrokers);
+        List<ConsumerRecord<String, String>> got = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            List<TopicPartition> partitions = List.of();
+            while (partitions.isEmpty() && System.nanoTime() < deadline) {
+                partitions = consumer.partitionsFor(TOPIC).stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            }
+            // no consumer group: read every partition from the start
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            while (got.size() < count && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (keys.contains(r.key())) got.add(r);
+                }
+            }
+        }
+        return got;
+    }
+
+    static String header(ConsumerRecord<String, String> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    static JsonNode event(ConsumerRecord<String, String> r) {
+        try {
+            return CanonicalEvent.JSON.readTree(r.value());
+        } catch (Exception e) {
+            throw new IllegalStateException(r.value(), e);
+        }
+    }
+
+    @Test
+    void keyIsTheSubjectHeadersCarryTheAttributesAndEachKeyKeepsItsOrder() {
+        Set<String> keys = new HashSet<>();
+        for (int id = 1; id <= 10; id++) {
+            keys.add(String.valueOf(id));
+            Sql.exec("INSERT INTO test.mq_items (id, note) VALUES (" + id + ", 'item " + id + "')");
+        }
+        for (int round = 0; round < 3; round++) {
+            for (int id = 1; id <= 10; id++) Sql.exec("UPDATE test.mq_items SET version = version + 1 WHERE id = " + id);
+        }
+        List<ConsumerRecord<String, String>> got = consume(keys, 40);
+        assertThat(got).hasSize(40);
+
+        Map<String, List<ConsumerRecord<String, String>>> byKey = new LinkedHashMap<>();
+        for (ConsumerRecord<String, String> r : got) byKey.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r);
+        assertThat(byKey.keySet()).isEqualTo(keys);
+        byKey.forEach((key, records) -> {
+            assertThat(records).extracting(r -> event(r).path("data").path("after").path("version").asInt()).as("key " + key)
+                    .containsExactly(1, 2, 3, 4);
+            assertThat(records).extracting(ConsumerRecord::partition).containsOnly(records.get(0).partition());
+        });
+        ConsumerRecord<String, String> first = byKey.get("3").get(0);
+        JsonNode event = event(first);
+        assertThat(event.path("subject").asText()).isEqualTo("3");
+        assertThat(event.path("data").path("after").path("note").asText()).isEqualTo("item 3");
+        assertThat(header(first, "ce_id")).isEqualTo(event.path("id").asText());
+        assertThat(header(first, "ce_type")).isEqualTo("postgres.row.insert");
+        assertThat(header(first, "ce_source")).isEqualTo(event.path("source").asText());
+        assertThat(header(first, "ce_subject")).isEqualTo("3");
+        assertThat(header(first, "ce_time")).isEqualTo(event.path("time").asText());
+        assertThat(header(first, "ce_pgtable")).isEqualTo("mq_items");
+        assertThat(header(first, "ce_data")).isNull();
+    }
+
+    @Test
+    void aRecordTooLargeForKafkaGoesToDeadLettersAndTheStreamMovesOn() {
+        // Kafka's default max.request.size is 1 MiB: this row's event is about 1.5 MB
+        Sql.exec("INSERT INTO test.mq_items (id, note) VALUES (900, repeat('x', 1500000))");
+        Sql.exec("INSERT INTO test.mq_items (id, note) VALUES (901, 'small')");
+        List<ConsumerRecord<String, String>> got = consume(Set.of("900", "901"), 1);
+        assertThat(got).extracting(ConsumerRecord::key).containsExactly("901");
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-mq-items-to-kafka' AND sink = 'kafka-sink' "
+                + "AND event->>'subject' = '900' AND error LIKE '%RecordTooLargeException%'")).isEqualTo(1);
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-mq-items-to-kafka'")).isZero();
+    }
+}
