@@ -197,7 +197,12 @@ final class RouterConsumer implements Consumer {
 
     @Override
     public Seen parse(Object item) throws Exception {
-        JsonNode line = JSON.readTree((String) item);
+        return seen((String) item);
+    }
+
+    /** A CloudEvent of a bench.events row reduced to (txid, n, time). */
+    static Seen seen(String json) throws Exception {
+        JsonNode line = JSON.readTree(json);
         JsonNode after = line.path("data").path("after");
         long time = line.hasNonNull("time") ? micros(Instant.parse(line.get("time").asText())) : -1;
         return new Seen(after.path("txid").asLong(-1), after.path("n").asInt(-1), time);

@@ -137,9 +137,14 @@ public final class DurableDelivery {
 
     /** Stores the event in the retry store, due after the next backoff (or the receiver's Retry-After). */
     public void park(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
+        parkQuietly(json, subject, routeId, last);
+        LOG.warnf("%s: event for subject %s waits in the retry store after %d attempts (%s)", where, subject, last.attempts(), last.getMessage());
+    }
+
+    /** {@link #park} without its log line, for a sink that logs once for many events (a failed batch, a broker that is down). */
+    public void parkQuietly(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
         long delay = Math.max(policy.nextDelayMs(last.attempts()), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
         retries.park(sinkKey, routeId, subject, json, last.attempts(), Instant.now().plusMillis(delay), last.lastStatus(), last.getMessage());
-        LOG.warnf("%s: event for subject %s waits in the retry store after %d attempts (%s)", where, subject, last.attempts(), last.getMessage());
     }
 
     /** For events whose route already moved on: the dead-letter record the dispatcher would have written. */

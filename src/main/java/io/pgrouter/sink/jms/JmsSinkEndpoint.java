@@ -83,6 +83,8 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
         factory.setReconnectAttempts(0);
         factory.setCallTimeout(timeoutMs);
         factory.setCallFailoverTimeout(timeoutMs);
+        // the default 64 KiB of send credit is ~30 event messages: a batch would wait for credit round trips
+        factory.setProducerWindowSize(1024 * 1024);
     }
 
     private static String blankToNull(String s) {

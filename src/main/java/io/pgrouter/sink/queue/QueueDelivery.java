@@ -91,7 +91,8 @@ public final class QueueDelivery {
     public boolean admit(QueueEvent event) throws Exception {
         if (delivery.queuedBehind(event.json(), event.subject(), event.routeId())) return false;
         if (downSince == 0 || !delivery.policy().durable()) return true;
-        delivery.park(event.json(), event.subject(), event.routeId(), unavailable());
+        delivery.parkQuietly(event.json(), event.subject(), event.routeId(), unavailable());
+        parkedWhileDown++;
         return false;
     }
 
@@ -126,13 +127,24 @@ public final class QueueDelivery {
             up();
             return;
         }
-        if (delivery.policy().durable() && downSince == 0) {
+        List<QueueEvent> left = batch.remaining();
+        if (!delivery.policy().durable()) {
+            LOG.errorf("%s failed %d attempts (%s): %d events go to dead letters (no retry budget)", where, last.attempts(), last.getMessage(), left.size());
+            for (QueueEvent e : left) delivery.deadLetter(e.json(), e.routeId(), last);
+            return;
+        }
+        for (QueueEvent e : left) delivery.parkQuietly(e.json(), e.subject(), e.routeId(), last);
+        if (downSince == 0) {
             downSince = System.currentTimeMillis();
             lastProbe = downSince;
-            LOG.warnf("%s is unavailable (%s): events wait in the retry store until it answers again", where, last.getMessage());
+            parkedWhileDown = 0;
         }
-        for (QueueEvent e : batch.remaining()) delivery.parkOrDeadLetter(e.json(), e.subject(), e.routeId(), last);
+        LOG.warnf("%s is unavailable after %d attempts (%s): %d events wait in the retry store, and new events go there until it answers again",
+                where, last.attempts(), last.getMessage(), left.size());
     }
+
+    /** Events sent straight to the retry store since the broker went down (logged when it is back). */
+    private volatile long parkedWhileDown;
 
     /** One attempt for an event waiting in the retry store; while the broker is down, only one such attempt per second reaches it. */
     public void redeliver(QueueEvent event, Sender sender) throws SinkDeliveryException, InterruptedException {
@@ -143,7 +155,10 @@ public final class QueueDelivery {
         try {
             sender.send(batch);
         } catch (SinkDeliveryException e) {
-            if (e.retryable() && delivery.policy().durable() && downSince == 0) downSince = now;
+            if (e.retryable() && delivery.policy().durable() && downSince == 0) {
+                downSince = now;
+                parkedWhileDown = 0;
+            }
             throw e;
         }
         if (!batch.rejected.isEmpty()) throw batch.reasons.get(0);
@@ -151,7 +166,10 @@ public final class QueueDelivery {
     }
 
     private void up() {
-        if (downSince != 0) LOG.infof("%s answers again: events flow directly", where);
+        if (downSince != 0) {
+            LOG.infof("%s answers again after %d s: events flow directly; %d events that arrived meanwhile are re-sent from the retry store", where,
+                    (System.currentTimeMillis() - downSince) / 1000, parkedWhileDown);
+        }
         downSince = 0;
     }
 }
