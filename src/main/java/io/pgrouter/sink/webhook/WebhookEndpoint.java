@@ -27,6 +27,7 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     private String headers;
     private int concurrency = 1;
     private int batchSize = 100;
+    private long lingerMs;
     private final java.util.List<WebhookProducer.Batched> buffered = new java.util.ArrayList<>();
     private long retryBudgetMs = 25L * 60 * 60 * 1000;
     private long maxBackoffMs = 60L * 60 * 1000;
@@ -45,6 +46,7 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
         if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
             throw new IllegalArgumentException("webhook-sink url must be http or https: " + url);
         }
+        if (lingerMs < 0) throw new IllegalArgumentException("webhook-sink lingerMs must be 0 or more, got " + lingerMs);
         if (concurrency < 1) throw new IllegalArgumentException("webhook-sink concurrency must be 1 or more, got " + concurrency);
         if (!mode.equals("structured") && !mode.equals("binary") && !mode.equals("batch")) {
             throw new IllegalArgumentException("webhook-sink mode must be structured, binary or batch, got " + mode);
@@ -140,19 +142,40 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
     public long getMaxRetryAfterMs() { return maxRetryAfterMs; }
     public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
-    /** Batched mode: keeps the event; sends a batch when it is full (the rest at the end of the source batch). */
+    /** Batched mode: keeps the event; sends a batch when it is full (a partial one when its linger is over). */
     synchronized void buffer(WebhookProducer.Batched event) throws Exception {
+        if (buffered.isEmpty()) oldestBufferedAt = System.nanoTime();
         buffered.add(event);
         if (buffered.size() >= batchSize) sendBuffered();
+    }
+
+    private long oldestBufferedAt;
+
+    /** Sends the partial batch if its oldest event waited lingerMs; the sequence of the oldest event still held. */
+    synchronized long sendDue() throws Exception {
+        if (!buffered.isEmpty() && System.nanoTime() - oldestBufferedAt >= lingerMs * 1_000_000) sendBuffered();
+        return buffered.isEmpty() ? Long.MAX_VALUE : buffered.get(0).sequence();
     }
 
     synchronized void sendBuffered() throws Exception {
         if (buffered.isEmpty()) return;
         java.util.List<WebhookProducer.Batched> batch = java.util.List.copyOf(buffered);
         buffered.clear();
-        producer().sendBatch(batch);
+        try {
+            producer().sendBatch(batch);
+        } catch (Exception e) {
+            // neither sent, parked nor dead-lettered (the stores are down): held again, the source keeps its position
+            buffered.addAll(0, batch);
+            throw e;
+        }
     }
 
+    boolean lingers() {
+        return lingerMs > 0;
+    }
+
+    public long getLingerMs() { return lingerMs; }
+    public void setLingerMs(long lingerMs) { this.lingerMs = lingerMs; }
     public int getBatchSize() { return batchSize; }
     public void setBatchSize(int batchSize) { this.batchSize = batchSize; }
     public int getConcurrency() { return concurrency; }

@@ -61,7 +61,8 @@ class WebhookProducer extends DefaultProducer {
         String routeId = exchange.getFromRouteId();
         String id = exchange.getMessage().getHeader("ceId", String.class);
         if ("batch".equals(endpoint.getMode())) {
-            endpoint.buffer(new Batched(json, subject, routeId, id != null ? id : exchange.getExchangeId()));
+            endpoint.buffer(new Batched(json, subject, routeId, id != null ? id : exchange.getExchangeId(),
+                    exchange.getProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, 0L, Long.class)));
             return;
         }
         if (lanes != null) {
@@ -89,7 +90,7 @@ class WebhookProducer extends DefaultProducer {
     }
 
     /** One event of batched mode, kept until the batch is sent. */
-    record Batched(String json, String subject, String routeId, String id) {
+    record Batched(String json, String subject, String routeId, String id, long sequence) {
     }
 
     /**
