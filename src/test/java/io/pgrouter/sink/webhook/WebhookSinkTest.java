@@ -317,6 +317,15 @@ class WebhookSinkTest {
     }
 
     @Test
+    void aRedirectIsNotFollowedAndIsDeadLetteredAtOnce() {
+        receiver().script("/redirect", 302);
+        int id = send("redirect");
+        await().atMost(WAIT).until(() -> deadLetters(id, " AND last_status = 302 AND attempts = 1") == 1);
+        assertThat(receiver().attempts("/redirect")).hasSize(1);
+        assertThat(receiver().attempts("/redirect-moved")).isEmpty();
+    }
+
+    @Test
     void replayReDeliversADeadLetterWithItsOriginalId() {
         receiver().script("/replay", 400);
         int id = send("replay");
