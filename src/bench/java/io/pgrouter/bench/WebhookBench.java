@@ -66,7 +66,7 @@ public final class WebhookBench {
     }
 
     enum Load {
-        FLAT_N("N-row tx flat out, fast receiver"), PACED_1("1-row tx paced, fast receiver"), PACED_N("N-row tx paced, fast receiver"),
+        FLAT_N("N-row tx flat out, fast receiver"), PACED_1("1-row tx paced, fast receiver"), PACED_N("N-row tx paced at 5k ev/s, fast receiver"),
         SLOW_1("1-row tx flat out, slow receiver");
 
         final String label;
@@ -461,7 +461,7 @@ public final class WebhookBench {
             }
             double[] l = r.latencies();
             s.append(String.format(Locale.ROOT, "| %s | %s | %d | %.0f | %.0f | %s / %s / %s | %d/%d%s%s | %s |%n", r.consumer(),
-                    r.load().label.replace("N-row", ROWS + "-row"), r.receiverMs(), r.eventsPerSec(), r.writerEventsPerSec(),
+                    r.load().label.replace("N-row", (r.load() == Load.PACED_N ? PACED_ROWS : ROWS) + "-row"), r.receiverMs(), r.eventsPerSec(), r.writerEventsPerSec(),
                     Bench.ms(Bench.percentile(l, 50)), Bench.ms(Bench.percentile(l, 99)), Bench.ms(l.length == 0 ? Double.NaN : l[l.length - 1]),
                     r.received() - r.duplicates(), r.expected(), r.duplicates() > 0 ? " +" + r.duplicates() + " dup" : "",
                     r.unknown() > 0 ? " " + r.unknown() + " unmatched" : "", ratio));
