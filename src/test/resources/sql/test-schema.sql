@@ -31,3 +31,7 @@ CREATE TABLE IF NOT EXISTS test.mq_news (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_forbidden (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+-- a subject with a backlog in the retry store (webhook sink)
+CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
+-- batched webhook with a linger across source batches
+CREATE TABLE test.linger_hooks (id int PRIMARY KEY, note text);
