@@ -9,6 +9,9 @@ import io.pgrouter.event.CanonicalEvent;
 /** A route's subscription to a shared source; the source hands it every matching event, synchronously. */
 public class PgConsumer extends DefaultConsumer {
 
+    /** Exchange property: the id of the route whose pg: consumer took the event (dead letters and retries name it). */
+    public static final String ROUTE_ID = "pgRouteId";
+
     private final Subscription subscription;
 
     PgConsumer(PgEndpoint endpoint, Processor processor, Subscription subscription) {
@@ -18,6 +21,16 @@ public class PgConsumer extends DefaultConsumer {
 
     public Subscription subscription() {
         return subscription;
+    }
+
+    /**
+     * The route that took the event, even inside a Kamelet (whose template route becomes the exchange's
+     * {@code fromRouteId}): what a sink that dead-letters or parks an event itself must record, so replays go back
+     * through the user's route.
+     */
+    public static String routeId(Exchange exchange) {
+        String route = exchange.getProperty(ROUTE_ID, String.class);
+        return route != null ? route : exchange.getFromRouteId();
     }
 
     /** Where the route was written, for error messages: {@code file:routes/x.yaml:4} when Camel knows it. */
@@ -52,6 +65,7 @@ public class PgConsumer extends DefaultConsumer {
         Exchange exchange = createExchange(false);
         exchange.getIn().setBody(json);
         exchange.getIn().getHeaders().putAll(event.headers());
+        exchange.setProperty(ROUTE_ID, getRouteId());
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {
