@@ -68,11 +68,14 @@ public class OpenSearchServer implements QuarkusTestResourceLifecycleManager {
         throw new IllegalStateException("OpenSearch did not answer within 120 s: " + tail(log));
     }
 
-    /** Kills the node (kill -9): its port refuses connections until {@link #startNode()}. */
+    /** Stops the node (SIGTERM, then kill -9 after 20 s): its port refuses connections until {@link #startNode()}. */
     public static synchronized void stopNode() throws InterruptedException {
         if (node == null) return;
-        node.destroyForcibly();
-        node.waitFor();
+        node.destroy();
+        if (!node.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            node.destroyForcibly();
+            node.waitFor();
+        }
         node = null;
     }
 

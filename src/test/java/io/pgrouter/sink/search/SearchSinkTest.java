@@ -153,7 +153,7 @@ class SearchSinkTest {
                         "DELETE FROM test.search_items WHERE id = " + (next - 3) + " AND id % 4 = 0");
                 next++;
                 try {
-                    Thread.sleep(50);
+                    Thread.sleep(150);
                 } catch (InterruptedException e) {
                     return;
                 }
