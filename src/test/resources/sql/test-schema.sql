@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS test.hooks (id int PRIMARY KEY, target text NOT NULL,
 CREATE TABLE IF NOT EXISTS test.durable_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.parallel_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.batched_hooks (id int PRIMARY KEY, note text);
+-- a subject with a backlog in the retry store (webhook sink)
+CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
+-- batched webhook with a linger across source batches
+CREATE TABLE test.linger_hooks (id int PRIMARY KEY, note text);
 -- search-index sink (SearchSinkTest): body is stored out of line, so an update of another column leaves it unsent
 CREATE TABLE IF NOT EXISTS test.search_items (id int PRIMARY KEY, title text NOT NULL, price numeric(10, 2), qty int, body text);
 ALTER TABLE test.search_items ALTER COLUMN body SET STORAGE EXTERNAL;

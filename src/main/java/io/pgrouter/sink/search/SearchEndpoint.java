@@ -169,6 +169,12 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
     }
 
+    /** Several subjects re-sent at once from the retry store: their versions make the order across subjects irrelevant. */
+    @Override
+    public int concurrency() {
+        return 4;
+    }
+
     @Override
     public long retryBudgetMs() {
         return retryBudgetMs;
