@@ -51,10 +51,13 @@ public class OpenSearchServer implements QuarkusTestResourceLifecycleManager {
 
     /** Starts the node (again, on the same port and data) and waits until it answers with a usable cluster. */
     public static synchronized void startNode() throws IOException, InterruptedException {
+        // not under setpriv --pdeathsig: that fires when the starting thread ends (Quarkus starts resources on a pool)
         String java = ProcessHandle.current().info().command().orElse("java");
         Path log = base.resolve("node.log");
-        node = new ProcessBuilder(List.of(java, "-Xms256m", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                OpenSearchNode.class.getName(), base.resolve("home").toString(), String.valueOf(httpPort), String.valueOf(transportPort)))
+        List<String> command = new java.util.ArrayList<>();
+        command.addAll(List.of(java, "-Xms256m", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                OpenSearchNode.class.getName(), base.resolve("home").toString(), String.valueOf(httpPort), String.valueOf(transportPort)));
+        node = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
@@ -83,8 +86,13 @@ public class OpenSearchServer implements QuarkusTestResourceLifecycleManager {
     public void stop() {
         try {
             stopNode();
+            try (var files = Files.walk(base)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // a temp dir left behind
         }
     }
 
