@@ -35,3 +35,7 @@ CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NU
 CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
 -- batched webhook with a linger across source batches
 CREATE TABLE test.linger_hooks (id int PRIMARY KEY, note text);
+-- search-index sink (SearchSinkTest): body is stored out of line, so an update of another column leaves it unsent
+CREATE TABLE IF NOT EXISTS test.search_items (id int PRIMARY KEY, title text NOT NULL, price numeric(10, 2), qty int, body text);
+ALTER TABLE test.search_items ALTER COLUMN body SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS test.search_strict (id int PRIMARY KEY, code text, note text);

@@ -9,6 +9,9 @@ import io.pgrouter.event.CanonicalEvent;
 /** A route's subscription to a shared source; the source hands it every matching event, synchronously. */
 public class PgConsumer extends DefaultConsumer {
 
+    /** Exchange property: the id of the route whose pg: consumer took the event (dead letters and retries name it). */
+    public static final String ROUTE_ID = "pgRouteId";
+
     private final Subscription subscription;
 
     PgConsumer(PgEndpoint endpoint, Processor processor, Subscription subscription) {
@@ -18,6 +21,16 @@ public class PgConsumer extends DefaultConsumer {
 
     public Subscription subscription() {
         return subscription;
+    }
+
+    /**
+     * The route that took the event, even inside a Kamelet (whose template route becomes the exchange's
+     * {@code fromRouteId}): what a sink that dead-letters or parks an event itself must record, so replays go back
+     * through the user's route.
+     */
+    public static String routeId(Exchange exchange) {
+        String route = exchange.getProperty(ROUTE_ID, String.class);
+        return route != null ? route : exchange.getFromRouteId();
     }
 
     /** Where the route was written, for error messages: {@code file:routes/x.yaml:4} when Camel knows it. */
@@ -47,15 +60,6 @@ public class PgConsumer extends DefaultConsumer {
         return (PgEndpoint) super.getEndpoint();
     }
 
-    /** The exchange property naming the route an event was dispatched to (a Kamelet runs its steps under its own route id). */
-    public static final String ROUTE_PROPERTY = "pgRoute";
-
-    /** The route that took the event: what dead letters and the retry store record, and replay goes back to. */
-    public static String routeOf(Exchange exchange) {
-        String route = exchange.getProperty(ROUTE_PROPERTY, String.class);
-        return route != null ? route : exchange.getFromRouteId();
-    }
-
     /** Runs the route for one event and returns its failure, or null once the route finished with it. */
     public Exception deliver(CanonicalEvent event, String json) {
         return deliver(event, json, 0);
@@ -64,10 +68,10 @@ public class PgConsumer extends DefaultConsumer {
     /** @param sequence the dispatcher's number of the event, for sinks that hold events across source batches */
     public Exception deliver(CanonicalEvent event, String json, long sequence) {
         Exchange exchange = createExchange(false);
-        exchange.setProperty(ROUTE_PROPERTY, getRouteId());
         exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
         exchange.getIn().setBody(json);
         exchange.getIn().getHeaders().putAll(event.headers());
+        exchange.setProperty(ROUTE_ID, getRouteId());
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {

@@ -81,7 +81,7 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
         return new DefaultProducer(this) {
             @Override
             public void process(Exchange exchange) throws Exception {
-                accept(exchange.getMessage().getBody(String.class), io.pgrouter.source.PgConsumer.routeOf(exchange));
+                accept(exchange.getMessage().getBody(String.class), io.pgrouter.source.PgConsumer.routeId(exchange));
             }
         };
     }

@@ -1,0 +1,65 @@
+package io.pgrouter.sink.search;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import jakarta.inject.Singleton;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultComponent;
+
+import io.pgrouter.sink.BatchBoundary;
+import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.RetryWorker;
+import io.pgrouter.store.DeadLetterStore;
+import io.quarkus.arc.Unremovable;
+
+/**
+ * {@code pgsearch:<name>?urls=...&index=...}: the producer behind {@code kamelets/search-index-sink.kamelet.yaml}.
+ * Java because the contract needs it: bulk requests cut at the end of each source batch ({@link BatchBoundary}),
+ * LSN versions, per-item outcomes of a bulk answer and the shared retry store; camel-opensearch and
+ * camel-elasticsearch are each tied to one server's client.
+ */
+@Singleton
+@Named("pgsearch")
+@Unremovable
+public class SearchComponent extends DefaultComponent implements BatchBoundary {
+
+    @Inject
+    RetryStore retryStore;
+
+    @Inject
+    RetryWorker retryWorker;
+
+    @Inject
+    DeadLetterStore deadLetters;
+
+    private final List<SearchEndpoint> endpoints = new CopyOnWriteArrayList<>();
+
+    /** The end of a source batch: every endpoint sends the bulk it holds. */
+    @Override
+    public void flush() throws Exception {
+        for (SearchEndpoint e : endpoints) e.producer().sendBuffered();
+    }
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        SearchEndpoint endpoint = new SearchEndpoint(uri, this);
+        setProperties(endpoint, parameters);
+        endpoint.validate();
+        retryWorker.register(endpoint);
+        endpoints.add(endpoint);
+        return endpoint;
+    }
+
+    RetryStore retryStore() {
+        return retryStore;
+    }
+
+    DeadLetterStore deadLetters() {
+        return deadLetters;
+    }
+}
