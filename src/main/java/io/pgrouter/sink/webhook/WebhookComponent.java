@@ -126,8 +126,9 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         }
     }
 
-    boolean isDisabled(String url) {
-        return disabled.contains(plain(url));
+    /** @param plainUrl the receiver as {@link #plain(String)} gives it (computed once per endpoint, not per event) */
+    boolean isDisabled(String plainUrl) {
+        return !disabled.isEmpty() && disabled.contains(plainUrl);
     }
 
     /** Re-reads the disabled endpoints (bin/pgrouter webhooks enable removes one). */

@@ -97,6 +97,11 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
         return policy().nextDelayMs(attempts);
     }
 
+    @Override
+    public int concurrency() {
+        return concurrency;
+    }
+
     /** In-line retries, then the retry store for up to retryBudgetMs (the shared delivery contract). */
     io.pgrouter.sink.DurableDelivery.Policy policy() {
         return new io.pgrouter.sink.DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxRetryAfterMs, retryBudgetMs);

@@ -59,9 +59,9 @@ class WebhookProducer extends DefaultProducer {
         String json = exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
         String routeId = exchange.getFromRouteId();
-        String id = exchange.getMessage().getHeader("ceId", exchange.getExchangeId(), String.class);
+        String id = exchange.getMessage().getHeader("ceId", String.class);
         if ("batch".equals(endpoint.getMode())) {
-            endpoint.buffer(new Batched(json, subject, routeId, id));
+            endpoint.buffer(new Batched(json, subject, routeId, id != null ? id : exchange.getExchangeId()));
             return;
         }
         if (lanes != null) {
@@ -141,12 +141,14 @@ class WebhookProducer extends DefaultProducer {
         }
     }
 
-    private Prepared prepare(String json, String fallbackId) throws com.fasterxml.jackson.core.JsonProcessingException {
+    /** @param knownId the event's id when the caller has it (the ceId header), else null: read from the event */
+    private Prepared prepare(String json, String knownId) throws com.fasterxml.jackson.core.JsonProcessingException {
         HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()));
-        ObjectNode event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
-        String id = event.hasNonNull("id") ? event.get("id").asText() : fallbackId;
+        String id = knownId;
         byte[] body;
         if ("binary".equals(endpoint.getMode())) {
+            ObjectNode event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
+            if (id == null) id = event.path("id").asText(null);
             JsonNode data = event.remove("data");
             event.remove("datacontenttype");
             for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext();) {
@@ -156,6 +158,8 @@ class WebhookProducer extends DefaultProducer {
             template.header("Content-Type", "application/json");
             body = CanonicalEvent.JSON.writeValueAsBytes(data);
         } else {
+            // structured: the body is the event as the route has it; parsed only when the id is not known
+            if (id == null) id = CanonicalEvent.JSON.readTree(json).path("id").asText(null);
             template.header("Content-Type", "application/cloudevents+json; charset=UTF-8");
             body = json.getBytes(StandardCharsets.UTF_8);
         }
@@ -166,7 +170,7 @@ class WebhookProducer extends DefaultProducer {
 
     /** One request: returns on 2xx, throws a retryable or permanent {@link SinkDeliveryException} otherwise. */
     private void attempt(Prepared prepared) throws SinkDeliveryException, InterruptedException {
-        if (endpoint.getComponent().isDisabled(endpoint.getUrl())) {
+        if (endpoint.getComponent().isDisabled(where)) {
             throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (re-enable it with bin/pgrouter webhooks enable)", 410, null, 0, null);
         }
         long timestamp = Instant.now().getEpochSecond();

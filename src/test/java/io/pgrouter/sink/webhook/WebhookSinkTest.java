@@ -185,6 +185,18 @@ class WebhookSinkTest {
     }
 
     @Test
+    void aSubjectWithABacklogInTheRetryStoreCatchesUpInOrderOnceTheReceiverRecovers() {
+        receiver().script("/backlog", 500, 500);
+        Sql.exec("INSERT INTO test.backlog_hooks VALUES (1, 0)");
+        for (int n = 1; n <= 40; n++) Sql.exec("UPDATE test.backlog_hooks SET n = " + n + " WHERE id = 1");
+        // the retry worker runs a round a second: one event per round would need 40 s and more
+        await().atMost(WAIT).until(() -> receiver().deliveries("/backlog").size() == 41);
+        assertThat(receiver().deliveries("/backlog").stream().map(d -> readTree(d.body()).at("/data/after/n").asInt()).toList())
+                .isEqualTo(java.util.stream.IntStream.rangeClosed(0, 40).boxed().toList());
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-backlog-hooks-to-webhook'") == 0);
+    }
+
+    @Test
     void concurrencyDeliversSubjectsInParallelAndEachSubjectInOrder() {
         receiver().delay("/parallel", 100);
         Sql.exec("BEGIN; INSERT INTO test.parallel_hooks SELECT i, 'a' FROM generate_series(1, 20) i; "
