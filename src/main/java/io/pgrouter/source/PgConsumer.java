@@ -9,7 +9,16 @@ import io.pgrouter.event.CanonicalEvent;
 /** A route's subscription to a shared source; the source hands it every matching event, synchronously. */
 public class PgConsumer extends DefaultConsumer {
 
+    /** Exchange property with the id of the {@code pg:} route an event came from (a Kamelet's steps run in a route of its own). */
+    public static final String ROUTE_ID = "pgRouteId";
+
     private final Subscription subscription;
+
+    /** The route that took the event, for dead letters and the retry store: the {@code pg:} route, not the Kamelet's. */
+    public static String routeId(Exchange exchange) {
+        String id = exchange.getProperty(ROUTE_ID, String.class);
+        return id != null ? id : exchange.getFromRouteId();
+    }
 
     PgConsumer(PgEndpoint endpoint, Processor processor, Subscription subscription) {
         super(endpoint, processor);
@@ -51,6 +60,7 @@ public class PgConsumer extends DefaultConsumer {
     public Exception deliver(CanonicalEvent event, String json) {
         Exchange exchange = createExchange(false);
         exchange.getIn().setBody(json);
+        exchange.setProperty(ROUTE_ID, getRouteId());
         exchange.getIn().getHeaders().putAll(event.headers());
         try {
             getProcessor().process(exchange);

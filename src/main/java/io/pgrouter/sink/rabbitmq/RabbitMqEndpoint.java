@@ -72,7 +72,7 @@ public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
         URI parsed = URI.create(url);
         // shown in logs and dead letters: never the user info, which may hold a password
         where = "rabbitmq " + parsed.getScheme() + "://" + parsed.getHost() + (parsed.getPort() > 0 ? ":" + parsed.getPort() : "")
-                + (parsed.getPath() == null ? "" : parsed.getPath());
+                + (parsed.getRawPath() == null ? "" : parsed.getRawPath());
     }
 
     /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */

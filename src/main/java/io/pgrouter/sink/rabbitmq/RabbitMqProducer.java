@@ -77,7 +77,7 @@ class RabbitMqProducer extends DefaultProducer {
     public void process(Exchange exchange) throws Exception {
         String json = exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
-        String routeId = exchange.getFromRouteId();
+        String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
         synchronized (this) {
             if (delivery.queuedBehind(json, subject, routeId)) return;
             Outgoing m = prepare(json, subject, routeId);
@@ -162,6 +162,7 @@ class RabbitMqProducer extends DefaultProducer {
 
     private void deadLetter(Map<Outgoing, SinkDeliveryException> refused) {
         for (Map.Entry<Outgoing, SinkDeliveryException> r : refused.entrySet()) {
+            LOG.errorf("%s refused event %s for good: %s; writing it to the dead-letter store", endpoint.where(), r.getKey().id(), r.getValue().getMessage());
             try {
                 delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
             } catch (java.sql.SQLException | com.fasterxml.jackson.core.JsonProcessingException e) {

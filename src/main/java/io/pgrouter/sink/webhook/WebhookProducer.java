@@ -58,7 +58,7 @@ class WebhookProducer extends DefaultProducer {
     public void process(Exchange exchange) throws Exception {
         String json = exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
-        String routeId = exchange.getFromRouteId();
+        String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
         String id = exchange.getMessage().getHeader("ceId", String.class);
         if ("batch".equals(endpoint.getMode())) {
             endpoint.buffer(new Batched(json, subject, routeId, id != null ? id : exchange.getExchangeId()));

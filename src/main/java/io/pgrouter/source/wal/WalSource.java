@@ -69,6 +69,7 @@ public class WalSource implements EventSource {
     private long slotInactiveSince;
 
     private final AtomicLong slotLagBytes = new AtomicLong();
+    private final SkipMarks skipMarks = new SkipMarks();
 
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
             MeterRegistry metrics) {
@@ -241,7 +242,7 @@ public class WalSource implements EventSource {
         for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
             try {
                 CanonicalEvent event = mapper.fromDebezium(record.value()).orElse(null);
-                if (event != null) dispatcher.dispatch("wal", event, consumers);
+                if (event != null) dispatcher.dispatch("wal", skipMarks.mark(event), consumers);
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
