@@ -117,7 +117,7 @@ class RabbitMqProducer extends DefaultProducer {
         sent.forEach(s -> all.add(s.message));
         all.addAll(notSent);
 
-        Outcome first = settle(sent, channel);
+        Outcome first = settle(sent);
         deadLetter(first.refused());
         List<Outgoing> pending = following(all, first.retry(), notSent);
         if (pending.isEmpty()) return;
@@ -129,7 +129,7 @@ class RabbitMqProducer extends DefaultProducer {
                 firstAttempt[0] = false;
                 throw firstFailure;
             }
-            Outcome again = settle(republish(pending), channel);
+            Outcome again = settle(republish(pending));
             deadLetter(again.refused());
             List<Outgoing> still = following(pending, again.retry(), List.of());
             pending.clear();
@@ -197,36 +197,49 @@ class RabbitMqProducer extends DefaultProducer {
         return sent;
     }
 
-    /**
-     * Waits for the broker's answers on {@code on}: acked is done; returned (unroutable), a missing exchange or a
-     * message over the broker's size limit is refused for good; nacked or unanswered (channel closed, confirm
-     * timeout) is worth another try.
-     */
-    private Outcome settle(List<ConfirmedChannel.Sent> sent, ConfirmedChannel on) throws InterruptedException {
-        List<Outgoing> retry = new ArrayList<>();
-        Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
-        if (sent.isEmpty()) return new Outcome(retry, refused, null);
-        on.await(System.nanoTime() + endpoint.getConfirmTimeoutMs() * 1_000_000L);
+    /** Why a channel closed, as far as it tells which messages the broker refused for good. */
+    private record Closure(ShutdownSignalException cause, Integer code, String text, Long maxSize, String missingExchange) {
+    }
+
+    private Closure closure(ConfirmedChannel on) {
         ShutdownSignalException closed = on.closedBy();
         Integer code = ConfirmedChannel.replyCode(closed);
         String text = ConfirmedChannel.replyText(closed);
         Long maxSize = null;
         String missingExchange = null;
-        if (code != null && code == 406 && text != null) {
-            Matcher m = MAX_SIZE.matcher(text);
-            if (m.find()) {
-                maxSize = Long.parseLong(m.group(1));
-                brokerMaxBytes = maxSize;
-            }
+        Matcher m = text == null ? null : MAX_SIZE.matcher(text);
+        if (code != null && code == 406 && m.find()) {
+            maxSize = Long.parseLong(m.group(1));
+            brokerMaxBytes = maxSize;
         }
-        if (code != null && code == 404 && text != null) {
-            Matcher m = NO_EXCHANGE.matcher(text);
-            if (m.find()) missingExchange = m.group(1);
-            knownExchanges.clear();
+        m = text == null ? null : NO_EXCHANGE.matcher(text);
+        if (code != null && code == 404 && m.find()) {
+            missingExchange = m.group(1);
+            knownExchanges.remove(missingExchange);
+        }
+        return new Closure(closed, code, text, maxSize, missingExchange);
+    }
+
+    /**
+     * Waits for the broker's answers on the channels the events went out on: acked is done; returned (unroutable),
+     * a missing exchange or a message over the broker's size limit is refused for good; nacked or unanswered
+     * (channel closed, confirm timeout) is worth another try.
+     */
+    private Outcome settle(List<ConfirmedChannel.Sent> sent) throws InterruptedException {
+        List<Outgoing> retry = new ArrayList<>();
+        Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
+        long deadline = System.nanoTime() + endpoint.getConfirmTimeoutMs() * 1_000_000L;
+        Map<ConfirmedChannel, Closure> closures = new java.util.IdentityHashMap<>();
+        for (ConfirmedChannel.Sent s : sent) {
+            if (!closures.containsKey(s.channel)) {
+                s.channel.await(deadline);
+                closures.put(s.channel, closure(s.channel));
+            }
         }
         SinkDeliveryException lastRetryable = null;
         for (ConfirmedChannel.Sent s : sent) {
             Outgoing m = s.message;
+            Closure c = closures.get(s.channel);
             if (s.acked && s.returned != null) {
                 refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": no queue bound to exchange '" + m.exchange() + "' for routing key '"
                         + m.routingKey() + "' (" + s.returned.getReplyCode() + " " + s.returned.getReplyText() + ")", s.returned.getReplyCode(),
@@ -236,18 +249,21 @@ class RabbitMqProducer extends DefaultProducer {
             } else if (s.nacked) {
                 lastRetryable = retryable("the broker nacked the message (it could not take it)", null);
                 retry.add(m);
-            } else if (maxSize != null && m.body().length > maxSize) {
-                refused.put(m, tooLarge(m, maxSize, code, text));
-            } else if (missingExchange != null && missingExchange.equals(m.exchange())) {
-                refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": exchange '" + m.exchange() + "' does not exist (" + code + " " + text
-                        + ")", code, text, 1, null));
+            } else if (c.maxSize() != null && m.body().length > c.maxSize()) {
+                refused.put(m, tooLarge(m, c.maxSize(), c.code(), c.text()));
+            } else if (c.missingExchange() != null && c.missingExchange().equals(m.exchange())) {
+                refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": exchange '" + m.exchange() + "' does not exist (" + c.code() + " "
+                        + c.text() + ")", c.code(), c.text(), 1, null));
             } else {
-                lastRetryable = closed != null ? retryable("channel closed: " + (text != null ? text : closed.toString()), code)
+                lastRetryable = c.cause() != null ? retryable("channel closed: " + (c.text() != null ? c.text() : c.cause().toString()), c.code())
                         : retryable("no confirm within " + endpoint.getConfirmTimeoutMs() + " ms", null);
                 retry.add(m);
             }
         }
-        if (closed != null || !retry.isEmpty()) on.close();
+        // a channel that closed or left messages unanswered is not used again
+        closures.forEach((on, c) -> {
+            if (c.cause() != null || !retry.isEmpty()) on.close();
+        });
         return new Outcome(retry, refused, lastRetryable);
     }
 
@@ -274,7 +290,7 @@ class RabbitMqProducer extends DefaultProducer {
                 retryChannel = null;
                 throw retryable("publishing failed: " + e, null);
             }
-            Outcome outcome = settle(List.of(sent), retryChannel);
+            Outcome outcome = settle(List.of(sent));
             if (!outcome.refused().isEmpty()) throw outcome.refused().get(m);
             if (!outcome.retry().isEmpty()) throw outcome.lastRetryable();
         }
