@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS test.parallel_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.batched_hooks (id int PRIMARY KEY, note text);
 -- a subject with a backlog in the retry store (webhook sink)
 CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
+-- batched webhook with a linger across source batches
+CREATE TABLE test.linger_hooks (id int PRIMARY KEY, note text);
 -- RabbitMQ sink (RabbitMqSinkTest): one table per scenario, so each route's destination is its own
 CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, version int NOT NULL DEFAULT 1, note text);
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
