@@ -39,3 +39,8 @@ CREATE TABLE test.linger_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.search_items (id int PRIMARY KEY, title text NOT NULL, price numeric(10, 2), qty int, body text);
 ALTER TABLE test.search_items ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS test.search_strict (id int PRIMARY KEY, code text, note text);
+-- RabbitMQ sink (RabbitMqSinkTest): one table per scenario, so each route's destination is its own
+CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, version int NOT NULL DEFAULT 1, note text);
+CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);

@@ -49,6 +49,8 @@ public final class Bench {
     static final int TXN = Integer.getInteger("bench.txn", 20);
     static final int ISOLATED_TXN = Integer.getInteger("bench.isolated.txn", 10);
     static final int REPEATS = Integer.getInteger("bench.repeats", 5);
+    /** lake (bench/run.sh: WAL and NOTIFY to the data lake) or rabbitmq (bench/rabbitmq.sh: WAL to RabbitMQ). */
+    static final String SUITE = System.getProperty("bench.suite", "lake");
     static final String PAYLOAD = "bench payload " + "x".repeat(86); // 100 characters, a modest row
 
     private static final Deque<AutoCloseable> OPEN = new ArrayDeque<>();
@@ -268,6 +270,12 @@ public final class Bench {
         long started = System.nanoTime();
         measure("WAL", "bench.events", new RecvLogicalBaseline(pgBin, dir(work, "wal-baseline"), db.port(), admin,
                 "bench_baseline", "bench_baseline"), db, admin, results, facts);
+        if (SUITE.equals("rabbitmq")) {
+            // bench/rabbitmq.sh: the same WAL baseline, then the router publishing to a real RabbitMQ
+            measure("WAL", "bench.events", new RabbitMqConsumer("router (pg:wal -> rabbitmq-sink)", jar,
+                    routes.resolve("wal-bench-events-to-rabbitmq.yaml"), dir(work, "wal-rabbitmq"), db.jdbcUrl(), "bench_router"), db, admin, results, facts);
+            return finish(results, facts, serverVersion, started, work);
+        }
         measure("WAL", "bench.events", new RouterConsumer("router (pg:wal -> datalake)", jar, routes.resolve("wal-bench-events-to-lake.yaml"),
                 dir(work, "wal-router"), db.jdbcUrl(), "bench_router", "bench.events"), db, admin, results, facts);
         try (Statement s = admin.createStatement()) {
@@ -277,13 +285,17 @@ public final class Bench {
         measure("NOTIFY", "bench.events_notify", new RouterConsumer("router (pg:notify -> datalake)", jar,
                 routes.resolve("notify-bench-to-lake.yaml"), dir(work, "notify-router"), db.jdbcUrl(), "bench_router", "bench.events_notify"),
                 db, admin, results, facts);
-        double minutes = (System.nanoTime() - started) / 60e9;
+        return finish(results, facts, serverVersion, started, work);
+    }
 
+    private static int finish(List<Result> results, List<ProcessFacts> facts, String serverVersion, long started, Path work) throws IOException {
+        double minutes = (System.nanoTime() - started) / 60e9;
         String report = report(results, facts, serverVersion, minutes);
-        Files.writeString(work.resolve("results.md"), report);
+        Path file = work.resolve(SUITE.equals("lake") ? "results.md" : "results-" + SUITE + ".md");
+        Files.writeString(file, report);
         System.out.println();
         System.out.println(report);
-        say("written to %s; router logs under %s/*-router/router.log", work.resolve("results.md"), work);
+        say("written to %s; router logs under %s/*/router.log", file, work);
         return results.stream().allMatch(Result::complete) ? 0 : 1;
     }
 

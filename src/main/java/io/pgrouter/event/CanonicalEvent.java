@@ -27,7 +27,22 @@ public record CanonicalEvent(
         Long lsn,
         Long txid,
         String channel,
-        JsonNode data) {
+        JsonNode data,
+        String skip) {
+
+    /** An event without a skip marker. */
+    public CanonicalEvent(String id, String source, Op op, String subject, String time, String database, String schema, String table, Long lsn,
+            Long txid, String channel, JsonNode data) {
+        this(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, null);
+    }
+
+    /**
+     * The same event marked as part of a transaction that said {@code pg_logical_emit_message(true, 'pgrouter.skip', reason)}:
+     * extension {@code pgskip} and header {@code pgSkip} carry the reason, so a route can drop a migration's flood.
+     */
+    public CanonicalEvent withSkip(String reason) {
+        return new CanonicalEvent(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, reason);
+    }
 
     public static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN)
@@ -64,6 +79,7 @@ public record CanonicalEvent(
         if (lsn != null) n.put("pglsn", lsnText());
         if (txid != null) n.put("pgtxid", txid);
         if (channel != null) n.put("pgchannel", channel);
+        if (skip != null) n.put("pgskip", skip);
         n.set("data", data);
         return n;
     }
@@ -86,12 +102,26 @@ public record CanonicalEvent(
         putIfSet(h, "pgLsn", lsnText());
         putIfSet(h, "pgTxId", txid);
         putIfSet(h, "pgChannel", channel);
+        putIfSet(h, "pgChanged", changedColumns());
+        putIfSet(h, "pgSkip", skip);
         h.put("ceId", id);
         h.put("ceType", type());
         h.put("ceSource", source);
         putIfSet(h, "ceSubject", subject);
         putIfSet(h, "ceTime", time);
         return h;
+    }
+
+    /** The changed columns of a row event as {@code col,col} (in table order), for Simple filters; null for other events. */
+    String changedColumns() {
+        JsonNode changed = data == null ? null : data.get("changed");
+        if (changed == null || !changed.isArray()) return null;
+        StringBuilder s = new StringBuilder();
+        for (JsonNode column : changed) {
+            if (s.length() > 0) s.append(',');
+            s.append(column.asText());
+        }
+        return s.toString();
     }
 
     private static void putIfSet(Map<String, Object> h, String key, Object value) {
@@ -104,7 +134,7 @@ public record CanonicalEvent(
         return new CanonicalEvent(n.get("id").asText(), n.get("source").asText(), Op.fromWire(n.get("pgop").asText()),
                 text(n, "subject"), text(n, "time"), text(n, "pgdatabase"), text(n, "pgschema"), text(n, "pgtable"),
                 n.hasNonNull("pglsn") ? parseLsn(n.get("pglsn").asText()) : null, n.hasNonNull("pgtxid") ? n.get("pgtxid").asLong() : null,
-                text(n, "pgchannel"), n.get("data"));
+                text(n, "pgchannel"), n.get("data"), text(n, "pgskip"));
     }
 
     private static String text(JsonNode n, String field) {

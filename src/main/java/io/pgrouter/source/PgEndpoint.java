@@ -13,7 +13,7 @@ import org.apache.camel.support.DefaultEndpoint;
 import io.pgrouter.event.Op;
 
 /** One subscription: {@code pg:wal} or {@code pg:notify} with the tables, channels and operations a route wants. */
-public class PgEndpoint extends DefaultEndpoint {
+public class PgEndpoint extends DefaultEndpoint implements org.apache.camel.MultipleConsumersSupport {
 
     public enum Kind { WAL, NOTIFY }
 
@@ -26,6 +26,12 @@ public class PgEndpoint extends DefaultEndpoint {
     PgEndpoint(String uri, PgComponent component, Kind kind) {
         super(uri, component);
         this.kind = kind;
+    }
+
+    /** Each route subscribes to the shared source on its own: two routes may read the same tables with the same URI. */
+    @Override
+    public boolean isMultipleConsumersSupported() {
+        return true;
     }
 
     @Override

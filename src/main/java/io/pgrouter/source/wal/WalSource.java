@@ -69,6 +69,7 @@ public class WalSource implements EventSource {
     private long slotInactiveSince;
 
     private final AtomicLong slotLagBytes = new AtomicLong();
+    private final SkipMarks skipMarks = new SkipMarks();
 
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
             MeterRegistry metrics) {
@@ -257,7 +258,7 @@ public class WalSource implements EventSource {
                 long sequence = dispatcher.nextSequence();
                 unmarked.add(new Unmarked(sequence, record));
                 CanonicalEvent event = mapper.fromDebezium(record.value()).orElse(null);
-                if (event != null) dispatcher.dispatch("wal", event, consumers, sequence);
+                if (event != null) dispatcher.dispatch("wal", skipMarks.mark(event), consumers, sequence);
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {

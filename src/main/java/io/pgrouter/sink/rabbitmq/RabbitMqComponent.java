@@ -1,0 +1,68 @@
+package io.pgrouter.sink.rabbitmq;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import jakarta.inject.Singleton;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultComponent;
+
+import io.pgrouter.sink.BatchBoundary;
+import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.RetryWorker;
+import io.pgrouter.store.DeadLetterStore;
+import io.quarkus.arc.Unremovable;
+
+/**
+ * {@code pgrabbitmq:<name>?url=amqp://host:5672/vhost&exchange=...&routingKey=${schema}.${table}.${op}}: the producer
+ * behind {@code kamelets/rabbitmq-sink.kamelet.yaml}, on the RabbitMQ Java client. Not camel-spring-rabbitmq: its
+ * producer waits for each publisher confirm in turn (one round trip per event) and does not report a returned,
+ * unroutable message as a failure; here a source batch is published, then confirmed once at its end.
+ */
+@Singleton
+@Named("pgrabbitmq")
+@Unremovable
+public class RabbitMqComponent extends DefaultComponent implements BatchBoundary {
+
+    @Inject
+    RetryStore retryStore;
+
+    @Inject
+    RetryWorker retryWorker;
+
+    @Inject
+    DeadLetterStore deadLetters;
+
+    private final List<RabbitMqProducer> producers = new CopyOnWriteArrayList<>();
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        RabbitMqEndpoint endpoint = new RabbitMqEndpoint(uri, this);
+        setProperties(endpoint, parameters);
+        endpoint.validate();
+        retryWorker.register(endpoint);
+        return endpoint;
+    }
+
+    void register(RabbitMqProducer producer) {
+        producers.add(producer);
+    }
+
+    /** The end of a source batch: waits for the broker to confirm what each endpoint published during it. */
+    @Override
+    public void flush() throws Exception {
+        for (RabbitMqProducer p : producers) p.flush();
+    }
+
+    RetryStore retryStore() {
+        return retryStore;
+    }
+
+    DeadLetterStore deadLetters() {
+        return deadLetters;
+    }
+}

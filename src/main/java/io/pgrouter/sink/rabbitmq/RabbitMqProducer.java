@@ -1,0 +1,385 @@
+package io.pgrouter.sink.rabbitmq;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.support.DefaultProducer;
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ShutdownSignalException;
+
+import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.sink.DurableDelivery;
+import io.pgrouter.sink.SinkDeliveryException;
+
+/**
+ * Publishes each event as a persistent message (body = the CloudEvent, {@code ce_*} headers, message id = event id)
+ * without waiting, and at the end of the source batch waits for the broker's confirms. Outcomes: ack is delivered;
+ * a returned message (no queue bound, with {@code mandatory}), a missing exchange or a message over the broker's
+ * {@code max_message_size} go to dead letters with the broker's reason; a nack, a closed connection or a confirm
+ * timeout is retried — in-line, then from the durable retry store — re-publishing a failed event's later events of
+ * the same subject after it, so a subject's last message is its newest (duplicates carry the same message id).
+ */
+class RabbitMqProducer extends DefaultProducer {
+
+    private static final Logger LOG = Logger.getLogger(RabbitMqProducer.class);
+    static final String SINK = "rabbitmq-sink";
+    static final String CONTENT_TYPE = "application/cloudevents+json";
+    private static final Pattern MAX_SIZE = Pattern.compile("larger than configured max size (\\d+)");
+    private static final Pattern NO_EXCHANGE = Pattern.compile("no exchange '([^']*)'");
+
+    /** One event ready to publish. */
+    record Outgoing(String json, String subject, String routeId, String id, String exchange, String routingKey, AMQP.BasicProperties properties,
+            byte[] body) {
+    }
+
+    private final RabbitMqEndpoint endpoint;
+    private final DurableDelivery delivery;
+
+    // the stream's state, guarded by this: events of the current source batch and the channel they went out on
+    private final List<ConfirmedChannel.Sent> batch = new ArrayList<>();
+    private final List<Outgoing> unsent = new ArrayList<>();
+    private ConfirmedChannel channel;
+    private SinkDeliveryException unreachable;
+
+    // exchanges checked (or declared) on the current connection; the broker's message size limit once it told us
+    private final Set<String> knownExchanges = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile long brokerMaxBytes = Long.MAX_VALUE;
+
+    // the retry worker's channel, apart from the stream's so a redelivery never waits for a batch
+    private final Object retryLock = new Object();
+    private ConfirmedChannel retryChannel;
+
+    RabbitMqProducer(RabbitMqEndpoint endpoint) {
+        super(endpoint);
+        this.endpoint = endpoint;
+        this.delivery = new DurableDelivery(SINK, endpoint.sinkKey(), endpoint.where(), endpoint.policy(), endpoint.getComponent().retryStore(),
+                endpoint.getComponent().deadLetters());
+    }
+
+    @Override
+    public void process(Exchange exchange) throws Exception {
+        String json = exchange.getMessage().getBody(String.class);
+        String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
+        String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
+        synchronized (this) {
+            if (delivery.queuedBehind(json, subject, routeId)) return;
+            Outgoing m = prepare(json, subject, routeId);
+            if (unreachable != null) {
+                // the broker did not answer earlier in this batch: the end of the batch tries again, once
+                unsent.add(m);
+                return;
+            }
+            try {
+                checkDestination(m); // a permanent failure throws: the dispatcher dead-letters the event
+                batch.add(channel().publish(m));
+            } catch (SinkDeliveryException e) {
+                if (!e.retryable()) throw e;
+                unreachable = e;
+                unsent.add(m);
+            } catch (IOException | ShutdownSignalException e) {
+                unreachable = retryable("publishing failed: " + e, null);
+                unsent.add(m);
+            }
+        }
+    }
+
+    /**
+     * The end of the source batch: waits for the confirms, dead-letters what the broker refused for good, retries
+     * the rest in-line with backoff and then parks it in the retry store (or dead-letters it without a budget).
+     */
+    synchronized void flush() throws Exception {
+        if (batch.isEmpty() && unsent.isEmpty()) return;
+        List<ConfirmedChannel.Sent> sent = List.copyOf(batch);
+        List<Outgoing> notSent = List.copyOf(unsent);
+        SinkDeliveryException unreachableBy = unreachable;
+        batch.clear();
+        unsent.clear();
+        unreachable = null;
+        // once the broker failed during the batch nothing more was sent: the unsent events come after the sent ones
+        List<Outgoing> all = new ArrayList<>();
+        sent.forEach(s -> all.add(s.message));
+        all.addAll(notSent);
+
+        Outcome first = settle(sent);
+        deadLetter(first.refused());
+        List<Outgoing> pending = following(all, first.retry(), notSent);
+        if (pending.isEmpty()) return;
+        SinkDeliveryException firstFailure = first.lastRetryable() != null ? first.lastRetryable() : unreachableBy;
+        boolean[] firstAttempt = {true};
+        SinkDeliveryException last = delivery.inline(() -> {
+            // the publishing during the batch was the first attempt
+            if (firstAttempt[0]) {
+                firstAttempt[0] = false;
+                throw firstFailure;
+            }
+            Outcome again = settle(republish(pending));
+            deadLetter(again.refused());
+            List<Outgoing> still = following(pending, again.retry(), List.of());
+            pending.clear();
+            pending.addAll(still);
+            if (!pending.isEmpty()) throw again.lastRetryable();
+        });
+        if (last == null) return;
+        for (Outgoing m : pending) delivery.parkOrDeadLetter(m.json(), m.subject(), m.routeId(), last);
+        LOG.warnf("%s: %d events of the batch not confirmed after %d attempts (%s); %s", endpoint.where(), pending.size(), last.attempts(),
+                last.getMessage(), delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");
+    }
+
+    /** The broker's answers for some published events: what to try again, what it refused for good and why. */
+    private record Outcome(List<Outgoing> retry, Map<Outgoing, SinkDeliveryException> refused, SinkDeliveryException lastRetryable) {
+    }
+
+    /** The events to try again: each failed one, and after it every later event of the same subjects (their order). */
+    private static List<Outgoing> following(List<Outgoing> all, List<Outgoing> failed, List<Outgoing> alsoFailed) {
+        Set<Outgoing> failing = new HashSet<>(failed);
+        failing.addAll(alsoFailed);
+        Set<String> subjects = new HashSet<>();
+        List<Outgoing> retry = new ArrayList<>();
+        for (Outgoing m : all) {
+            boolean f = failing.contains(m);
+            if (f) subjects.add(m.subject());
+            if (f || (!m.subject().isEmpty() && subjects.contains(m.subject()))) retry.add(m);
+        }
+        return retry;
+    }
+
+    private void deadLetter(Map<Outgoing, SinkDeliveryException> refused) {
+        for (Map.Entry<Outgoing, SinkDeliveryException> r : refused.entrySet()) {
+            LOG.errorf("%s refused event %s for good: %s; writing it to the dead-letter store", endpoint.where(), r.getKey().id(), r.getValue().getMessage());
+            try {
+                delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
+            } catch (java.sql.SQLException | com.fasterxml.jackson.core.JsonProcessingException e) {
+                // the batch is then delivered again: the position does not move past an event that is nowhere
+                throw new IllegalStateException("cannot write a dead letter: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Publishes the events again, in order, on an open channel (a new connection if need be). */
+    private List<ConfirmedChannel.Sent> republish(List<Outgoing> events) throws SinkDeliveryException {
+        List<ConfirmedChannel.Sent> sent = new ArrayList<>();
+        Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
+        try {
+            for (Outgoing m : events) {
+                try {
+                    checkDestination(m);
+                } catch (SinkDeliveryException e) {
+                    if (e.retryable()) throw e;
+                    refused.put(m, e);
+                    continue;
+                }
+                sent.add(channel().publish(m));
+            }
+        } catch (IOException | ShutdownSignalException e) {
+            resetChannel();
+            throw retryable("publishing failed: " + e, null);
+        } finally {
+            deadLetter(refused);
+            events.removeAll(refused.keySet());
+        }
+        return sent;
+    }
+
+    /** Why a channel closed, as far as it tells which messages the broker refused for good. */
+    private record Closure(ShutdownSignalException cause, Integer code, String text, Long maxSize, String missingExchange) {
+    }
+
+    private Closure closure(ConfirmedChannel on) {
+        ShutdownSignalException closed = on.closedBy();
+        Integer code = ConfirmedChannel.replyCode(closed);
+        String text = ConfirmedChannel.replyText(closed);
+        Long maxSize = null;
+        String missingExchange = null;
+        Matcher m = text == null ? null : MAX_SIZE.matcher(text);
+        if (code != null && code == 406 && m.find()) {
+            maxSize = Long.parseLong(m.group(1));
+            brokerMaxBytes = maxSize;
+        }
+        m = text == null ? null : NO_EXCHANGE.matcher(text);
+        if (code != null && code == 404 && m.find()) {
+            missingExchange = m.group(1);
+            knownExchanges.remove(missingExchange);
+        }
+        return new Closure(closed, code, text, maxSize, missingExchange);
+    }
+
+    /**
+     * Waits for the broker's answers on the channels the events went out on: acked is done; returned (unroutable),
+     * a missing exchange or a message over the broker's size limit is refused for good; nacked or unanswered
+     * (channel closed, confirm timeout) is worth another try.
+     */
+    private Outcome settle(List<ConfirmedChannel.Sent> sent) throws InterruptedException {
+        List<Outgoing> retry = new ArrayList<>();
+        Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
+        long deadline = System.nanoTime() + endpoint.getConfirmTimeoutMs() * 1_000_000L;
+        Map<ConfirmedChannel, Closure> closures = new java.util.IdentityHashMap<>();
+        for (ConfirmedChannel.Sent s : sent) {
+            if (!closures.containsKey(s.channel)) {
+                s.channel.await(deadline);
+                closures.put(s.channel, closure(s.channel));
+            }
+        }
+        SinkDeliveryException lastRetryable = null;
+        for (ConfirmedChannel.Sent s : sent) {
+            Outgoing m = s.message;
+            Closure c = closures.get(s.channel);
+            if (s.acked && s.returned != null) {
+                refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": no queue bound to exchange '" + m.exchange() + "' for routing key '"
+                        + m.routingKey() + "' (" + s.returned.getReplyCode() + " " + s.returned.getReplyText() + ")", s.returned.getReplyCode(),
+                        s.returned.getReplyText(), 1, null));
+            } else if (s.acked) {
+                continue;
+            } else if (s.nacked) {
+                lastRetryable = retryable("the broker nacked the message (it could not take it)", null);
+                retry.add(m);
+            } else if (c.maxSize() != null && m.body().length > c.maxSize()) {
+                refused.put(m, tooLarge(m, c.maxSize(), c.code(), c.text()));
+            } else if (c.missingExchange() != null && c.missingExchange().equals(m.exchange())) {
+                refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": exchange '" + m.exchange() + "' does not exist (" + c.code() + " "
+                        + c.text() + ")", c.code(), c.text(), 1, null));
+            } else {
+                lastRetryable = c.cause() != null ? retryable("channel closed: " + (c.text() != null ? c.text() : c.cause().toString()), c.code())
+                        : retryable("no confirm within " + endpoint.getConfirmTimeoutMs() + " ms", null);
+                retry.add(m);
+            }
+        }
+        // a channel that closed or left messages unanswered is not used again
+        closures.forEach((on, c) -> {
+            if (c.cause() != null || !retry.isEmpty()) on.close();
+        });
+        return new Outcome(retry, refused, lastRetryable);
+    }
+
+    private SinkDeliveryException tooLarge(Outgoing m, long maxSize, Integer code, String text) {
+        return new SinkDeliveryException(SINK, endpoint.where() + ": message of " + m.body().length + " bytes is larger than the broker's max_message_size "
+                + maxSize + (text == null ? "" : " (" + code + " " + text + ")"), code, text, 1, null);
+    }
+
+    /** One attempt for an event waiting in the retry store: publish, wait for its confirm. */
+    void redeliver(String json) throws SinkDeliveryException, InterruptedException {
+        Outgoing m;
+        try {
+            m = prepare(json, CanonicalEvent.JSON.readTree(json).path("subject").asText(""), null);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new SinkDeliveryException(SINK, "stored event is not JSON: " + e.getMessage(), null, null, 1, e);
+        }
+        synchronized (retryLock) {
+            checkDestination(m);
+            ConfirmedChannel.Sent sent;
+            try {
+                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
+                sent = retryChannel.publish(m);
+            } catch (IOException | ShutdownSignalException e) {
+                retryChannel = null;
+                throw retryable("publishing failed: " + e, null);
+            }
+            Outcome outcome = settle(List.of(sent));
+            if (!outcome.refused().isEmpty()) throw outcome.refused().get(m);
+            if (!outcome.retry().isEmpty()) throw outcome.lastRetryable();
+        }
+    }
+
+    /** The message for an event: body = the CloudEvent, its attributes as {@code ce_*} headers, persistent. */
+    Outgoing prepare(String json, String subject, String routeId) throws SinkDeliveryException {
+        ObjectNode event;
+        try {
+            event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | ClassCastException e) {
+            throw new SinkDeliveryException(SINK, "the event is not a JSON object: " + e.getMessage(), null, null, 1, e);
+        }
+        String id = event.path("id").asText();
+        Map<String, Object> headers = new HashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> attribute = it.next();
+            if (attribute.getKey().equals("data") || attribute.getKey().equals("datacontenttype")) continue;
+            headers.put("ce_" + attribute.getKey(), attribute.getValue().asText());
+        }
+        AMQP.BasicProperties.Builder props = new AMQP.BasicProperties.Builder().messageId(id).contentType(CONTENT_TYPE).contentEncoding("utf-8")
+                .deliveryMode(2).type(event.path("type").asText(null)).appId("pg-event-router").headers(headers);
+        if (event.hasNonNull("time")) {
+            try {
+                props.timestamp(Date.from(Instant.parse(event.get("time").asText())));
+            } catch (RuntimeException notATime) {
+                // the ce_time header still carries it
+            }
+        }
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        Outgoing m = new Outgoing(json, subject, routeId, id, endpoint.exchangeTemplate().apply(event), endpoint.routingKeyTemplate().apply(event),
+                props.build(), body);
+        if (body.length > brokerMaxBytes) throw tooLarge(m, brokerMaxBytes, null, null);
+        return m;
+    }
+
+    /**
+     * Declares the exchange (exchangeType set) or checks that it exists, once per name and connection, on a channel
+     * of its own: a missing exchange would otherwise close the publishing channel with the batch on it.
+     */
+    private void checkDestination(Outgoing m) throws SinkDeliveryException {
+        String name = m.exchange();
+        if (name.isEmpty() || knownExchanges.contains(name)) return;
+        com.rabbitmq.client.Connection connection = endpoint.connection();
+        try (Channel check = connection.createChannel()) {
+            if (endpoint.getExchangeType().isEmpty()) {
+                check.exchangeDeclarePassive(name);
+            } else {
+                check.exchangeDeclare(name, endpoint.getExchangeType(), true);
+            }
+            knownExchanges.add(name);
+        } catch (IOException | java.util.concurrent.TimeoutException | ShutdownSignalException e) {
+            ShutdownSignalException shutdown = e instanceof ShutdownSignalException s ? s
+                    : e.getCause() instanceof ShutdownSignalException s ? s : null;
+            Integer code = ConfirmedChannel.replyCode(shutdown);
+            String text = ConfirmedChannel.replyText(shutdown);
+            if (code != null && (code == 404 || code == 406 || code == 403)) {
+                throw new SinkDeliveryException(SINK, endpoint.where() + ": exchange '" + name + "' "
+                        + (code == 404 ? "does not exist" : code == 406 ? "exists with other settings" : "is not accessible") + " (" + code + " " + text + ")",
+                        code, text, 1, null);
+            }
+            throw retryable("checking exchange '" + name + "' failed: " + e, code);
+        }
+    }
+
+    /** The stream's channel, opened (and the connection with it) when needed. */
+    private ConfirmedChannel channel() throws SinkDeliveryException, IOException {
+        if (channel == null || !channel.isOpen()) {
+            if (channel != null) knownExchanges.clear();
+            channel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
+        }
+        return channel;
+    }
+
+    private void resetChannel() {
+        if (channel != null) channel.close();
+        channel = null;
+    }
+
+    private SinkDeliveryException retryable(String message, Integer code) {
+        return new SinkDeliveryException(SINK, endpoint.where() + ": " + message, code, null, 1, true, null, null);
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        resetChannel();
+        synchronized (retryLock) {
+            if (retryChannel != null) retryChannel.close();
+        }
+        super.doStop();
+    }
+}
