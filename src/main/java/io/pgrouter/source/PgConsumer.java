@@ -52,6 +52,8 @@ public class PgConsumer extends DefaultConsumer {
         Exchange exchange = createExchange(false);
         exchange.getIn().setBody(json);
         exchange.getIn().getHeaders().putAll(event.headers());
+        exchange.setProperty(CanonicalEvent.EXCHANGE_EVENT, event);
+        exchange.setProperty(CanonicalEvent.EXCHANGE_JSON, json);
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {
