@@ -80,7 +80,7 @@ class DatalakeKillIT {
         try (RouterProcess first = RouterProcess.start(config)) {
             await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'lakekill' AND active") == 1);
             writer.start();
-            // kill while a file is being written (hidden .inprogress beside the committed ones)
+            // kill while a file is being written (under _inprogress/, beside the committed ones)
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(1)).until(() -> !inProgress().isEmpty() && !files(".parquet").isEmpty());
             first.kill();
         }

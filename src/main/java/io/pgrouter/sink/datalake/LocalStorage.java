@@ -14,25 +14,28 @@ import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * A lake on a local or mounted file system. Each file is written as a hidden {@code .<name>.inprogress} beside its
- * final name (no reader's {@code *.parquet} / {@code *.jsonl} glob matches it), forced to disk, then renamed
- * atomically; the directory is forced so the rename survives a crash.
+ * A lake on a local or mounted file system. Each file is written under {@code <root>/_inprogress/} (Hive, Spark and
+ * Trino skip folders starting with '_'; no {@code *.parquet} / {@code *.jsonl} glob matches the name), forced to
+ * disk, then renamed atomically to its final name; the folder is forced so the rename survives a crash.
  */
 final class LocalStorage implements LakeStorage {
 
     private static final Logger LOG = Logger.getLogger(LocalStorage.class);
     static final String IN_PROGRESS = ".inprogress";
+    static final String STAGING = "_inprogress";
 
     private final Path root;
+    private final Path staging;
 
     LocalStorage(Path root) {
         this.root = root.toAbsolutePath().normalize();
+        this.staging = this.root.resolve(STAGING);
     }
 
     /** Removes what a crashed writer left behind: files never committed, whose events are delivered again anyway. */
     void removeLeftovers() {
-        if (!Files.isDirectory(root)) return;
-        try (Stream<Path> files = Files.walk(root)) {
+        if (!Files.isDirectory(staging)) return;
+        try (Stream<Path> files = Files.list(staging)) {
             files.filter(p -> p.getFileName().toString().endsWith(IN_PROGRESS)).forEach(p -> {
                 try {
                     Files.deleteIfExists(p);
@@ -49,10 +52,8 @@ final class LocalStorage implements LakeStorage {
     @Override
     public Staged create(String key) throws IOException {
         Path target = root.resolve(key);
-        Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path temp = dir.resolve("." + target.getFileName() + IN_PROGRESS);
-        return new LocalFile(temp, target);
+        Files.createDirectories(staging);
+        return new LocalFile(staging.resolve(java.util.UUID.randomUUID() + IN_PROGRESS), target);
     }
 
     @Override
@@ -96,9 +97,12 @@ final class LocalStorage implements LakeStorage {
             out.flush();
             file.getFD().sync();
             file.close();
+            Files.createDirectories(target.getParent());
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
-                dir.force(true);
+            for (Path dir : new Path[] { target.getParent(), temp.getParent() }) {
+                try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+                    channel.force(true);
+                }
             }
         }
 
