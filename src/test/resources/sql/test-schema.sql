@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS test.hooks (id int PRIMARY KEY, target text NOT NULL,
 CREATE TABLE IF NOT EXISTS test.durable_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.parallel_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.batched_hooks (id int PRIMARY KEY, note text);
+-- a subject with a backlog in the retry store (webhook sink)
+CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
+-- batched webhook with a linger across source batches
+CREATE TABLE test.linger_hooks (id int PRIMARY KEY, note text);
 -- data-lake sink tests (DatalakeSinkTest, DatalakeKillIT)
 CREATE TABLE IF NOT EXISTS test.lake_types (
   id       int PRIMARY KEY,

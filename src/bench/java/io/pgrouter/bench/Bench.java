@@ -451,7 +451,10 @@ public final class Bench {
         private final PreparedStatement one;
         private final PreparedStatement many;
 
+        private final String table;
+
         Writer(Connection c, String table) throws SQLException {
+            this.table = table;
             c.setAutoCommit(true);
             one = c.prepareStatement("INSERT INTO " + table + " (n, payload) VALUES (1, ?)");
             one.setString(1, PAYLOAD);
@@ -461,12 +464,25 @@ public final class Bench {
 
         /** {@code count} 1-row transactions at {@code perSecond}, on a fixed schedule (a late one does not shift the rest). */
         void paced(int count, int perSecond) throws SQLException {
+            paced(count, perSecond, one);
+        }
+
+        /** {@code count} transactions of {@code rows} rows each at {@code perSecond}, on a fixed schedule. */
+        void paced(int count, int perSecond, int rows) throws SQLException {
+            try (PreparedStatement some = one.getConnection().prepareStatement(
+                    "INSERT INTO " + table + " (n, payload) SELECT g, ? FROM generate_series(1, " + rows + ") AS g")) {
+                some.setString(1, PAYLOAD);
+                paced(count, perSecond, some);
+            }
+        }
+
+        private static void paced(int count, int perSecond, PreparedStatement tx) throws SQLException {
             long t0 = System.nanoTime();
             long step = 1_000_000_000L / perSecond;
             for (int i = 0; i < count; i++) {
                 long wait = t0 + i * step - System.nanoTime();
                 if (wait > 0) LockSupport.parkNanos(wait);
-                one();
+                tx.executeUpdate();
             }
         }
 

@@ -49,6 +49,10 @@ public final class WebhookBench {
     static final int PACED_TX1 = Integer.getInteger("bench.webhook.paced.tx1", 1000);
     static final int PACED_RATE = Integer.getInteger("bench.webhook.paced.rate", 200);
     static final int SLOW_TX1 = Integer.getInteger("bench.webhook.slow.tx1", 1000);
+    // the target load: 5k events/s (100 tx/s of 50 rows) for 3 s to the fast receiver
+    static final int PACED_TXN = Integer.getInteger("bench.webhook.pacedn.tx", 300);
+    static final int PACED_ROWS = Integer.getInteger("bench.webhook.pacedn.rows", 50);
+    static final int PACED_N_RATE = Integer.getInteger("bench.webhook.pacedn.rate", 100);
     static final int FAST_MS = Integer.getInteger("bench.webhook.fast.ms", 1);
     static final int SLOW_MS = Integer.getInteger("bench.webhook.slow.ms", 50);
     /** Options of the router's webhook-sink besides url, e.g. -Dbench.webhook.sink.params=retries=0&retryBudgetMs=0 */
@@ -62,7 +66,8 @@ public final class WebhookBench {
     }
 
     enum Load {
-        FLAT_N("N-row tx flat out, fast receiver"), PACED_1("1-row tx paced, fast receiver"), SLOW_1("1-row tx flat out, slow receiver");
+        FLAT_N("N-row tx flat out, fast receiver"), PACED_1("1-row tx paced, fast receiver"), PACED_N("N-row tx paced at 5k ev/s, fast receiver"),
+        SLOW_1("1-row tx flat out, slow receiver");
 
         final String label;
 
@@ -95,7 +100,13 @@ public final class WebhookBench {
                     body = in.readAllBytes();
                 }
                 long until = System.nanoTime() + delayMs * 1_000_000L;
-                arrivals.add(stamp, new String(body, StandardCharsets.UTF_8));
+                String text = new String(body, StandardCharsets.UTF_8);
+                if (text.startsWith("[")) {
+                    // a batch (application/cloudevents-batch+json): each event arrived with the request
+                    for (JsonNode event : JSON.readTree(text)) arrivals.add(stamp, event.toString());
+                } else {
+                    arrivals.add(stamp, text);
+                }
                 long left;
                 while ((left = until - System.nanoTime()) > 0) LockSupport.parkNanos(left);
                 exchange.sendResponseHeaders(status, -1);
@@ -289,6 +300,7 @@ public final class WebhookBench {
         int expected = switch (load) {
             case FLAT_N -> TXN * ROWS;
             case PACED_1 -> PACED_TX1;
+            case PACED_N -> PACED_TXN * PACED_ROWS;
             case SLOW_1 -> SLOW_TX1;
         };
         long timeoutMs = 60_000 + expected * (long) (receiver.delayMs + 20);
@@ -298,6 +310,7 @@ public final class WebhookBench {
                 for (int i = 0; i < TXN; i++) writer.many();
             }
             case PACED_1 -> writer.paced(PACED_TX1, PACED_RATE);
+            case PACED_N -> writer.paced(PACED_TXN, PACED_N_RATE, PACED_ROWS);
             case SLOW_1 -> {
                 for (int i = 0; i < SLOW_TX1; i++) writer.one();
             }
@@ -432,10 +445,12 @@ public final class WebhookBench {
     private static String report(List<Run> runs, List<String> notes, String serverVersion, double minutes, String routerName, String dbzName) {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "## WAL -> webhook: PostgreSQL %s, run took %.1f min%n%n", serverVersion, minutes));
-        s.append(String.format(Locale.ROOT, "Loads: %d × %d-row tx flat out and %d × 1-row tx paced at %d tx/s to a receiver answering 200 after %d ms; "
+        s.append(String.format(Locale.ROOT, "Loads: %d × %d-row tx flat out, %d × 1-row tx paced at %d tx/s, and %d × %d-row tx paced at %d tx/s "
+                + "(%d events/s) to a receiver answering 200 after %d ms; "
                 + "%d × 1-row tx flat out to a receiver answering after %d ms. One repetition each. "
                 + "events/s = events / (last request arrived − first statement sent). Latency = request arrived at the receiver − "
-                + "pg_xact_commit_timestamp.%n%n", TXN, ROWS, PACED_TX1, PACED_RATE, FAST_MS, SLOW_TX1, SLOW_MS));
+                + "pg_xact_commit_timestamp (in batch mode every event of a request counts as arrived with it).%n%n", TXN, ROWS, PACED_TX1, PACED_RATE,
+                PACED_TXN, PACED_ROWS, PACED_N_RATE, PACED_N_RATE * PACED_ROWS, FAST_MS, SLOW_TX1, SLOW_MS));
         s.append("| consumer | load | receiver delay ms | events/s | writer events/s | latency p50 / p99 / max ms | events received | router ÷ Debezium Server events/s |\n");
         s.append("|---|---|---:|---:|---:|---:|---|---:|\n");
         for (Run r : runs) {
@@ -446,7 +461,7 @@ public final class WebhookBench {
             }
             double[] l = r.latencies();
             s.append(String.format(Locale.ROOT, "| %s | %s | %d | %.0f | %.0f | %s / %s / %s | %d/%d%s%s | %s |%n", r.consumer(),
-                    r.load().label.replace("N-row", ROWS + "-row"), r.receiverMs(), r.eventsPerSec(), r.writerEventsPerSec(),
+                    r.load().label.replace("N-row", (r.load() == Load.PACED_N ? PACED_ROWS : ROWS) + "-row"), r.receiverMs(), r.eventsPerSec(), r.writerEventsPerSec(),
                     Bench.ms(Bench.percentile(l, 50)), Bench.ms(Bench.percentile(l, 99)), Bench.ms(l.length == 0 ? Double.NaN : l[l.length - 1]),
                     r.received() - r.duplicates(), r.expected(), r.duplicates() > 0 ? " +" + r.duplicates() + " dup" : "",
                     r.unknown() > 0 ? " " + r.unknown() + " unmatched" : "", ratio));

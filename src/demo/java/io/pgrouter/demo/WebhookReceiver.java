@@ -81,6 +81,8 @@ public final class WebhookReceiver implements AutoCloseable {
                 if ((answer == 429 || answer == 503) && retryAfter.containsKey(d.path())) {
                     exchange.getResponseHeaders().add("Retry-After", retryAfter.get(d.path()));
                 }
+                // a redirect points somewhere real: a sender that followed it would show up there
+                if (answer / 100 == 3) exchange.getResponseHeaders().add("Location", d.path() + "-moved");
                 exchange.sendResponseHeaders(answer, -1);
                 return;
             }

@@ -2,11 +2,24 @@ package io.pgrouter.sink;
 
 /**
  * A sink that buffers and makes its writes durable at the end of a source batch. The WAL source calls
- * {@link #flush()} after routing a Debezium batch and before it marks the batch processed, so the slot's position
- * never passes an event a sink holds only in memory.
+ * {@link #flushDue()} after routing a Debezium batch and before it marks the batch's records processed, so the slot's
+ * position never passes an event a sink holds only in memory.
  */
 public interface BatchBoundary {
 
+    /** Exchange property: the dispatcher's sequence number of the event (rising), for sinks that hold events longer. */
+    String SEQUENCE = "pgrouter.sequence";
+
     /** Makes everything accepted so far durable; throws when it cannot (the batch is then delivered again). */
     void flush() throws Exception;
+
+    /**
+     * The end of a source batch, for a sink that may hold events across source batches (a linger): sends what is due
+     * and returns the {@link #SEQUENCE} of the oldest event it still holds, or {@link Long#MAX_VALUE} when it holds
+     * none. The WAL source marks records processed only below that sequence. By default: {@link #flush()} everything.
+     */
+    default long flushDue() throws Exception {
+        flush();
+        return Long.MAX_VALUE;
+    }
 }

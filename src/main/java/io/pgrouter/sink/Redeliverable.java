@@ -14,4 +14,9 @@ public interface Redeliverable {
 
     /** How long after its first failure an event may keep waiting before it goes to dead letters. */
     long retryBudgetMs();
+
+    /** How many subjects the retry worker may re-send to this sink at once (each subject still one at a time, in order). */
+    default int concurrency() {
+        return 1;
+    }
 }

@@ -113,13 +113,29 @@ public class RetryStore {
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (sink_key, subject) id, sink_key, route_id, subject, event, "
                 + "attempts, first_failed_at, next_attempt_at FROM " + table() + " ORDER BY sink_key, subject, id");
                 ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                heads.add(new Waiting(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getInt(6),
-                        rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant()));
-            }
+            while (rs.next()) heads.add(waiting(rs));
         }
         return heads;
         });
+    }
+
+    /** The oldest waiting event of one (sink, subject), or null when none waits. */
+    public synchronized Waiting head(String sinkKey, String subject) throws SQLException {
+        return call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, sink_key, route_id, subject, event, attempts, first_failed_at, next_attempt_at FROM "
+                    + table() + " WHERE sink_key = ? AND subject = ? ORDER BY id LIMIT 1")) {
+                ps.setString(1, sinkKey);
+                ps.setString(2, subject);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? waiting(rs) : null;
+                }
+            }
+        });
+    }
+
+    private static Waiting waiting(ResultSet rs) throws SQLException {
+        return new Waiting(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getInt(6),
+                rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant());
     }
 
     public synchronized void remove(long id) throws SQLException {

@@ -1,6 +1,9 @@
 package io.pgrouter.sink;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Future;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -27,6 +30,8 @@ public class RetryWorker {
     private final DeadLetterStore deadLetters;
     private final Map<String, Redeliverable> sinks = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
+    // the sends of one round, several subjects at a time
+    private java.util.concurrent.ExecutorService senders;
 
     public RetryWorker(RetryStore store, DeadLetterStore deadLetters) {
         this.store = store;
@@ -40,43 +45,82 @@ public class RetryWorker {
     public synchronized void start() {
         if (timer != null) return;
         timer = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-retry"));
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        senders = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "pgrouter-retry-send-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         timer.scheduleWithFixedDelay(this::deliverDue, 1, 1, TimeUnit.SECONDS);
     }
 
     public synchronized void stop() {
         if (timer != null) timer.shutdownNow();
+        if (senders != null) senders.shutdownNow();
         timer = null;
+        senders = null;
     }
 
+    /**
+     * One round: every (sink, subject) whose oldest event is due is drained in order, one event after the other while
+     * they keep succeeding (a subject with many waiting events catches up at the receiver's pace, not one per round);
+     * up to the sink's concurrency subjects at a time.
+     */
     void deliverDue() {
         try {
+            Map<Redeliverable, java.util.Queue<RetryStore.Waiting>> due = new java.util.LinkedHashMap<>();
             for (RetryStore.Waiting head : store.heads()) {
                 if (head.nextAttemptAt().isAfter(Instant.now())) continue;
                 Redeliverable sink = sinks.get(head.sinkKey());
                 if (sink == null) continue; // its route is not loaded in this router (yet): it waits
-                try {
-                    sink.redeliver(head.event());
-                    store.remove(head.id());
-                } catch (SinkDeliveryException e) {
-                    int attempts = head.attempts() + 1;
-                    boolean spent = Instant.now().isAfter(head.firstFailedAt().plusMillis(sink.retryBudgetMs()));
-                    if (e.retryable() && !spent) {
-                        long delay = Math.max(sink.nextDelayMs(attempts), e.retryAfterMs() == null ? 0 : e.retryAfterMs());
-                        store.reschedule(head.id(), attempts, Instant.now().plusMillis(delay), e.lastStatus(), e.getMessage());
-                    } else {
-                        CanonicalEvent event = CanonicalEvent.fromJson(head.event());
-                        deadLetters.record(event, head.event(), head.routeId(), new SinkDeliveryException(e.sink(),
-                                (spent ? "retry budget spent: " : "") + e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e));
-                        store.remove(head.id());
-                    }
-                }
+                due.computeIfAbsent(sink, s -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(head);
             }
+            List<Future<?>> running = new ArrayList<>();
+            for (Map.Entry<Redeliverable, java.util.Queue<RetryStore.Waiting>> e : due.entrySet()) {
+                int lanes = Math.min(Math.max(1, e.getKey().concurrency()), e.getValue().size());
+                for (int i = 0; i < lanes; i++) running.add(senders.submit(() -> drain(e.getKey(), e.getValue())));
+            }
+            for (Future<?> f : running) f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (java.sql.SQLException e) {
-            if (!"42P01".equals(e.getSQLState())) LOG.warnf("retrying waiting events: %s", e.getMessage());
         } catch (Exception e) {
-            LOG.warnf("retrying waiting events: %s", e.getMessage());
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (!(cause instanceof java.sql.SQLException sql && "42P01".equals(sql.getSQLState()))) {
+                LOG.warnf("retrying waiting events: %s", cause.getMessage());
+            }
+        }
+    }
+
+    /** Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. */
+    private Void drain(Redeliverable sink, java.util.Queue<RetryStore.Waiting> subjects) throws Exception {
+        for (RetryStore.Waiting head = subjects.poll(); head != null; head = subjects.poll()) {
+            RetryStore.Waiting next = head;
+            while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && attempt(sink, next)) {
+                next = store.head(next.sinkKey(), next.subject());
+            }
+        }
+        return null;
+    }
+
+    /** One attempt for a waiting event: true when it left the store (delivered or dead-lettered), false when it waits on. */
+    private boolean attempt(Redeliverable sink, RetryStore.Waiting head) throws Exception {
+        try {
+            sink.redeliver(head.event());
+            store.remove(head.id());
+            return true;
+        } catch (SinkDeliveryException e) {
+            int attempts = head.attempts() + 1;
+            boolean spent = Instant.now().isAfter(head.firstFailedAt().plusMillis(sink.retryBudgetMs()));
+            if (e.retryable() && !spent) {
+                long delay = Math.max(sink.nextDelayMs(attempts), e.retryAfterMs() == null ? 0 : e.retryAfterMs());
+                store.reschedule(head.id(), attempts, Instant.now().plusMillis(delay), e.lastStatus(), e.getMessage());
+                return false;
+            }
+            CanonicalEvent event = CanonicalEvent.fromJson(head.event());
+            deadLetters.record(event, head.event(), head.routeId(), new SinkDeliveryException(e.sink(),
+                    (spent ? "retry budget spent: " : "") + e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e));
+            store.remove(head.id());
+            return true;
         }
     }
 }

@@ -42,9 +42,32 @@ public class EventDispatcher {
         this.batchingSinks = batchingSinks.stream().toList();
     }
 
-    /** Ends a source batch: every batching sink makes what it took durable. Throws if one cannot. */
-    public void endOfBatch() throws Exception {
+    // numbers every event (of both sources) in dispatch order: sinks that linger report the oldest one they hold
+    private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
+
+    public long nextSequence() {
+        return sequence.incrementAndGet();
+    }
+
+    /**
+     * Ends a source batch: every batching sink makes durable what is due (all of it, but for sinks with a linger).
+     * Throws if one cannot.
+     *
+     * @return the sequence of the oldest event some sink still holds in memory, {@link Long#MAX_VALUE} when none
+     */
+    public long endOfBatch() throws Exception {
+        long held = Long.MAX_VALUE;
+        for (BatchBoundary sink : batchingSinks) held = Math.min(held, sink.flushDue());
+        return held;
+    }
+
+    /** Every batching sink makes everything it took durable, lingering or not (a replay, a shutdown). */
+    public void flushAll() throws Exception {
         for (BatchBoundary sink : batchingSinks) sink.flush();
+    }
+
+    public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers) throws Exception {
+        return dispatch(sourceKind, event, consumers, nextSequence());
     }
 
     /**
@@ -52,7 +75,7 @@ public class EventDispatcher {
      * @throws Exception when an event failed in a route and could not be written to the dead-letter store:
      *         the caller must not move its position past this event
      */
-    public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers) throws Exception {
+    public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers, long sequence) throws Exception {
         String table = event.table() == null ? "" : event.qualifiedTable();
         counters.computeIfAbsent("in/" + sourceKind + "/" + table + "/" + event.op().wire(), k -> Counter.builder("pgrouter.events.in")
                 .tag("source", sourceKind).tag("table", table).tag("op", event.op().wire()).register(metrics)).increment();
@@ -62,7 +85,7 @@ public class EventDispatcher {
             if (!consumer.isRunAllowed() || !consumer.subscription().matches(event)) continue;
             if (json == null) json = event.toJson();
             taken = true;
-            Exception failure = consumer.deliver(event, json);
+            Exception failure = consumer.deliver(event, json, sequence);
             String route = consumer.getRouteId();
             if (failure == null) {
                 outcome(route, "delivered");

@@ -49,7 +49,13 @@ public class PgConsumer extends DefaultConsumer {
 
     /** Runs the route for one event and returns its failure, or null once the route finished with it. */
     public Exception deliver(CanonicalEvent event, String json) {
+        return deliver(event, json, 0);
+    }
+
+    /** @param sequence the dispatcher's number of the event, for sinks that hold events across source batches */
+    public Exception deliver(CanonicalEvent event, String json, long sequence) {
         Exchange exchange = createExchange(false);
+        exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
         exchange.getIn().setBody(json);
         exchange.getIn().getHeaders().putAll(event.headers());
         exchange.setProperty(CanonicalEvent.EXCHANGE_EVENT, event);

@@ -54,7 +54,7 @@ public class DeadLetterReplayer {
                 CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
                 Exception failure = consumer.deliver(event, replay.event());
                 if (failure == null) {
-                    dispatcher.endOfBatch();
+                    dispatcher.flushAll();
                     store.replayed(replay.id());
                     LOG.infof("dead letter %d (event %s) replayed through route '%s'", replay.id(), event.id(), replay.routeId());
                 } else {

@@ -19,6 +19,15 @@ public final class Sql {
         }
     }
 
+    public static String text(String query) {
+        try (Connection c = TestServers.db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static long count(String query) {
         try (Connection c = TestServers.db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
             rs.next();

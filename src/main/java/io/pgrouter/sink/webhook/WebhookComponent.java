@@ -42,6 +42,13 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
     @jakarta.inject.Inject
     io.pgrouter.postgres.Postgres postgres;
 
+    @jakarta.inject.Inject
+    io.vertx.core.Vertx vertx;
+
+    io.vertx.core.Vertx vertx() {
+        return vertx;
+    }
+
     private java.util.concurrent.ScheduledExecutorService refresher;
 
     @Override
@@ -53,6 +60,7 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
             return t;
         });
         refresher.scheduleWithFixedDelay(this::refreshDisabled, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
+        refresher.scheduleWithFixedDelay(this::sendLingering, 50, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private final java.util.List<WebhookLanes> lanes = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -68,11 +76,32 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         return deadLetters;
     }
 
-    /** The end of a source batch sends what batched endpoints hold and waits for the events still in lanes. */
+    /** Sends what batched endpoints hold and waits for the events still in lanes. */
     @Override
     public void flush() throws Exception {
         for (WebhookEndpoint e : batching) e.sendBuffered();
         for (WebhookLanes l : lanes) l.drain();
+    }
+
+    /** The end of a source batch: as {@link #flush()}, but batched endpoints with a linger keep a partial batch until it is due. */
+    @Override
+    public long flushDue() throws Exception {
+        long held = Long.MAX_VALUE;
+        for (WebhookEndpoint e : batching) held = Math.min(held, e.sendDue());
+        for (WebhookLanes l : lanes) l.drain();
+        return held;
+    }
+
+    /** A lingering partial batch goes out when due even if no source batch ends meanwhile (a quiet database). */
+    private void sendLingering() {
+        for (WebhookEndpoint e : batching) {
+            if (!e.lingers()) continue;
+            try {
+                e.sendDue();
+            } catch (Exception failure) {
+                org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("webhook batch not sent yet: %s", failure.getMessage());
+            }
+        }
     }
 
     @Override
@@ -126,8 +155,9 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         }
     }
 
-    boolean isDisabled(String url) {
-        return disabled.contains(plain(url));
+    /** @param plainUrl the receiver as {@link #plain(String)} gives it (computed once per endpoint, not per event) */
+    boolean isDisabled(String plainUrl) {
+        return !disabled.isEmpty() && disabled.contains(plainUrl);
     }
 
     /** Re-reads the disabled endpoints (bin/pgrouter webhooks enable removes one). */

@@ -138,7 +138,16 @@ public class WalSource implements EventSource {
                     }
                 })
                 .using((success, message, error) -> onEngineStopped(self[0], message, error))
-                .notifying(this::handleBatch)
+                // records of this engine run not marked processed yet, oldest first (only its thread touches them)
+                .notifying(new DebeziumEngine.ChangeConsumer<ChangeEvent<SourceRecord, SourceRecord>>() {
+                    private final java.util.ArrayDeque<Unmarked> unmarked = new java.util.ArrayDeque<>();
+
+                    @Override
+                    public void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
+                            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
+                        WalSource.this.handleBatch(records, committer, unmarked);
+                    }
+                })
                 .build();
         engine = self[0];
         slotInactiveSince = 0;
@@ -236,12 +245,19 @@ public class WalSource implements EventSource {
         return s.toString().replaceAll("(?i)(password[^=,{}\\s]*=)[^,}\\s]*", "$1****");
     }
 
+    /** A record routed but not yet marked processed: a sink still held an event at or before it. */
+    private record Unmarked(long sequence, ChangeEvent<SourceRecord, SourceRecord> record) {
+    }
+
     void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
-            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
+            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, java.util.ArrayDeque<Unmarked> unmarked)
+            throws InterruptedException {
         for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
             try {
+                long sequence = dispatcher.nextSequence();
+                unmarked.add(new Unmarked(sequence, record));
                 CanonicalEvent event = mapper.fromDebezium(record.value()).orElse(null);
-                if (event != null) dispatcher.dispatch("wal", event, consumers);
+                if (event != null) dispatcher.dispatch("wal", event, consumers, sequence);
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
@@ -249,13 +265,15 @@ public class WalSource implements EventSource {
                 throw new IllegalStateException("cannot finish WAL record at " + record.value().sourceOffset() + ": " + e.getMessage(), e);
             }
         }
+        long held;
         try {
-            dispatcher.endOfBatch();
+            held = dispatcher.endOfBatch();
         } catch (Exception e) {
             throw new IllegalStateException("a sink could not make the batch durable: " + e.getMessage(), e);
         }
-        // only now: Debezium may store any position marked processed, and the sinks hold nothing in memory any more
-        for (ChangeEvent<SourceRecord, SourceRecord> record : records) committer.markProcessed(record);
+        // only now, and only below the oldest event a lingering sink still holds: Debezium may store any position
+        // marked processed (records of earlier batches are marked through this batch's committer: one offset writer)
+        while (!unmarked.isEmpty() && unmarked.peekFirst().sequence() < held) committer.markProcessed(unmarked.pollFirst().record());
         committer.markBatchFinished();
     }
 

@@ -185,6 +185,18 @@ class WebhookSinkTest {
     }
 
     @Test
+    void aSubjectWithABacklogInTheRetryStoreCatchesUpInOrderOnceTheReceiverRecovers() {
+        receiver().script("/backlog", 500, 500);
+        Sql.exec("INSERT INTO test.backlog_hooks VALUES (1, 0)");
+        for (int n = 1; n <= 40; n++) Sql.exec("UPDATE test.backlog_hooks SET n = " + n + " WHERE id = 1");
+        // the retry worker runs a round a second: one event per round would need 40 s and more
+        await().atMost(WAIT).until(() -> receiver().deliveries("/backlog").size() == 41);
+        assertThat(receiver().deliveries("/backlog").stream().map(d -> readTree(d.body()).at("/data/after/n").asInt()).toList())
+                .isEqualTo(java.util.stream.IntStream.rangeClosed(0, 40).boxed().toList());
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-backlog-hooks-to-webhook'") == 0);
+    }
+
+    @Test
     void concurrencyDeliversSubjectsInParallelAndEachSubjectInOrder() {
         receiver().delay("/parallel", 100);
         Sql.exec("BEGIN; INSERT INTO test.parallel_hooks SELECT i, 'a' FROM generate_series(1, 20) i; "
@@ -215,6 +227,42 @@ class WebhookSinkTest {
             }
         }
         assertThat(subjects).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
+    }
+
+    @jakarta.inject.Inject
+    io.micrometer.core.instrument.MeterRegistry meters;
+
+    private double eventsIn(String table) {
+        var counter = meters.find("pgrouter.events.in").tag("table", table).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void aLingeringBatchGathersEventsOfSeveralSourceBatchesAndHoldsTheSlotBeforeThem() {
+        String before = Sql.text("SELECT pg_current_wal_lsn()");
+        String slotHeld = "SELECT (confirmed_flush_lsn <= '" + before + "'::pg_lsn)::int FROM pg_replication_slots WHERE slot_name = 'pgrouter'";
+        double in = eventsIn("test.linger_hooks");
+        for (int id = 1; id <= 3; id++) {
+            Sql.exec("INSERT INTO test.linger_hooks VALUES (" + id + ", 'n')");
+            double expected = in + id;
+            // routed before the next commit: each row comes in its own source batch
+            await().atMost(WAIT).until(() -> eventsIn("test.linger_hooks") >= expected);
+        }
+        assertThat(receiver().deliveries("/linger")).isEmpty();
+        // held in memory only: the slot must not confirm past them. Debezium stores offsets when a source batch
+        // ends at least a second (offset-flush-interval-ms) after the last store: wait that long, then end a batch
+        await().pollDelay(Duration.ofMillis(1100)).until(() -> true);
+        double echoes = eventsIn("test.echo");
+        Sql.exec("INSERT INTO test.echo VALUES (" + (900_000 + new java.util.Random().nextInt(99_999)) + ")");
+        await().atMost(WAIT).until(() -> eventsIn("test.echo") > echoes);
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofMillis(1000)).until(() -> Sql.count(slotHeld) == 1);
+        assertThat(receiver().deliveries("/linger")).isEmpty();
+        await().atMost(WAIT).until(() -> receiver().deliveries("/linger").size() == 1);
+        com.fasterxml.jackson.databind.JsonNode batch = readTree(receiver().deliveries("/linger").get(0).body());
+        assertThat(batch).extracting(e -> e.get("subject").asText()).containsExactly("1", "2", "3");
+        // delivered: the next source batch moves the slot past them
+        Sql.exec("INSERT INTO test.linger_hooks VALUES (4, 'n')");
+        await().atMost(WAIT).until(() -> Sql.count(slotHeld) == 0);
     }
 
     @Test
@@ -266,6 +314,15 @@ class WebhookSinkTest {
         int id = send("bad");
         await().atMost(WAIT).until(() -> deadLetters(id, " AND last_status = 400 AND attempts = 1") == 1);
         assertThat(receiver().attempts("/bad")).hasSize(1);
+    }
+
+    @Test
+    void aRedirectIsNotFollowedAndIsDeadLetteredAtOnce() {
+        receiver().script("/redirect", 302);
+        int id = send("redirect");
+        await().atMost(WAIT).until(() -> deadLetters(id, " AND last_status = 302 AND attempts = 1") == 1);
+        assertThat(receiver().attempts("/redirect")).hasSize(1);
+        assertThat(receiver().attempts("/redirect-moved")).isEmpty();
     }
 
     @Test
