@@ -256,10 +256,12 @@ public final class Bench {
         try (Statement s = admin.createStatement()) {
             s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('bench_router', 'bench_parquet') AND NOT active");
         }
-        if (Boolean.parseBoolean(System.getProperty("bench.notify", "true"))) measure("NOTIFY", "bench.events_notify", new ListenBaseline(db.jdbcUrl(), "bench"), db, admin, results, facts);
-        measure("NOTIFY", "bench.events_notify", new RouterConsumer("router (pg:notify -> datalake)", jar,
-                routes.resolve("notify-bench-to-lake.yaml"), dir(work, "notify-router"), db.jdbcUrl(), "bench_router", "bench.events_notify"),
-                db, admin, results, facts);
+        if (Boolean.parseBoolean(System.getProperty("bench.notify", "true"))) {
+            measure("NOTIFY", "bench.events_notify", new ListenBaseline(db.jdbcUrl(), "bench"), db, admin, results, facts);
+            measure("NOTIFY", "bench.events_notify", new RouterConsumer("router (pg:notify -> datalake)", jar,
+                    routes.resolve("notify-bench-to-lake.yaml"), dir(work, "notify-router"), db.jdbcUrl(), "bench_router", "bench.events_notify"),
+                    db, admin, results, facts);
+        }
         double minutes = (System.nanoTime() - started) / 60e9;
 
         String report = report(results, facts, serverVersion, minutes);

@@ -26,9 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.parquet.hadoop.ParquetFileReader;
-import org.apache.parquet.io.LocalInputFile;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -162,10 +159,26 @@ final class RouterConsumer implements Consumer {
                 }
                 key.reset();
             }
-        } catch (IOException e) {
-            System.err.println("[bench] lake watcher failed: " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Exception | Error e) {
+            System.err.println("[bench] lake watcher failed: " + e);
+        }
+    }
+
+    private java.sql.Connection duckdb;
+
+    /** A Parquet file's row count from its footer (DuckDB reads only the metadata for count(*)). */
+    private long parquetRowCount(Path file) throws IOException {
+        try {
+            if (duckdb == null) duckdb = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+            try (java.sql.Statement s = duckdb.createStatement();
+                    java.sql.ResultSet rs = s.executeQuery("SELECT count(*) FROM read_parquet('" + file + "')")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
@@ -186,10 +199,7 @@ final class RouterConsumer implements Consumer {
         if (!name.startsWith("part-") || !seen.add(file)) return; // hidden .inprogress files are not committed yet
         lakeBytes.addAndGet(Files.size(file));
         if (name.endsWith(".parquet")) {
-            long rows;
-            try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(file))) {
-                rows = reader.getRecordCount();
-            }
+            long rows = parquetRowCount(file);
             lakeRows.addAndGet(rows);
             for (int i = 0; i < rows; i++) arrivals.add(stamp, new ParquetRow(file, i));
         } else {
