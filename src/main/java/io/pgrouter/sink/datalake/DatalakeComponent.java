@@ -37,19 +37,44 @@ public class DatalakeComponent extends DefaultComponent implements BatchBoundary
         return catalogue;
     }
 
-    /** The end of a source batch: every file this thread has open is committed; throws if one cannot be. */
+    /** Every file this thread has open is committed (a replay, a shutdown, the NOTIFY source); throws if one cannot be. */
     @Override
     public void flush() throws Exception {
+        commit(true);
+    }
+
+    /** The end of a WAL batch: files are committed but those lingering; the oldest event they hold bounds the position. */
+    @Override
+    public long flushDue() throws Exception {
+        return commit(false);
+    }
+
+    private long commit(boolean all) throws Exception {
         Exception first = null;
+        long held = Long.MAX_VALUE;
         for (DatalakeEndpoint endpoint : endpoints) {
             try {
-                endpoint.commitOpenFiles();
+                held = Math.min(held, endpoint.commitOpenFiles(all));
             } catch (Exception e) {
                 if (first == null) first = e;
                 else first.addSuppressed(e);
             }
         }
         if (first != null) throw first;
+        return held;
+    }
+
+    private java.util.concurrent.ScheduledExecutorService lingering;
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        lingering = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pgrouter-lake-linger");
+            t.setDaemon(true);
+            return t;
+        });
+        lingering.scheduleWithFixedDelay(() -> endpoints.forEach(DatalakeEndpoint::commitLingering), 100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -67,6 +92,7 @@ public class DatalakeComponent extends DefaultComponent implements BatchBoundary
 
     @Override
     protected synchronized void doStop() throws Exception {
+        if (lingering != null) lingering.shutdownNow();
         if (catalogue != null) catalogue.close();
         catalogue = null;
         super.doStop();

@@ -23,6 +23,7 @@ import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.jboss.logging.Logger;
 
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.sink.BatchBoundary;
 
 /**
  * One lake (target + format + layout). Files are kept per source thread: a source's {@link DatalakeComponent#flush()}
@@ -42,6 +43,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     private long maxFileRows = 1_000_000;
     private long maxFileAgeMs = 60_000;
     private int maxOpenFiles = 32;
+    private long lingerMs;
     private String fields = MetaField.DEFAULT;
     private String s3Endpoint;
     private String s3Region;
@@ -79,6 +81,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
         if (!parquet && compression.equals("snappy")) {
             throw new IllegalArgumentException("datalake-sink: JSON Lines readers do not read snappy files; use zstd, gzip or none");
         }
+        if (lingerMs < 0) throw new IllegalArgumentException("datalake-sink lingerMs must be 0 or more, got " + lingerMs);
         if (maxOpenFiles < 1 || maxFileRows < 1 || maxFileBytes < 1) {
             throw new IllegalArgumentException("datalake-sink maxOpenFiles, maxFileRows and maxFileBytes must be at least 1");
         }
@@ -113,7 +116,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
         return new DefaultProducer(this) {
             @Override
             public void process(org.apache.camel.Exchange exchange) throws Exception {
-                append(event(exchange));
+                append(event(exchange), exchange.getProperty(BatchBoundary.SEQUENCE, 0L, Long.class));
             }
         };
     }
@@ -132,8 +135,14 @@ public class DatalakeEndpoint extends DefaultEndpoint {
      * event is dead-lettered); a storage failure is kept and thrown by the next flush, so the whole source batch is
      * delivered again rather than this one event dead-lettered.
      */
-    void append(CanonicalEvent event) throws Exception {
+    void append(CanonicalEvent event, long sequence) throws Exception {
         OpenFiles files = byThread.computeIfAbsent(Thread.currentThread(), t -> new OpenFiles());
+        synchronized (files) {
+            append(files, event, sequence);
+        }
+    }
+
+    private void append(OpenFiles files, CanonicalEvent event, long sequence) throws Exception {
         if (files.failure != null) return;
         LakeRow row = LakeRow.of(event);
         String time = row.time();
@@ -145,6 +154,9 @@ public class DatalakeEndpoint extends DefaultEndpoint {
                 file = files.commit(key); // a column the file's schema lacks: a new file with the wider schema
             }
             if (file == null) file = files.create(key, folder, row, false);
+            // only WAL events (with a position the source holds back for us) may wait in a file across source batches
+            if (file.rows == 0) file.lingers = lingerMs > 0 && event.lsn() != null && sequence > 0;
+            file.firstSequence = Math.min(file.firstSequence, sequence);
             try {
                 file.write(row);
             } catch (IllegalArgumentException misfit) {
@@ -163,33 +175,67 @@ public class DatalakeEndpoint extends DefaultEndpoint {
         }
     }
 
-    /** Commits every file the calling thread has open (its source batch ends); discards what dead threads left. */
-    void commitOpenFiles() throws Exception {
+    /**
+     * The end of a source batch on the calling thread: commits its files ({@code all}), or with a linger those not due
+     * yet stay open. Discards what dead threads left (their source delivers those events again).
+     *
+     * @return the {@link BatchBoundary#SEQUENCE} of the oldest event still held in an open file, or Long.MAX_VALUE
+     */
+    long commitOpenFiles(boolean all) throws Exception {
         byThread.entrySet().removeIf(e -> {
             if (e.getKey().isAlive()) return false;
-            e.getValue().abortAll();
+            synchronized (e.getValue()) {
+                e.getValue().abortAll();
+            }
             return true;
         });
         OpenFiles files = byThread.get(Thread.currentThread());
-        if (files == null) return;
-        Exception failure = files.failure;
-        files.failure = null;
-        if (failure == null) {
-            try {
-                for (String key : new ArrayList<>(files.open.keySet())) files.commit(key);
-                return;
-            } catch (Exception e) {
-                failure = e;
+        if (files == null) return Long.MAX_VALUE;
+        synchronized (files) {
+            return files.commitDue(all);
+        }
+    }
+
+    /** Commits lingering files whose time is up even when no source batch ends (a quiet database). */
+    void commitLingering() {
+        if (lingerMs == 0) return;
+        for (OpenFiles files : byThread.values()) {
+            synchronized (files) {
+                try {
+                    if (files.failure == null) files.commitDue(false);
+                } catch (Exception e) {
+                    // the failure is thrown at the source's next batch end, which then delivers the batch again
+                }
             }
         }
-        files.abortAll();
-        throw new IOException("data lake " + storage.describe() + " could not commit its files: " + failure.getMessage(), failure);
     }
 
     /** The files one source thread has open, least recently written first. */
     private final class OpenFiles {
         final LinkedHashMap<String, LakeFile> open = new LinkedHashMap<>(16, 0.75f, true);
         Exception failure;
+
+        /** Commits every file, or only those not lingering or lingering long enough; the oldest sequence still held. */
+        long commitDue(boolean all) throws IOException {
+            Exception failed = failure;
+            failure = null;
+            long held = Long.MAX_VALUE;
+            if (failed == null) {
+                try {
+                    long now = System.currentTimeMillis();
+                    for (String key : new ArrayList<>(open.keySet())) {
+                        LakeFile file = open.get(key);
+                        if (all || !file.lingers || now - file.openedAt >= lingerMs) commit(key);
+                        else held = Math.min(held, file.firstSequence);
+                    }
+                    return held;
+                } catch (Exception e) {
+                    failed = e;
+                }
+            }
+            abortAll();
+            throw new IOException("data lake " + storage.describe() + " could not commit its files: " + failed.getMessage(), failed);
+        }
 
         LakeFile create(String key, String folder, LakeRow row, boolean fresh) throws IOException, SQLException {
             String name = "part-" + START.format(java.time.Instant.now()) + "-" + UUID.randomUUID()
@@ -286,6 +332,8 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     public void setMaxFileRows(long maxFileRows) { this.maxFileRows = maxFileRows; }
     public long getMaxFileAgeMs() { return maxFileAgeMs; }
     public void setMaxFileAgeMs(long maxFileAgeMs) { this.maxFileAgeMs = maxFileAgeMs; }
+    public long getLingerMs() { return lingerMs; }
+    public void setLingerMs(long lingerMs) { this.lingerMs = lingerMs; }
     public int getMaxOpenFiles() { return maxOpenFiles; }
     public void setMaxOpenFiles(int maxOpenFiles) { this.maxOpenFiles = maxOpenFiles; }
     public String getFields() { return fields; }

@@ -27,6 +27,9 @@ abstract class LakeFile {
     final LakeStorage.Staged out;
     final long openedAt = System.currentTimeMillis();
     long rows;
+    /** Whether the file may stay open across source batches, and the dispatcher's sequence of its first event. */
+    boolean lingers;
+    long firstSequence = Long.MAX_VALUE;
 
     LakeFile(LakeStorage.Staged out) {
         this.out = out;

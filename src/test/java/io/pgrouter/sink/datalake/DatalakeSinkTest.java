@@ -212,6 +212,28 @@ class DatalakeSinkTest {
         }
     }
 
+    @Test
+    void withALingerOneFileTakesSeveralSourceBatchesAndTheSlotWaitsForIt() throws Exception {
+        Path dir = TestServers.lake.resolve("linger");
+        Sql.exec("INSERT INTO test.lake_linger VALUES (1, 'first')");
+        long afterFirst = Sql.count("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+        await().pollDelay(Duration.ofMillis(800)).atMost(Duration.ofSeconds(1)).until(() -> true); // a later source batch
+        Sql.exec("INSERT INTO test.lake_linger VALUES (2, 'second')");
+        await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(2)).until(() -> true); // offsets flush every 1 s
+        // the file is still open: nothing visible, and the slot has not confirmed past the first row
+        assertThat(Files.isDirectory(dir) ? committedFiles(dir, ".jsonl") : List.of()).isEmpty();
+        assertThat(Sql.count("SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = 'pgrouter'"))
+                .isLessThan(afterFirst);
+
+        String lake = "read_json_auto('" + dir + "/**/*.jsonl', hive_partitioning = true, filename = true)";
+        await().atMost(WAIT).ignoreExceptions().until(() -> DuckDb.count("SELECT count(*) FROM " + lake) == 2);
+        assertThat(DuckDb.count("SELECT count(DISTINCT filename) FROM " + lake)).as("both batches in one file").isEqualTo(1);
+        long afterSecond = Sql.count("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+        Sql.exec("INSERT INTO test.lake_orders VALUES (3001, 'moves the stream on', 1, now())");
+        await().atMost(WAIT).until(() -> Sql.count(
+                "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = 'pgrouter'") >= afterSecond);
+    }
+
     private static void download(S3Client s3, Path into) {
         s3.listObjectsV2Paginator(r -> r.bucket(S3Server.BUCKET).prefix("events/")).contents().forEach(o -> {
             Path file = into.resolve(o.key());
