@@ -204,7 +204,8 @@ public class DatalakeEndpoint extends DefaultEndpoint {
                 try {
                     if (files.failure == null) files.commitDue(false);
                 } catch (Exception e) {
-                    // the failure is thrown at the source's next batch end, which then delivers the batch again
+                    // the files are discarded: the source's next batch end throws, and its unmarked events come again
+                    files.failure = e;
                 }
             }
         }

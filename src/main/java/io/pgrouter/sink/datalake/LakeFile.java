@@ -137,6 +137,9 @@ abstract class LakeFile {
                     .withCompressionCodec(codec)
                     .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
                     .withRowGroupSize((long) Math.min(ROW_GROUP_BYTES, Math.max(1 << 20, maxFileBytes)))
+                    // event ids are unique: a dictionary and min/max statistics only cost time there
+                    .withDictionaryEncoding(MetaField.EVENT_ID.column, false)
+                    .withStatisticsEnabled(MetaField.EVENT_ID.column, false)
                     .build();
         }
 
@@ -147,9 +150,13 @@ abstract class LakeFile {
             rows++;
         }
 
+        private long size;
+
+        /** Parquet's size estimate walks every column's buffers: read every 64 rows, which is close enough to roll by. */
         @Override
         long bytes() {
-            return writer.getDataSize();
+            if ((rows & 63) == 1) size = writer.getDataSize();
+            return size;
         }
 
         @Override
