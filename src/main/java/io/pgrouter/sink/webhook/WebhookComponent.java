@@ -42,13 +42,6 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
     @jakarta.inject.Inject
     io.pgrouter.postgres.Postgres postgres;
 
-    @jakarta.inject.Inject
-    io.vertx.core.Vertx vertx;
-
-    io.vertx.core.Vertx vertx() {
-        return vertx;
-    }
-
     private java.util.concurrent.ScheduledExecutorService refresher;
 
     @Override

@@ -1,5 +1,9 @@
 package io.pgrouter.sink.webhook;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,8 +21,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.webhook.WebhookEndpoint.Answer;
-import io.vertx.core.MultiMap;
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.SinkDeliveryException;
 
@@ -33,11 +35,13 @@ class WebhookProducer extends DefaultProducer {
     static final String SINK = "webhook-sink";
 
     private final WebhookEndpoint endpoint;
+    private final URI uri;
     private final String where;
 
     WebhookProducer(WebhookEndpoint endpoint) {
         super(endpoint);
         this.endpoint = endpoint;
+        this.uri = URI.create(endpoint.getUrl());
         // error messages name the receiver without its query string, which may carry a token
         this.where = WebhookComponent.plain(endpoint.getUrl());
         this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
@@ -47,8 +51,7 @@ class WebhookProducer extends DefaultProducer {
 
     private final DurableDelivery delivery;
 
-    /** What every attempt of one request sends: the headers but the per-attempt ones, the body, the webhook-id. */
-    private record Prepared(MultiMap headers, byte[] body, String id) {
+    private record Prepared(HttpRequest.Builder template, byte[] body, String id) {
     }
 
     @Override
@@ -110,11 +113,12 @@ class WebhookProducer extends DefaultProducer {
         }
         body.append(']');
         byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(ids.toString().getBytes(StandardCharsets.UTF_8));
-        MultiMap template = MultiMap.caseInsensitiveMultiMap().add("Content-Type", "application/cloudevents-batch+json; charset=UTF-8");
-        endpoint.extraHeaders().forEach(template::add);
+        HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()))
+                .header("Content-Type", "application/cloudevents-batch+json; charset=UTF-8");
+        endpoint.extraHeaders().forEach(template::header);
         // the same batch gets the same webhook-id on every attempt
         String id = "batch:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
-        template.add("webhook-id", id);
+        template.header("webhook-id", id);
         Prepared request = new Prepared(template, body.toString().getBytes(StandardCharsets.UTF_8), id);
         SinkDeliveryException last;
         try {
@@ -140,7 +144,7 @@ class WebhookProducer extends DefaultProducer {
 
     /** @param knownId the event's id when the caller has it (the ceId header), else null: read from the event */
     private Prepared prepare(String json, String knownId) throws com.fasterxml.jackson.core.JsonProcessingException {
-        MultiMap template = MultiMap.caseInsensitiveMultiMap();
+        HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()));
         String id = knownId;
         byte[] body;
         if ("binary".equals(endpoint.getMode())) {
@@ -150,18 +154,18 @@ class WebhookProducer extends DefaultProducer {
             event.remove("datacontenttype");
             for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext();) {
                 Map.Entry<String, JsonNode> attribute = it.next();
-                template.add("ce-" + attribute.getKey(), attribute.getValue().asText());
+                template.header("ce-" + attribute.getKey(), attribute.getValue().asText());
             }
-            template.add("Content-Type", "application/json");
+            template.header("Content-Type", "application/json");
             body = CanonicalEvent.JSON.writeValueAsBytes(data);
         } else {
             // structured: the body is the event as the route has it; parsed only when the id is not known
             if (id == null) id = CanonicalEvent.JSON.readTree(json).path("id").asText(null);
-            template.add("Content-Type", "application/cloudevents+json; charset=UTF-8");
+            template.header("Content-Type", "application/cloudevents+json; charset=UTF-8");
             body = json.getBytes(StandardCharsets.UTF_8);
         }
-        endpoint.extraHeaders().forEach(template::add);
-        template.add("webhook-id", id);
+        endpoint.extraHeaders().forEach(template::header);
+        template.header("webhook-id", id);
         return new Prepared(template, body, id);
     }
 
@@ -171,9 +175,15 @@ class WebhookProducer extends DefaultProducer {
             throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (re-enable it with bin/pgrouter webhooks enable)", 410, null, 0, null);
         }
         long timestamp = Instant.now().getEpochSecond();
-        MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(prepared.headers()).add("webhook-timestamp", Long.toString(timestamp));
-        if (endpoint.signer().signs()) headers.add("webhook-signature", endpoint.signer().signature(prepared.id(), timestamp, prepared.body()));
-        Answer response = endpoint.send(headers, prepared.body());
+        HttpRequest.Builder request = prepared.template().copy().POST(HttpRequest.BodyPublishers.ofByteArray(prepared.body()))
+                .header("webhook-timestamp", Long.toString(timestamp));
+        if (endpoint.signer().signs()) request.header("webhook-signature", endpoint.signer().signature(prepared.id(), timestamp, prepared.body()));
+        HttpResponse<String> response;
+        try {
+            response = endpoint.client().send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new SinkDeliveryException(SINK, e.toString(), null, e.toString(), 1, true, null, null);
+        }
         int status = response.statusCode();
         if (status / 100 == 2) return;
         String answer = excerpt(response.body());
@@ -191,8 +201,8 @@ class WebhookProducer extends DefaultProducer {
     }
 
     /** Retry-After as seconds or an HTTP date; null when absent or unreadable. */
-    static Long retryAfterMs(Answer response) {
-        String value = response.retryAfter();
+    static Long retryAfterMs(HttpResponse<?> response) {
+        String value = response.headers().firstValue("Retry-After").orElse(null);
         if (value == null) return null;
         try {
             return Math.max(0, Long.parseLong(value.trim()) * 1000);
