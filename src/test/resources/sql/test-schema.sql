@@ -44,3 +44,27 @@ CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, 
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);
+-- data-lake sink tests (DatalakeSinkTest, DatalakeKillIT)
+CREATE TABLE IF NOT EXISTS test.lake_types (
+  id       int PRIMARY KEY,
+  small    smallint,
+  big      bigint,
+  amount   numeric(20, 6),
+  ratio    numeric,
+  real_v   real,
+  dbl      double precision,
+  flag     boolean,
+  note     text,
+  happened timestamptz,
+  local_ts timestamp,
+  day      date,
+  at_time  time,
+  doc      jsonb,
+  tags     text[],
+  nums     int[],
+  uid      uuid,
+  blob     bytea
+);
+CREATE TABLE IF NOT EXISTS test.lake_orders (id int PRIMARY KEY, customer text, total numeric(12, 2), placed timestamptz);
+CREATE TABLE IF NOT EXISTS test.lake_bulk (id int PRIMARY KEY, payload text);
+CREATE TABLE IF NOT EXISTS test.lake_linger (id int PRIMARY KEY, note text);

@@ -52,6 +52,7 @@ public final class Bench {
     /** lake (bench/run.sh: WAL and NOTIFY to the data lake) or rabbitmq (bench/rabbitmq.sh: WAL to RabbitMQ). */
     static final String SUITE = System.getProperty("bench.suite", "lake");
     static final String PAYLOAD = "bench payload " + "x".repeat(86); // 100 characters, a modest row
+    static final String JSONL_ROUTER = "router (pg:wal -> datalake)", PARQUET_ROUTER = "router (pg:wal -> datalake parquet)";
 
     private static final Deque<AutoCloseable> OPEN = new ArrayDeque<>();
 
@@ -150,7 +151,8 @@ public final class Bench {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    record ProcessFacts(String source, String consumer, double peakRssMiB, double heapUsedMiB, double cpuSec, long events, String load, double otherCores) {
+    record ProcessFacts(String source, String consumer, double peakRssMiB, double heapUsedMiB, double cpuSec, long events, String load, double otherCores,
+            double lakeBytesPerRow) {
     }
 
     public static void main(String... args) throws Exception {
@@ -276,15 +278,19 @@ public final class Bench {
                     routes.resolve("wal-bench-events-to-rabbitmq.yaml"), dir(work, "wal-rabbitmq"), db.jdbcUrl(), "bench_router"), db, admin, results, facts);
             return finish(results, facts, serverVersion, started, work);
         }
-        measure("WAL", "bench.events", new RouterConsumer("router (pg:wal -> datalake)", jar, routes.resolve("wal-bench-events-to-lake.yaml"),
+        measure("WAL", "bench.events", new RouterConsumer(JSONL_ROUTER, jar, routes.resolve("wal-bench-events-to-lake.yaml"),
                 dir(work, "wal-router"), db.jdbcUrl(), "bench_router", "bench.events"), db, admin, results, facts);
+        measure("WAL", "bench.events", new RouterConsumer(PARQUET_ROUTER, jar, routes.resolve("wal-bench-events-to-parquet.yaml"),
+                dir(work, "wal-parquet-router"), db.jdbcUrl(), "bench_parquet", "bench.events"), db, admin, results, facts);
         try (Statement s = admin.createStatement()) {
-            s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'bench_router' AND NOT active");
+            s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('bench_router', 'bench_parquet') AND NOT active");
         }
-        measure("NOTIFY", "bench.events_notify", new ListenBaseline(db.jdbcUrl(), "bench"), db, admin, results, facts);
-        measure("NOTIFY", "bench.events_notify", new RouterConsumer("router (pg:notify -> datalake)", jar,
-                routes.resolve("notify-bench-to-lake.yaml"), dir(work, "notify-router"), db.jdbcUrl(), "bench_router", "bench.events_notify"),
-                db, admin, results, facts);
+        if (Boolean.parseBoolean(System.getProperty("bench.notify", "true"))) {
+            measure("NOTIFY", "bench.events_notify", new ListenBaseline(db.jdbcUrl(), "bench"), db, admin, results, facts);
+            measure("NOTIFY", "bench.events_notify", new RouterConsumer("router (pg:notify -> datalake)", jar,
+                    routes.resolve("notify-bench-to-lake.yaml"), dir(work, "notify-router"), db.jdbcUrl(), "bench_router", "bench.events_notify"),
+                    db, admin, results, facts);
+        }
         return finish(results, facts, serverVersion, started, work);
     }
 
@@ -345,7 +351,7 @@ public final class Bench {
             double cpu = consumer.cpuSeconds();
             facts.add(new ProcessFacts(source, consumer.name(), consumer.peakRssMiB(), consumer.heapUsedMiB(),
                     cpu < 0 || cpuStart < 0 ? -1 : cpu - cpuStart, events, loadBefore + " → " + loadAverage(),
-                    otherCores(cpuBefore, cpuAccount(consumer), (System.nanoTime() - wallBefore) / 1e9)));
+                    otherCores(cpuBefore, cpuAccount(consumer), (System.nanoTime() - wallBefore) / 1e9), consumer.lakeBytesPerRow()));
             close(consumer);
         }
     }
@@ -577,7 +583,8 @@ public final class Bench {
         }
         s.append("\n### Targets (reported, not asserted)\n\n");
         if (foundationTargets) {
-            target(s, byKey, "WAL", "router (pg:wal -> datalake)", "pg_recvlogical (pgoutput)", 0.7);
+            target(s, byKey, "WAL", JSONL_ROUTER, "pg_recvlogical (pgoutput)", 0.7);
+            for (String router : List.of(JSONL_ROUTER, PARQUET_ROUTER)) lakeTarget(s, byKey, facts, router, "pg_recvlogical (pgoutput)", 0.5);
             target(s, byKey, "NOTIFY", "router (pg:notify -> datalake)", "LISTEN loop (pgjdbc)", 0.8);
         }
         for (Result r : results) {
@@ -608,6 +615,21 @@ public final class Bench {
         double ratio = r.eventsPerSec() / b.eventsPerSec();
         s.append(String.format(Locale.ROOT, "- %s 1-row tx throughput ≥ %.1f× baseline: %.2f× (%.0f vs %.0f events/s) → %s%n", source, goal, ratio,
                 r.eventsPerSec(), b.eventsPerSec(), ratio >= goal ? "met" : "NOT met"));
+    }
+
+    /** The data-lake sink's goal: WAL -> lake files, 1000-row transactions, rows/s and MB/s of lake files vs the baseline. */
+    private static void lakeTarget(StringBuilder s, Map<String, Result> byKey, List<ProcessFacts> facts, String router, String baseline, double goal) {
+        Result r = byKey.get("WAL|" + router + "|" + Load.FLAT_N);
+        Result b = byKey.get("WAL|" + baseline + "|" + Load.FLAT_N);
+        if (r == null || b == null || r.runs().isEmpty() || b.runs().isEmpty()) {
+            s.append("- ").append(router).append(", ").append(ROWS).append("-row tx: not measured\n");
+            return;
+        }
+        double bytesPerRow = facts.stream().filter(f -> f.consumer().equals(router)).mapToDouble(ProcessFacts::lakeBytesPerRow).findFirst().orElse(Double.NaN);
+        double ratio = r.eventsPerSec() / b.eventsPerSec();
+        s.append(String.format(Locale.ROOT, "- %s, %d-row tx: %.0f rows/s, %.1f MB/s of lake files (%.0f bytes/row) = %.2f× baseline (%.0f rows/s); "
+                + "target ≥ %.1f× → %s%n", router, ROWS, r.eventsPerSec(), r.eventsPerSec() * bytesPerRow / 1e6, bytesPerRow, ratio, b.eventsPerSec(), goal,
+                ratio >= goal ? "met" : "NOT met"));
     }
 
     private static String okText(Result a, Result b) {

@@ -37,6 +37,11 @@ interface Consumer extends AutoCloseable {
         return process() == null ? -1 : Procs.statusMiB(process().pid(), "VmHWM");
     }
 
+    /** Bytes of lake files per row written so far, or NaN for a consumer that writes no lake. */
+    default double lakeBytesPerRow() {
+        return Double.NaN;
+    }
+
     /** Heap in use in MiB right now, or -1 when unknown. */
     default double heapUsedMiB() {
         return -1;

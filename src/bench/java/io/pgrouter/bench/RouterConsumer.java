@@ -5,37 +5,39 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The packaged router (target/quarkus-app/quarkus-run.jar) as a child process with one bench route, and a
- * tailing reader on the lake file that route appends to. An event counts as arrived when its complete line
- * (newline included) is readable in {@code <lake>/<schema.table>/dt=* /events.jsonl}; the stamp is taken when
- * the read() that returned the line's last byte came back.
+ * watcher on the lake folder that route writes to. An event counts as arrived when the committed file holding it
+ * appears under {@code <lake>/<schema.table>/dt=.../hour=.../} (JSON Lines or Parquet); the stamp is taken when the
+ * harness saw the file.
  */
 final class RouterConsumer implements Consumer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long POLL_NANOS = 200_000; // the tailer looks every 0.2 ms
-    private static final long RESCAN_NANOS = 20_000_000; // and for new dt=... folders every 20 ms
 
     private final String name;
     private final Path jar;
@@ -130,74 +132,106 @@ final class RouterConsumer implements Consumer {
         throw new IllegalStateException("the router was not ready within 120 s; see " + log);
     }
 
-    /** Follows every dt=.../events.jsonl under the table's folder, reading from where it left off. */
+    /**
+     * Watches the table's folder and its dt=/hour= folders (inotify through WatchService) for committed lake files:
+     * the sink renames each file into place whole, so a file that appears is complete. Every row of it is stamped
+     * with the moment the harness saw the file.
+     */
     private void tail(Path folder) {
-        Map<Path, FileChannel> files = new LinkedHashMap<>();
-        Map<Path, Long> positions = new LinkedHashMap<>();
-        Map<Path, java.io.ByteArrayOutputStream> partial = new LinkedHashMap<>();
-        ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
-        long nextScan = 0;
-        try {
+        try (WatchService watch = FileSystems.getDefault().newWatchService()) {
+            Files.createDirectories(folder);
+            Map<WatchKey, Path> dirs = new HashMap<>();
+            Set<Path> seen = new HashSet<>();
+            watchTree(folder, watch, dirs, seen, Arrivals.nowMicros());
             while (tailing) {
-                if (System.nanoTime() >= nextScan) {
-                    if (Files.isDirectory(folder)) {
-                        try (DirectoryStream<Path> days = Files.newDirectoryStream(folder, "dt=*")) {
-                            for (Path day : days) {
-                                Path f = day.resolve("events.jsonl");
-                                if (!files.containsKey(f) && Files.exists(f)) {
-                                    files.put(f, FileChannel.open(f, StandardOpenOption.READ));
-                                    positions.put(f, 0L);
-                                    partial.put(f, new java.io.ByteArrayOutputStream());
-                                }
-                            }
-                        }
+                WatchKey key = watch.poll(50, TimeUnit.MILLISECONDS);
+                if (key == null) continue;
+                long stamp = Arrivals.nowMicros();
+                Path dir = dirs.get(key);
+                for (WatchEvent<?> event : key.pollEvents()) {
+                    if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
+                        watchTree(folder, watch, dirs, seen, stamp);
+                        continue;
                     }
-                    nextScan = System.nanoTime() + RESCAN_NANOS;
+                    Path p = dir.resolve((Path) event.context());
+                    if (Files.isDirectory(p)) watchTree(p, watch, dirs, seen, stamp);
+                    else record(p, seen, stamp);
                 }
-                boolean got = false;
-                for (Map.Entry<Path, FileChannel> e : files.entrySet()) {
-                    Path f = e.getKey();
-                    long pos = positions.get(f);
-                    while (true) {
-                        buffer.clear();
-                        int r = e.getValue().read(buffer, pos);
-                        if (r <= 0) break;
-                        long stamp = Arrivals.nowMicros();
-                        got = true;
-                        pos += r;
-                        java.io.ByteArrayOutputStream line = partial.get(f);
-                        byte[] a = buffer.array();
-                        int from = 0;
-                        for (int i = 0; i < r; i++) {
-                            if (a[i] == '\n') {
-                                line.write(a, from, i - from);
-                                if (line.size() > 0) arrivals.add(stamp, line.toString(StandardCharsets.UTF_8));
-                                line.reset();
-                                from = i + 1;
-                            }
-                        }
-                        line.write(a, from, r - from);
-                    }
-                    positions.put(f, pos);
-                }
-                if (!got) LockSupport.parkNanos(POLL_NANOS);
+                key.reset();
             }
-        } catch (IOException e) {
-            System.err.println("[bench] lake tailer failed: " + e);
-        } finally {
-            files.values().forEach(ch -> {
-                try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // closing
-                }
-            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception | Error e) {
+            System.err.println("[bench] lake watcher failed: " + e);
         }
+    }
+
+    private java.sql.Connection duckdb;
+
+    /** A Parquet file's row count from its footer (DuckDB reads only the metadata for count(*)). */
+    private long parquetRowCount(Path file) throws IOException {
+        try {
+            if (duckdb == null) duckdb = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+            try (java.sql.Statement s = duckdb.createStatement();
+                    java.sql.ResultSet rs = s.executeQuery("SELECT count(*) FROM read_parquet('" + file + "')")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Watches {@code dir} and the folders below it, and takes the files already there (created before the watch). */
+    private void watchTree(Path dir, WatchService watch, Map<WatchKey, Path> dirs, Set<Path> seen, long stamp) throws IOException {
+        if (!dirs.containsValue(dir)) dirs.put(dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE), dir);
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                if (Files.isDirectory(p)) watchTree(p, watch, dirs, seen, stamp);
+                else record(p, seen, stamp);
+            }
+        }
+    }
+
+    /** One committed file: its JSON lines, or one item per Parquet row (decoded after the phase, in {@link #parse}). */
+    private void record(Path file, Set<Path> seen, long stamp) throws IOException {
+        String name = file.getFileName().toString();
+        if (!name.startsWith("part-") || !seen.add(file)) return; // hidden .inprogress files are not committed yet
+        lakeBytes.addAndGet(Files.size(file));
+        if (name.endsWith(".parquet")) {
+            long rows = parquetRowCount(file);
+            lakeRows.addAndGet(rows);
+            for (int i = 0; i < rows; i++) arrivals.add(stamp, new ParquetRow(file, i));
+        } else {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (line.isEmpty()) continue;
+                lakeRows.incrementAndGet();
+                arrivals.add(stamp, line);
+            }
+        }
+    }
+
+    private record ParquetRow(Path file, int index) {
+    }
+
+    private final AtomicLong lakeBytes = new AtomicLong();
+    private final AtomicLong lakeRows = new AtomicLong();
+    private final Map<Path, List<Seen>> parquetRows = new HashMap<>();
+
+    @Override
+    public double lakeBytesPerRow() {
+        long rows = lakeRows.get();
+        return rows == 0 ? Double.NaN : (double) lakeBytes.get() / rows;
     }
 
     @Override
     public Seen parse(Object item) throws Exception {
-        return seen((String) item);
+        if (item instanceof ParquetRow row) {
+            return parquetRows.computeIfAbsent(row.file(), RouterConsumer::readParquet).get(row.index());
+        }
+        JsonNode line = JSON.readTree((String) item);
+        long time = line.hasNonNull("_commit_time") ? micros(Instant.parse(line.get("_commit_time").asText())) : -1;
+        return new Seen(line.path("txid").asLong(-1), line.path("n").asInt(-1), time);
     }
 
     /** A CloudEvent of a bench.events row reduced to (txid, n, time). */
@@ -206,6 +240,18 @@ final class RouterConsumer implements Consumer {
         JsonNode after = line.path("data").path("after");
         long time = line.hasNonNull("time") ? micros(Instant.parse(line.get("time").asText())) : -1;
         return new Seen(after.path("txid").asLong(-1), after.path("n").asInt(-1), time);
+    }
+
+    /** The rows of one lake Parquet file as DuckDB reads them. */
+    private static List<Seen> readParquet(Path file) {
+        List<Seen> rows = new ArrayList<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:"); java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT txid, n, epoch_us(_commit_time) FROM read_parquet('" + file + "')")) {
+            while (rs.next()) rows.add(new Seen(rs.getLong(1), rs.getInt(2), rs.getLong(3)));
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(file + ": " + e.getMessage(), e);
+        }
+        return rows;
     }
 
     static long micros(Instant i) {

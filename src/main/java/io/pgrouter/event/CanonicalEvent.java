@@ -50,6 +50,9 @@ public record CanonicalEvent(
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
+    /** Exchange properties with the event and its JSON as the source handed them to a route (sinks may skip re-parsing). */
+    public static final String EXCHANGE_EVENT = "pgrouterEvent", EXCHANGE_JSON = "pgrouterEventJson";
+
     public String type() {
         return op.ceType();
     }

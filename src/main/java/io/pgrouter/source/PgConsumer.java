@@ -72,6 +72,8 @@ public class PgConsumer extends DefaultConsumer {
         exchange.getIn().setBody(json);
         exchange.getIn().getHeaders().putAll(event.headers());
         exchange.setProperty(ROUTE_ID, getRouteId());
+        exchange.setProperty(CanonicalEvent.EXCHANGE_EVENT, event);
+        exchange.setProperty(CanonicalEvent.EXCHANGE_JSON, json);
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {

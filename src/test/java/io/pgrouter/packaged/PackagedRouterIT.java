@@ -74,7 +74,7 @@ class PackagedRouterIT {
                       parameters:
                         tabels: marketplace.products
                       steps:
-                        - to: "kamelet:datalake-sink?root={{pgrouter.sinks.lake.root}}"
+                        - to: "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}"
                 """);
         try (RouterProcess router = RouterProcess.start(with("pgrouter.routes.dir", dir.toString()))) {
             assertThat(router.exitCode(90)).isNotZero();
@@ -92,7 +92,7 @@ class PackagedRouterIT {
                       parameters:
                         tables: marketplace.nope
                       steps:
-                        - to: "kamelet:datalake-sink?root={{pgrouter.sinks.lake.root}}"
+                        - to: "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}"
                 """);
         try (RouterProcess router = RouterProcess.start(with("pgrouter.routes.dir", dir.toString()))) {
             assertThat(router.exitCode(90)).isNotZero();
@@ -185,6 +185,6 @@ class PackagedRouterIT {
     }
 
     static java.util.List<String> titles() {
-        return Lake.events("marketplace.products").stream().map(e -> e.at("/data/after/title").asText()).toList();
+        return Lake.rows("marketplace.products").stream().map(e -> e.path("title").asText()).toList();
     }
 }

@@ -44,6 +44,11 @@ class RoutesTest {
         }
     }
 
+    /** Lake rows whose column has this value. */
+    static List<JsonNode> withColumn(List<JsonNode> rows, String column, String value) {
+        return rows.stream().filter(r -> value.equals(r.path(column).asText())).toList();
+    }
+
     static List<JsonNode> withSubject(List<JsonNode> events, String subject) {
         return events.stream().filter(e -> subject.equals(e.path("subject").asText())).toList();
     }
@@ -58,34 +63,32 @@ class RoutesTest {
         Sql.exec("UPDATE marketplace.products SET updated_at = now() + interval '1 second' WHERE id = " + id);
         Sql.exec("DELETE FROM marketplace.products WHERE id = " + id);
 
-        await().atMost(WAIT).until(() -> withSubject(Lake.events("marketplace.products"), id).size() == 4);
-        List<JsonNode> lake = withSubject(Lake.events("marketplace.products"), id);
-        assertThat(lake).extracting(e -> e.get("type").asText())
-                .containsExactly("postgres.row.insert", "postgres.row.update", "postgres.row.update", "postgres.row.delete");
+        await().atMost(WAIT).until(() -> withColumn(Lake.rows("marketplace.products"), "id", id).size() == 4);
+        List<JsonNode> lake = withColumn(Lake.rows("marketplace.products"), "id", id);
+        assertThat(lake).extracting(e -> e.get("_op").asText()).containsExactly("insert", "update", "update", "delete");
         JsonNode insert = lake.get(0);
-        assertThat(insert.get("specversion").asText()).isEqualTo("1.0");
-        assertThat(insert.get("source").asText()).isEqualTo("/postgres/postgres/marketplace.products");
-        assertThat(insert.at("/data/before").isNull()).isTrue();
-        assertThat(insert.at("/data/after/title").asText()).isEqualTo(title);
-        assertThat(insert.at("/data/after/price").decimalValue()).isEqualByComparingTo("12.50");
-        assertThat(insert.at("/data/after/tags").toString()).isEqualTo("[\"a\",\"b\"]");
-        assertThat(insert.at("/data/after/attributes/pages").asInt()).isEqualTo(320);
+        assertThat(insert.get("_event_id").asText()).endsWith(":marketplace.products:" + id);
+        assertThat(insert.get("_lsn").isIntegralNumber()).isTrue();
+        assertThat(java.time.Instant.parse(insert.get("_commit_time").asText())).isBefore(java.time.Instant.now());
+        assertThat(insert.get("title").asText()).isEqualTo(title);
+        assertThat(insert.get("price").decimalValue()).isEqualByComparingTo("12.50");
+        assertThat(insert.get("tags").toString()).isEqualTo("[\"a\",\"b\"]");
+        assertThat(insert.at("/attributes/pages").asInt()).isEqualTo(320);
         JsonNode priceUpdate = lake.get(1);
-        assertThat(priceUpdate.at("/data/before/price").decimalValue()).isEqualByComparingTo("12.50");
-        assertThat(priceUpdate.at("/data/after/price").decimalValue()).isEqualByComparingTo("9.99");
-        assertThat(priceUpdate.at("/data/changed").toString()).isEqualTo("[\"price\"]");
-        assertThat(lake.get(2).at("/data/changed").toString()).isEqualTo("[\"updated_at\"]");
+        assertThat(priceUpdate.get("price").decimalValue()).isEqualByComparingTo("9.99");
+        assertThat(priceUpdate.get("_changed").toString()).isEqualTo("[\"price\"]");
+        assertThat(priceUpdate.get("_lsn").asLong()).isGreaterThan(insert.get("_lsn").asLong());
+        assertThat(lake.get(2).get("_changed").toString()).isEqualTo("[\"updated_at\"]");
         JsonNode delete = lake.get(3);
-        assertThat(delete.at("/data/after").isNull()).isTrue();
-        assertThat(delete.at("/data/before/title").asText()).isEqualTo(title);
+        assertThat(delete.get("title").asText()).as("a delete carries the old row (REPLICA IDENTITY FULL)").isEqualTo(title);
 
         // the webhook route drops the update that touched only updated_at
         await().atMost(WAIT).until(() -> withSubject(webhookEvents(), id).size() == 3);
         List<JsonNode> hooks = withSubject(webhookEvents(), id);
         assertThat(hooks).extracting(e -> e.get("type").asText())
                 .containsExactly("postgres.row.insert", "postgres.row.update", "postgres.row.delete");
-        assertThat(hooks).extracting(e -> e.get("id").asText()).containsExactly(lake.get(0).get("id").asText(),
-                lake.get(1).get("id").asText(), lake.get(3).get("id").asText());
+        assertThat(hooks).extracting(e -> e.get("id").asText()).containsExactly(lake.get(0).get("_event_id").asText(),
+                lake.get(1).get("_event_id").asText(), lake.get(3).get("_event_id").asText());
         assertThat(hooks.get(1).at("/data/after/price").decimalValue()).isEqualByComparingTo("9.99");
         assertThat(TestServers.webhook.deliveries().get(0).headers().get("Content-type"))
                 .anySatisfy(v -> assertThat(v).startsWith("application/cloudevents+json"));
@@ -101,8 +104,8 @@ class RoutesTest {
         assertThat(hook.get("type").asText()).isEqualTo("postgres.row.insert");
         assertThat(hook.get("pgchannel").asText()).isEqualTo("subscriptions");
         assertThat(hook.at("/data/after/buyer_email").asText()).isEqualTo(buyer);
-        await().atMost(WAIT).until(() -> withSubject(Lake.events("marketplace.subscriptions"), subject).size() == 1);
-        assertThat(withSubject(Lake.events("marketplace.subscriptions"), subject).get(0).get("id")).isEqualTo(hook.get("id"));
+        await().atMost(WAIT).until(() -> withColumn(Lake.rows("marketplace.subscriptions"), "buyer_email", buyer).size() == 1);
+        assertThat(withColumn(Lake.rows("marketplace.subscriptions"), "buyer_email", buyer).get(0).get("_event_id")).isEqualTo(hook.get("id"));
     }
 
     @Test
@@ -145,15 +148,14 @@ class RoutesTest {
         Sql.exec("INSERT INTO marketplace.sellers (name, email) VALUES ('Durable Seller', '" + email + "')");
         String text = "hello " + UUID.randomUUID();
         Sql.exec("SELECT pg_logical_emit_message(true, 'sellers', '" + text + "')");
-        await().atMost(WAIT).until(() -> Lake.events("marketplace.sellers").stream()
-                .anyMatch(e -> email.equals(e.at("/data/after/email").asText())));
-        JsonNode row = Lake.events("marketplace.sellers").stream().filter(e -> email.equals(e.at("/data/after/email").asText())).findFirst().orElseThrow();
-        assertThat(row.get("type").asText()).isEqualTo("postgres.row.insert");
-        assertThat(row.get("pglsn").asText()).matches("[0-9A-F]+/[0-9A-F]+");
-        await().atMost(WAIT).until(() -> Lake.events("message.sellers").stream().anyMatch(e -> text.equals(e.path("data").asText())));
-        JsonNode message = Lake.events("message.sellers").stream().filter(e -> text.equals(e.path("data").asText())).findFirst().orElseThrow();
-        assertThat(message.get("type").asText()).isEqualTo("postgres.message");
-        assertThat(message.get("source").asText()).isEqualTo("/postgres/postgres/message/sellers");
+        await().atMost(WAIT).until(() -> withColumn(Lake.rows("marketplace.sellers"), "email", email).size() == 1);
+        JsonNode row = withColumn(Lake.rows("marketplace.sellers"), "email", email).get(0);
+        assertThat(row.get("_op").asText()).isEqualTo("insert");
+        assertThat(row.get("_lsn").isIntegralNumber()).isTrue();
+        await().atMost(WAIT).until(() -> withColumn(Lake.rows("message.sellers"), "data", text).size() == 1);
+        JsonNode message = withColumn(Lake.rows("message.sellers"), "data", text).get(0);
+        assertThat(message.get("_op").asText()).isEqualTo("message");
+        assertThat(message.get("_event_id").asText()).contains(":message:sellers");
     }
 
     @Test

@@ -12,13 +12,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.pgrouter.event.CanonicalEvent;
 
-/** Reads what the datalake sink wrote, as a user would: every JSON line under a table's folder. */
+/**
+ * Reads what the datalake sink wrote in JSON Lines, as a user would: every line of every committed {@code .jsonl}
+ * file under a folder ({@code <schema>.<table>/dt=.../hour=.../part-*.jsonl}), in file-name order (files are named by
+ * the time they were started). Each row is the row's columns plus {@code _event_id}, {@code _op}, ...
+ */
 public final class Lake {
 
     private Lake() {
     }
 
-    public static List<JsonNode> events(String folder) {
+    public static List<JsonNode> rows(String folder) {
         Path dir = TestServers.lake.resolve(folder);
         if (!Files.isDirectory(dir)) return List.of();
         List<JsonNode> events = new ArrayList<>();
