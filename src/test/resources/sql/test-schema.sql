@@ -68,3 +68,4 @@ CREATE TABLE IF NOT EXISTS test.lake_types (
 CREATE TABLE IF NOT EXISTS test.lake_orders (id int PRIMARY KEY, customer text, total numeric(12, 2), placed timestamptz);
 CREATE TABLE IF NOT EXISTS test.lake_bulk (id int PRIMARY KEY, payload text);
 CREATE TABLE IF NOT EXISTS test.lake_linger (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_kafka_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);

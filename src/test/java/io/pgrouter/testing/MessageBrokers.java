@@ -9,29 +9,28 @@ import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
  * The brokers the message-queue sinks talk to in tests, in this JVM: ActiveMQ Artemis with a journal on disk and a
- * TCP acceptor on a loopback port (stoppable and restartable on the same port and journal), and a one-node KRaft
- * Kafka cluster from Kafka's test kit. Addresses under {@code forbidden.} may not be auto-created: sending there is
+ * TCP acceptor on a loopback port, and a one-node KRaft Kafka ({@link KafkaNode}); each can be stopped and started
+ * again on the same port and data. Addresses under {@code forbidden.} may not be auto-created: sending there is
  * a destination the broker refuses for good.
  */
 public class MessageBrokers implements QuarkusTestResourceLifecycleManager {
 
     private static Configuration artemisConfig;
     private static EmbeddedActiveMQ artemis;
-    private static KafkaClusterTestKit kafka;
+    private static KafkaNode kafka;
+    private static Path work;
     public static String artemisUrl;
     public static String kafkaBrokers;
 
     @Override
     public Map<String, String> start() {
         try {
-            Path work = Files.createTempDirectory("pgrouter-brokers");
+            work = Files.createTempDirectory("pgrouter-brokers");
             int port;
             try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
                 port = s.getLocalPort();
@@ -45,18 +44,8 @@ public class MessageBrokers implements QuarkusTestResourceLifecycleManager {
             artemisConfig.addAcceptorConfiguration("tcp", artemisUrl);
             startArtemis();
 
-            kafka = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1)
-                    .setBaseDirectory(work.resolve("kafka")).build())
-                    .setConfigProp("num.partitions", 3)
-                    .setConfigProp("group.initial.rebalance.delay.ms", 0)
-                    // one broker: internal topics with one replica, or consumer groups never get a coordinator
-                    .setConfigProp("offsets.topic.replication.factor", (short) 1)
-                    .setConfigProp("transaction.state.log.replication.factor", (short) 1)
-                    .setConfigProp("transaction.state.log.min.isr", 1)
-                    .build();
-            kafka.format();
-            kafka.startup();
-            kafka.waitForReadyBrokers();
+            kafka = new KafkaNode(work.resolve("kafka"), Map.of("num.partitions", "3"));
+            kafka.start();
             kafkaBrokers = kafka.bootstrapServers();
             return Map.of("pgrouter.test.artemis-url", artemisUrl, "pgrouter.test.kafka-brokers", kafkaBrokers);
         } catch (Exception e) {
@@ -75,11 +64,25 @@ public class MessageBrokers implements QuarkusTestResourceLifecycleManager {
         artemis = null;
     }
 
+    /** Starts Kafka (again) on the same ports and log directory. */
+    public static void startKafka() {
+        kafka.start();
+    }
+
+    public static void stopKafka() {
+        kafka.stop();
+    }
+
     @Override
     public void stop() {
         try {
             stopArtemis();
-            if (kafka != null) kafka.close();
+            if (kafka != null) kafka.stop();
+            if (work != null) {
+                try (var files = Files.walk(work)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

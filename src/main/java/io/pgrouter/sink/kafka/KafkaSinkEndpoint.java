@@ -62,7 +62,8 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     private static final class Round {
         /** Topics whose metadata did not come within max.block.ms: their other records fail at once. */
         final Map<String, Future<RecordMetadata>> noMetadata = new java.util.HashMap<>();
-        Boolean clusterAnswers;
+        /** Per topic: whether the cluster answered that it has no such topic. */
+        final Map<String, Boolean> missing = new java.util.HashMap<>();
     }
 
     KafkaSinkEndpoint(String uri, KafkaSinkComponent component) {
@@ -151,6 +152,14 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         }
     }
 
+    private String topicOrNull(QueueEvent e) {
+        try {
+            return topicFor(e);
+        } catch (InvalidTopicException x) {
+            return "";
+        }
+    }
+
     /** The topic template with ${schema}, ${table}, ${database}, ${op}, ${channel} (the event's pg* attributes) or ${type} filled in. */
     String topicFor(QueueEvent e) {
         Matcher m = TOKEN.matcher(topic);
@@ -198,7 +207,7 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
             } catch (java.util.concurrent.TimeoutException x) {
                 cause = x;
             }
-            if (permanent(cause, round)) {
+            if (permanent(cause, topicOrNull(events.get(i)), round)) {
                 batch.reject(events.get(i), failure(cause, false));
             } else {
                 failed.add(events.get(i));
@@ -213,26 +222,33 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     }
 
     /** Refused for good: too large, a topic name Kafka rejects or that does not exist on a reachable cluster, no permission. */
-    private boolean permanent(Throwable t, Round round) {
+    private boolean permanent(Throwable t, String topic, Round round) {
         if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException || t instanceof InvalidTopicException
                 || t instanceof AuthorizationException || t instanceof SerializationException) {
             return true;
         }
         boolean unknownTopic = t instanceof UnknownTopicOrPartitionException
                 || (t instanceof TimeoutException && String.valueOf(t.getMessage()).contains("not present in metadata"));
-        if (!unknownTopic) return false;
-        if (round.clusterAnswers == null) round.clusterAnswers = clusterAnswers();
-        return round.clusterAnswers;
+        return unknownTopic && round.missing.computeIfAbsent(topic, this::clusterSaysNoSuchTopic);
     }
 
-    /** A topic missing from metadata means "no such topic" only when the cluster itself answers (else it is down). */
-    private boolean clusterAnswers() {
+    /**
+     * A topic missing from the producer's metadata means "no such topic" only when the cluster says so: while a broker
+     * stops or starts, it answers but its partitions have no leader for a moment, and that is not a reason to give up.
+     */
+    private boolean clusterSaysNoSuchTopic(String topic) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
         try (Admin admin = Admin.create(p)) {
-            return !admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty();
+            admin.describeTopics(List.of(topic)).allTopicNames().get(5, TimeUnit.SECONDS);
+            return false;
+        } catch (ExecutionException e) {
+            return e.getCause() instanceof UnknownTopicOrPartitionException;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         } catch (Exception e) {
             return false;
         }

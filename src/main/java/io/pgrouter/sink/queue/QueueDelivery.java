@@ -74,14 +74,25 @@ public final class QueueDelivery {
     private final String sink;
     private final DurableDelivery delivery;
     private final String where;
-    private volatile long downSince;
-    private volatile long lastProbe;
+    private final Availability broker;
 
-    /** @param sink and @param where as in {@link DurableDelivery}; {@code delivery} is this endpoint's. */
-    public QueueDelivery(String sink, String where, DurableDelivery delivery) {
+    /**
+     * Whether a broker is down, shared by the endpoints of one sink key (same destination, several routes): the retry
+     * worker probes through one of them only, and the first success must let every one of them send directly again.
+     */
+    public static final class Availability {
+        private volatile long downSince;
+        private volatile long lastProbe;
+        /** Events sent straight to the retry store since the broker went down (logged when it is back). */
+        private final java.util.concurrent.atomic.AtomicLong parkedWhileDown = new java.util.concurrent.atomic.AtomicLong();
+    }
+
+    /** @param sink and @param where as in {@link DurableDelivery}; {@code delivery} is this endpoint's, {@code broker} its sink key's. */
+    public QueueDelivery(String sink, String where, DurableDelivery delivery, Availability broker) {
         this.sink = sink;
         this.delivery = delivery;
         this.where = where;
+        this.broker = broker;
     }
 
     /**
@@ -90,19 +101,19 @@ public final class QueueDelivery {
      */
     public boolean admit(QueueEvent event) throws Exception {
         if (delivery.queuedBehind(event.json(), event.subject(), event.routeId())) return false;
-        if (downSince == 0 || !delivery.policy().durable()) return true;
+        if (broker.downSince == 0 || !delivery.policy().durable()) return true;
         delivery.parkQuietly(event.json(), event.subject(), event.routeId(), unavailable());
-        parkedWhileDown++;
+        broker.parkedWhileDown.incrementAndGet();
         return false;
     }
 
     /** A batch spent its in-line retries and no attempt has succeeded since. */
     public boolean isBrokerDown() {
-        return downSince != 0;
+        return broker.downSince != 0;
     }
 
     private SinkDeliveryException unavailable() {
-        return new SinkDeliveryException(sink, where + " unavailable since " + java.time.Instant.ofEpochMilli(downSince), null, null, 0, true, null,
+        return new SinkDeliveryException(sink, where + " unavailable since " + java.time.Instant.ofEpochMilli(broker.downSince), null, null, 0, true, null,
                 null);
     }
 
@@ -134,30 +145,27 @@ public final class QueueDelivery {
             return;
         }
         for (QueueEvent e : left) delivery.parkQuietly(e.json(), e.subject(), e.routeId(), last);
-        if (downSince == 0) {
-            downSince = System.currentTimeMillis();
-            lastProbe = downSince;
-            parkedWhileDown = 0;
+        if (broker.downSince == 0) {
+            broker.downSince = System.currentTimeMillis();
+            broker.lastProbe = broker.downSince;
+            broker.parkedWhileDown.set(0);
         }
         LOG.warnf("%s is unavailable after %d attempts (%s): %d events wait in the retry store, and new events go there until it answers again",
                 where, last.attempts(), last.getMessage(), left.size());
     }
 
-    /** Events sent straight to the retry store since the broker went down (logged when it is back). */
-    private volatile long parkedWhileDown;
-
     /** One attempt for an event waiting in the retry store; while the broker is down, only one such attempt per second reaches it. */
     public void redeliver(QueueEvent event, Sender sender) throws SinkDeliveryException, InterruptedException {
         long now = System.currentTimeMillis();
-        if (downSince != 0 && now - lastProbe < PROBE_INTERVAL_MS) throw unavailable();
-        lastProbe = now;
+        if (broker.downSince != 0 && now - broker.lastProbe < PROBE_INTERVAL_MS) throw unavailable();
+        broker.lastProbe = now;
         Batch batch = new Batch(List.of(event));
         try {
             sender.send(batch);
         } catch (SinkDeliveryException e) {
-            if (e.retryable() && delivery.policy().durable() && downSince == 0) {
-                downSince = now;
-                parkedWhileDown = 0;
+            if (e.retryable() && delivery.policy().durable() && broker.downSince == 0) {
+                broker.downSince = now;
+                broker.parkedWhileDown.set(0);
             }
             throw e;
         }
@@ -166,10 +174,10 @@ public final class QueueDelivery {
     }
 
     private void up() {
-        if (downSince != 0) {
+        if (broker.downSince != 0) {
             LOG.infof("%s answers again after %d s: events flow directly; %d events that arrived meanwhile are re-sent from the retry store", where,
-                    (System.currentTimeMillis() - downSince) / 1000, parkedWhileDown);
+                    (System.currentTimeMillis() - broker.downSince) / 1000, broker.parkedWhileDown.get());
         }
-        downSince = 0;
+        broker.downSince = 0;
     }
 }

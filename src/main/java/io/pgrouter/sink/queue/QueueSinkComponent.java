@@ -2,6 +2,7 @@ package io.pgrouter.sink.queue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import jakarta.inject.Inject;
@@ -30,6 +31,8 @@ public abstract class QueueSinkComponent extends DefaultComponent implements Bat
     DeadLetterStore deadLetters;
 
     private final List<QueueSinkEndpoint> endpoints = new CopyOnWriteArrayList<>();
+    /** Per sink key: routes sending to one destination share its known-down state (the retry worker probes through one of them). */
+    private final Map<String, QueueDelivery.Availability> brokers = new ConcurrentHashMap<>();
 
     protected abstract QueueSinkEndpoint newEndpoint(String uri);
 
@@ -37,7 +40,7 @@ public abstract class QueueSinkComponent extends DefaultComponent implements Bat
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         QueueSinkEndpoint endpoint = newEndpoint(uri);
         setProperties(endpoint, parameters);
-        endpoint.init(retryStore, deadLetters);
+        endpoint.init(retryStore, deadLetters, brokers.computeIfAbsent(endpoint.sinkKey(), k -> new QueueDelivery.Availability()));
         retryWorker.register(endpoint);
         endpoints.add(endpoint);
         return endpoint;

@@ -65,10 +65,11 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
     /** Releases every connection; the endpoint connects again on its next send. */
     protected abstract void disconnect();
 
-    void init(RetryStore retryStore, DeadLetterStore deadLetters) {
+    /** Checks the options and wires the delivery contract; {@code broker} is shared by the endpoints of this sink key. */
+    void init(RetryStore retryStore, DeadLetterStore deadLetters, QueueDelivery.Availability broker) {
         if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
         validate();
-        delivery = new QueueDelivery(sink(), where(), new DurableDelivery(sink(), sinkKey(), where(), policy(), retryStore, deadLetters));
+        delivery = new QueueDelivery(sink(), where(), new DurableDelivery(sink(), sinkKey(), where(), policy(), retryStore, deadLetters), broker);
     }
 
     DurableDelivery.Policy policy() {

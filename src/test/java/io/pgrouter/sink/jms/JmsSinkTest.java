@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.testing.BrokerOutage;
 import io.pgrouter.testing.MessageBrokers;
 import io.pgrouter.testing.MessageQueuesProfile;
 import io.pgrouter.testing.Sql;
@@ -163,78 +164,22 @@ class JmsSinkTest {
      */
     @Test
     void brokerStoppedForThirtySecondsUnderLoadLosesNothing() throws Exception {
-        int subjects = 300;
-        int changes = 1000;
-        Thread writer = new Thread(() -> {
-            try (var c = TestServers.db.connect(); var s = c.createStatement()) {
-                long t0 = System.nanoTime();
-                for (int i = 0; i < changes; i++) {
-                    long due = t0 + i * 40_000_000L; // 25 tx/s for 40 s
-                    long wait = due - System.nanoTime();
-                    if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                    int id = i % subjects + 1;
-                    s.execute(i < subjects ? "INSERT INTO test.mq_outage (id) VALUES (" + id + ")"
-                            : "UPDATE test.mq_outage SET version = version + 1 WHERE id = " + id);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (java.sql.SQLException e) {
-                throw new IllegalStateException(e);
-            }
-        }, "test-writer");
-        writer.start();
-        Thread.sleep(5_000); // the outage starts under load, not before it
-        MessageBrokers.stopArtemis();
-        long stopped = System.nanoTime();
-        try {
-            // while the broker is down the stream moves on: events pile up in the retry store instead of blocking the source
-            await().atMost(Duration.ofSeconds(25)).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-mq-outage-to-jms'") > 100);
-            Thread.sleep(Math.max(0, 30_000 - (System.nanoTime() - stopped) / 1_000_000));
-        } finally {
-            MessageBrokers.startArtemis();
-        }
-        writer.join();
+        Map<Integer, Integer> finalVersions = BrokerOutage.run("test.mq_outage", "wal-mq-outage-to-jms",
+                MessageBrokers::stopArtemis, MessageBrokers::startArtemis);
 
-        Map<Integer, Integer> finalVersions = new HashMap<>();
-        try (var c = TestServers.db.connect(); var s = c.createStatement(); var rs = s.executeQuery("SELECT id, version FROM test.mq_outage")) {
-            while (rs.next()) finalVersions.put(rs.getInt(1), rs.getInt(2));
-        }
-        assertThat(finalVersions).hasSize(subjects);
-        int expected = finalVersions.values().stream().mapToInt(Integer::intValue).sum();
-        assertThat(expected).isEqualTo(changes);
-
-        List<Received> got = new ArrayList<>();
+        List<BrokerOutage.Delivered> got = new ArrayList<>();
         Session session = session();
         MessageConsumer consumer = session.createConsumer(session.createQueue("outage"));
         Set<String> distinct = new HashSet<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (distinct.size() < expected && System.nanoTime() < deadline) {
+        while (distinct.size() < BrokerOutage.CHANGES && System.nanoTime() < deadline) {
             Message m = consumer.receive(1000);
             if (m == null) continue;
             Received r = received("outage", m);
-            got.add(r);
-            distinct.add(r.subject() + "/" + r.version());
+            BrokerOutage.Delivered d = new BrokerOutage.Delivered(r.subject(), r.version(), (String) r.properties().get("ce_id"));
+            got.add(d);
+            distinct.add(d.change());
         }
-        assertThat(distinct).as("every change arrived").hasSize(expected);
-
-        Map<String, String> idOf = new HashMap<>();
-        Map<String, List<Integer>> firstSeenOrder = new HashMap<>();
-        for (Received r : got) {
-            String key = r.subject() + "/" + r.version();
-            String previous = idOf.putIfAbsent(key, (String) r.properties().get("ce_id"));
-            if (previous != null) {
-                assertThat(r.properties().get("ce_id")).as("a duplicate carries the same ce_id").isEqualTo(previous);
-            } else {
-                firstSeenOrder.computeIfAbsent(r.subject(), k -> new ArrayList<>()).add(r.version());
-            }
-        }
-        finalVersions.forEach((id, version) -> {
-            List<Integer> order = firstSeenOrder.get(String.valueOf(id));
-            List<Integer> all = new ArrayList<>();
-            for (int v = 1; v <= version; v++) all.add(v);
-            assertThat(order).as("subject " + id + " in order").isEqualTo(all);
-        });
-        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-mq-outage-to-jms'") == 0);
-        assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-mq-outage-to-jms'")).isZero();
+        BrokerOutage.assertNothingLost(got, finalVersions, "wal-mq-outage-to-jms");
     }
 }
