@@ -100,6 +100,11 @@ public final class WebhookBench {
                     body = in.readAllBytes();
                 }
                 long until = System.nanoTime() + delayMs * 1_000_000L;
+                long left;
+                while ((left = until - System.nanoTime()) > 0) LockSupport.parkNanos(left);
+                exchange.sendResponseHeaders(status, -1);
+                exchange.close();
+                // recorded after answering, so the answer takes delayMs, not delayMs plus parsing a batch
                 String text = new String(body, StandardCharsets.UTF_8);
                 if (text.startsWith("[")) {
                     // a batch (application/cloudevents-batch+json): each event arrived with the request
@@ -107,10 +112,6 @@ public final class WebhookBench {
                 } else {
                     arrivals.add(stamp, text);
                 }
-                long left;
-                while ((left = until - System.nanoTime()) > 0) LockSupport.parkNanos(left);
-                exchange.sendResponseHeaders(status, -1);
-                exchange.close();
             });
             server.setExecutor(pool);
             server.start();

@@ -150,8 +150,19 @@ public record CanonicalEvent(
     }
 
     /** PostgreSQL's textual LSN form, e.g. {@code 0/16B3748}. */
+    /** PostgreSQL's text form of an LSN, {@code 16/B374D848}: upper-case hex without leading zeros (several times per event). */
     public static String formatLsn(long lsn) {
-        return Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
+        StringBuilder text = new StringBuilder(17);
+        hex(text, lsn >>> 32);
+        text.append('/');
+        hex(text, lsn & 0xFFFFFFFFL);
+        return text.toString();
+    }
+
+    private static void hex(StringBuilder text, long value) {
+        for (int shift = value == 0 ? 0 : (63 - Long.numberOfLeadingZeros(value)) / 4 * 4; shift >= 0; shift -= 4) {
+            text.append(Character.toUpperCase(Character.forDigit((int) (value >>> shift) & 0xF, 16)));
+        }
     }
 
     public static String rowSource(String database, String schema, String table) {

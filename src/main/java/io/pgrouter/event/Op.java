@@ -6,8 +6,11 @@ import java.util.Locale;
 public enum Op {
     INSERT, UPDATE, DELETE, TRUNCATE, SNAPSHOT, NOTIFY, MESSAGE;
 
+    // asked for several times per event: computed once
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
     public String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return wire;
     }
 
     public boolean isRow() {
@@ -15,7 +18,7 @@ public enum Op {
     }
 
     public String ceType() {
-        return isRow() ? "postgres.row." + wire() : "postgres." + wire();
+        return isRow() ? "postgres.row." + wire : "postgres." + wire;
     }
 
     public static Op fromWire(String value) {

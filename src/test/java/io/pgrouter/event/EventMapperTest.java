@@ -78,6 +78,20 @@ class EventMapperTest {
     }
 
     @Test
+    void lsnsReadAsPostgreSQLWritesThem() {
+        assertThat(CanonicalEvent.formatLsn(0)).isEqualTo("0/0");
+        assertThat(CanonicalEvent.formatLsn((0x16L << 32) + 0xB374D848L)).isEqualTo("16/B374D848");
+        assertThat(CanonicalEvent.formatLsn(0x1000000000L)).isEqualTo("10/0");
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 1000; i++) {
+            long lsn = random.nextLong() >>> random.nextInt(64);
+            String text = CanonicalEvent.formatLsn(lsn);
+            assertThat(CanonicalEvent.parseLsn(text)).isEqualTo(lsn);
+            assertThat(text).isEqualTo(Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase());
+        }
+    }
+
+    @Test
     void insertCarriesEveryTypeAsPostgresWouldShowItInJson() {
         CanonicalEvent e = mapper.fromDebezium(record("c", null, row(null, "x", "12.50"), 0x16B3748L)).orElseThrow();
         assertThat(e.type()).isEqualTo("postgres.row.insert");
