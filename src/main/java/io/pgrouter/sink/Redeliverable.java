@@ -6,14 +6,34 @@ public interface Redeliverable {
     /** Stable across restarts for the same sink configuration, and never a secret. */
     String sinkKey();
 
+    /**
+     * The one shape of sink keys: {@code <sink>:<24 hex digits of SHA-256 of the configuration>}. The configuration
+     * may hold secrets (an endpoint URI with a password): only its hash is ever stored.
+     */
+    static String sinkKey(String sink, String configuration) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(configuration.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return sink + ":" + java.util.HexFormat.of().formatHex(digest, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** One attempt: returns when delivered, throws (retryable or not) when not. */
     void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException;
 
+    /** The sink's retry schedule and budget: the same one in-line and from the retry store. */
+    DurableDelivery.Policy policy();
+
     /** The wait before attempt {@code attempts + 1}. */
-    long nextDelayMs(int attempts);
+    default long nextDelayMs(int attempts) {
+        return policy().nextDelayMs(attempts);
+    }
 
     /** How long after its first failure an event may keep waiting before it goes to dead letters. */
-    long retryBudgetMs();
+    default long retryBudgetMs() {
+        return policy().retryBudgetMs();
+    }
 
     /** How many subjects the retry worker may re-send to this sink at once (each subject still one at a time, in order). */
     default int concurrency() {

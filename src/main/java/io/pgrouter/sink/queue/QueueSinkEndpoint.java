@@ -1,10 +1,6 @@
 package io.pgrouter.sink.queue;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 import org.apache.camel.Consumer;
@@ -72,7 +68,8 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
         delivery = new QueueDelivery(sink(), where(), new DurableDelivery(sink(), sinkKey(), where(), policy(), retryStore, deadLetters), broker);
     }
 
-    DurableDelivery.Policy policy() {
+    @Override
+    public DurableDelivery.Policy policy() {
         // a broker is back within seconds or minutes, not hours: the longest wait is a minute by default
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
     }
@@ -130,22 +127,7 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
 
     @Override
     public String sinkKey() {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(identity().getBytes(StandardCharsets.UTF_8));
-            return sink() + ":" + HexFormat.of().formatHex(digest, 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    @Override
-    public long nextDelayMs(int attempts) {
-        return policy().nextDelayMs(attempts);
-    }
-
-    @Override
-    public long retryBudgetMs() {
-        return retryBudgetMs;
+        return Redeliverable.sinkKey(sink(), identity());
     }
 
     @Override

@@ -1,10 +1,6 @@
 package io.pgrouter.sink.rabbitmq;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Set;
 
 import org.apache.camel.Consumer;
@@ -125,13 +121,7 @@ public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
     /** A hash of the destination (broker without credentials, exchange, routing key): a new password keeps waiting events. */
     @Override
     public String sinkKey() {
-        try {
-            String destination = where + "\n" + exchange + "\n" + routingKey;
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(destination.getBytes(StandardCharsets.UTF_8));
-            return RabbitMqProducer.SINK + ":" + HexFormat.of().formatHex(digest, 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Redeliverable.sinkKey(RabbitMqProducer.SINK, where + "\n" + exchange + "\n" + routingKey);
     }
 
     @Override
@@ -139,18 +129,9 @@ public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
         ((RabbitMqProducer) createProducer()).redeliver(eventJson);
     }
 
-    DurableDelivery.Policy policy() {
+    @Override
+    public DurableDelivery.Policy policy() {
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
-    }
-
-    @Override
-    public long nextDelayMs(int attempts) {
-        return policy().nextDelayMs(attempts);
-    }
-
-    @Override
-    public long retryBudgetMs() {
-        return retryBudgetMs;
     }
 
     String where() { return where; }

@@ -146,12 +146,7 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
     /** A hash of the endpoint's configuration: the URI may hold a password or API key, so it is never stored. */
     @Override
     public String sinkKey() {
-        try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(getEndpointUri().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return SearchClient.SINK + ":" + java.util.HexFormat.of().formatHex(digest, 0, 12);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Redeliverable.sinkKey(SearchClient.SINK, getEndpointUri());
     }
 
     @Override
@@ -159,13 +154,9 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
         producer().redeliver(eventJson);
     }
 
-    @Override
-    public long nextDelayMs(int attempts) {
-        return policy().nextDelayMs(attempts);
-    }
-
     /** In-line retries, then the retry store for up to retryBudgetMs (the shared delivery contract). */
-    DurableDelivery.Policy policy() {
+    @Override
+    public DurableDelivery.Policy policy() {
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
     }
 
@@ -173,11 +164,6 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
     @Override
     public int concurrency() {
         return 4;
-    }
-
-    @Override
-    public long retryBudgetMs() {
-        return retryBudgetMs;
     }
 
     @Override

@@ -81,12 +81,7 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     /** A hash of the endpoint's configuration: the URI holds the secret, so the URI itself is never stored. */
     @Override
     public String sinkKey() {
-        try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(getEndpointUri().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "webhook-sink:" + java.util.HexFormat.of().formatHex(digest, 0, 12);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Redeliverable.sinkKey("webhook-sink", getEndpointUri());
     }
 
     @Override
@@ -95,23 +90,14 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     }
 
     @Override
-    public long nextDelayMs(int attempts) {
-        return policy().nextDelayMs(attempts);
-    }
-
-    @Override
     public int concurrency() {
         return concurrency;
     }
 
     /** In-line retries, then the retry store for up to retryBudgetMs (the shared delivery contract). */
-    io.pgrouter.sink.DurableDelivery.Policy policy() {
-        return new io.pgrouter.sink.DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxRetryAfterMs, retryBudgetMs);
-    }
-
     @Override
-    public long retryBudgetMs() {
-        return retryBudgetMs;
+    public io.pgrouter.sink.DurableDelivery.Policy policy() {
+        return new io.pgrouter.sink.DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxRetryAfterMs, retryBudgetMs);
     }
 
     @Override
