@@ -64,7 +64,7 @@ public final class EventMapper {
         Struct source = value.schema().field("source") == null ? null : value.getStruct("source");
         Long lsn = source == null ? null : source.getInt64("lsn");
         Long txid = source == null ? null : source.getInt64("txId");
-        String time = commitTime(source, value);
+        String time = commitTime(commitMicros(source, value));
         if ("m".equals(op)) {
             return message(value.getStruct("message"), lsn, txid, time);
         }
@@ -104,7 +104,7 @@ public final class EventMapper {
                 database, null, null, lsn, txid, prefix, payload));
     }
 
-    private static String commitTime(Struct source, Struct value) {
+    private static Long commitMicros(Struct source, Struct value) {
         Long micros = null;
         if (source != null && source.schema().field("ts_us") != null) micros = source.getInt64("ts_us");
         if (micros == null && source != null) {
@@ -115,7 +115,22 @@ public final class EventMapper {
             Long ms = value.getInt64("ts_ms");
             micros = ms == null ? null : ms * 1000;
         }
-        return micros == null ? null : Instant.EPOCH.plusNanos(micros * 1000).toString();
+        return micros;
+    }
+
+    /** The last commit time formatted: every row of a transaction has the same one (read and written by one thread at a time). */
+    private volatile CommitTime lastCommit = new CommitTime(Long.MIN_VALUE, null);
+
+    private record CommitTime(long micros, String text) {
+    }
+
+    private String commitTime(Long micros) {
+        if (micros == null) return null;
+        CommitTime last = lastCommit;
+        if (last.micros() == micros) return last.text();
+        String text = Instant.EPOCH.plusNanos(micros * 1000).toString();
+        lastCommit = new CommitTime(micros, text);
+        return text;
     }
 
     private static ObjectNode row(Struct value, String field) {

@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.event.CommitTimes;
 import io.pgrouter.sink.BatchBoundary;
 import io.pgrouter.store.DeadLetterStore;
 
@@ -92,7 +93,7 @@ public class EventDispatcher {
                 if (event.time() != null) {
                     timers.computeIfAbsent(route, r -> Timer.builder("pgrouter.commit.to.delivered").tag("route", r)
                             .publishPercentileHistogram().register(metrics))
-                            .record(Duration.between(Instant.parse(event.time()), Instant.now()));
+                            .record(Duration.between(CommitTimes.parse(event.time()), Instant.now()));
                 }
             } else {
                 LOG.errorf("%s failed on event %s (%s): %s; writing it to the dead-letter store", consumer.location(), event.id(),

@@ -70,7 +70,7 @@ public class PgConsumer extends DefaultConsumer {
         Exchange exchange = createExchange(false);
         exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
         exchange.getIn().setBody(json);
-        exchange.getIn().getHeaders().putAll(event.headers());
+        event.putHeaders(exchange.getIn().getHeaders());
         exchange.setProperty(ROUTE_ID, getRouteId());
         exchange.setProperty(CanonicalEvent.EXCHANGE_EVENT, event);
         exchange.setProperty(CanonicalEvent.EXCHANGE_JSON, json);

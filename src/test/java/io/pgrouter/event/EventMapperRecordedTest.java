@@ -75,4 +75,11 @@ class EventMapperRecordedTest {
         assertThat(message.data().get("order").asInt()).isEqualTo(5);
         assertThat(events).extracting(CanonicalEvent::id).doesNotHaveDuplicates();
     }
+
+    @Test
+    void theStreamedJsonIsTheTreeJsonForEveryKindOfValue() throws Exception {
+        for (CanonicalEvent e : events) {
+            assertThat(e.toJson()).isEqualTo(CanonicalEvent.JSON.writeValueAsString(e.toJsonNode()));
+        }
+    }
 }

@@ -72,7 +72,7 @@ final class ParquetRows {
                 case EVENT_ID -> e.id();
                 case OP -> e.op().wire();
                 case LSN -> e.lsn();
-                case COMMIT_TIME -> e.time() == null ? null : micros(Instant.parse(e.time()));
+                case COMMIT_TIME -> e.time() == null ? null : micros(io.pgrouter.event.CommitTimes.parse(e.time()));
                 case SUBJECT -> e.subject();
                 case TXID -> e.txid();
                 case CHANGED -> changed(e);
