@@ -156,6 +156,7 @@ public final class Bench {
     }
 
     public static void main(String... args) throws Exception {
+        Bench.quietLogging();
         Runtime.getRuntime().addShutdownHook(new Thread(Bench::closeAll, "bench-cleanup"));
         int code = 1;
         try {
@@ -164,6 +165,18 @@ public final class Bench {
             closeAll();
         }
         if (code != 0) throw new IllegalStateException("benchmark incomplete: see the table above");
+    }
+
+    /**
+     * The harness JVM runs jboss-logmanager with no configuration: its loggers answer "enabled" at every level, so the
+     * brokers in this JVM formatted every trace and audit line they then dropped (half of Artemis' server thread in a
+     * profile, which made the broker, not the router, the bottleneck of the JMS benchmark). INFO and up only.
+     */
+    static void quietLogging() {
+        org.jboss.logmanager.LogContext context = org.jboss.logmanager.LogContext.getLogContext();
+        context.getLogger("").setLevel(org.jboss.logmanager.Level.INFO);
+        // Artemis' audit loggers write a line per message at INFO; its own distribution turns them off the same way
+        context.getLogger("org.apache.activemq.audit").setLevel(org.jboss.logmanager.Level.ERROR);
     }
 
     static synchronized <T extends AutoCloseable> T open(T resource) {

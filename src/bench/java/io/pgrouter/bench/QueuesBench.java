@@ -44,6 +44,7 @@ public final class QueuesBench {
     }
 
     public static void main(String... args) throws Exception {
+        Bench.quietLogging();
         Runtime.getRuntime().addShutdownHook(new Thread(Bench::closeAll, "bench-cleanup"));
         int code = 1;
         try {

@@ -129,6 +129,7 @@ public final class WebhookBench {
     }
 
     public static void main(String... args) throws Exception {
+        Bench.quietLogging();
         Runtime.getRuntime().addShutdownHook(new Thread(Bench::closeAll, "bench-cleanup"));
         int code = 1;
         try {
