@@ -123,6 +123,30 @@ public record CanonicalEvent(
         return out.toString();
     }
 
+    /**
+     * The context attributes, everything of {@link #toJson()} but {@code data}, in the same order and as the same text
+     * a streaming read of that JSON gives (the message sinks send them as {@code ce_*} properties).
+     */
+    public Map<String, String> attributes() {
+        Map<String, String> a = new LinkedHashMap<>();
+        a.put("specversion", "1.0");
+        a.put("id", id);
+        a.put("source", source);
+        a.put("type", type());
+        putIfSet(a, "subject", subject);
+        putIfSet(a, "time", time);
+        a.put("datacontenttype", "application/json");
+        a.put("pgdatabase", database);
+        putIfSet(a, "pgschema", schema);
+        putIfSet(a, "pgtable", table);
+        a.put("pgop", op.wire());
+        putIfSet(a, "pglsn", lsnText());
+        putIfSet(a, "pgtxid", txid == null ? null : txid.toString());
+        putIfSet(a, "pgchannel", channel);
+        putIfSet(a, "pgskip", skip);
+        return a;
+    }
+
     /** The Camel headers routes filter on (DESIGN.md); absent facts are left out. */
     public Map<String, Object> headers() {
         Map<String, Object> h = new LinkedHashMap<>();
@@ -160,7 +184,7 @@ public record CanonicalEvent(
         return s.toString();
     }
 
-    private static void putIfSet(Map<String, Object> h, String key, Object value) {
+    private static <V> void putIfSet(Map<String, V> h, String key, V value) {
         if (value != null) h.put(key, value);
     }
 

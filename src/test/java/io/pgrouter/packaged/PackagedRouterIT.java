@@ -48,6 +48,25 @@ class PackagedRouterIT {
         return c;
     }
 
+    /** The class replaced for speed (see src/main/java/io/debezium/pipeline/meters/CommonEventMeter.java) is ours in the package. */
+    @Test
+    void thePackageCarriesOurDebeziumMeterInsteadOfDebeziumsOwn() throws Exception {
+        String meter = "io/debezium/pipeline/meters/CommonEventMeter.class";
+        Path app = Path.of("target", "quarkus-app");
+        try (var libs = Files.list(app.resolve("lib/main"))) {
+            Path core = libs.filter(p -> p.getFileName().toString().startsWith("io.debezium.debezium-core-")).findFirst().orElseThrow();
+            try (var jar = new java.util.zip.ZipFile(core.toFile())) {
+                assertThat(jar.getEntry(meter)).as("Debezium's own meter in " + core).isNull();
+            }
+        }
+        try (var apps = Files.list(app.resolve("app"))) {
+            Path ours = apps.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
+            try (var jar = new java.util.zip.ZipFile(ours.toFile())) {
+                assertThat(jar.getEntry(meter)).as("our meter in " + ours).isNotNull();
+            }
+        }
+    }
+
     @Test
     void aRouteFileThatDoesNotParseFailsStartUpNamingTheFileAndLine() throws Exception {
         Path dir = routes("broken-route.yaml", """

@@ -25,9 +25,9 @@ import io.debezium.util.Clock;
  * {@code EventFormatter} and a new Jackson {@code ObjectMapper} per event, to be overwritten by the next one); a JFR
  * profile of the router at 1000-row transactions put a third of the decoding thread's samples there. No setting
  * turns it off and the metrics factory is hard-wired in {@code PostgresConnectorTask}, so the class is replaced:
- * {@code quarkus.class-loading.removed-resources} drops Debezium's own from the runtime class path
- * (application.properties). Re-check this file whenever {@code debezium.version} changes ({@code
- * DebeziumMetricsPatchTest} fails when the JVM loads Debezium's original instead).
+ * {@code quarkus.class-loading.removed-resources} drops Debezium's own from the class path (application.properties;
+ * in test and dev mode Debezium's jars are also made "reloadable" so they load beside this class). Re-check this file whenever {@code debezium.version} changes ({@code
+ * DebeziumMetricsPatchTest} tests the behaviour, PackagedRouterIT that the package carries this class).
  */
 @ThreadSafe
 public class CommonEventMeter implements CommonEventMetricsMXBean {

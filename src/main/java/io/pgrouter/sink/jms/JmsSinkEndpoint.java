@@ -1,5 +1,6 @@
 package io.pgrouter.sink.jms;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -92,6 +93,11 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
     }
 
     @Override
+    protected void buffered(QueueEvent event) {
+        stream.early(event);
+    }
+
+    @Override
     protected void send(QueueDelivery.Batch batch) throws SinkDeliveryException {
         stream.send(batch);
     }
@@ -115,9 +121,44 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
         private Connection connection;
         private Session session;
         private MessageProducer producer;
+        /**
+         * Messages sent into the open transaction as their events arrived, in order: the broker stores them while the
+         * routing thread maps the next events, and the batch end only commits (sending a whole batch at its end left
+         * the broker idle while events were mapped, then the routing thread idle while the broker stored them).
+         */
+        private List<QueueEvent> early = new ArrayList<>();
+        private boolean earlyFailed;
+
+        void early(QueueEvent e) {
+            if (earlyFailed) return;
+            try {
+                connect();
+                producer.send(message(e));
+                early.add(e);
+            } catch (JMSException | JMSRuntimeException failure) {
+                // the batch end rolls back and sends the whole batch again, with the failure handling below
+                earlyFailed = true;
+            }
+        }
 
         /** One transaction for the batch; a message refused for good is set aside and the rest sent again. */
         void send(QueueDelivery.Batch batch) throws SinkDeliveryException {
+            List<QueueEvent> sentEarly = early;
+            boolean failedEarly = earlyFailed;
+            early = new ArrayList<>();
+            earlyFailed = false;
+            if (!sentEarly.isEmpty() || failedEarly) {
+                if (!failedEarly && same(sentEarly, batch.remaining())) {
+                    try {
+                        session.commit();
+                        batch.delivered();
+                        return;
+                    } catch (JMSException | JMSRuntimeException e) {
+                        // not known which message it was: the loop below sends the batch again message by message
+                    }
+                }
+                rollback();
+            }
             while (true) {
                 List<QueueEvent> events = batch.remaining();
                 if (events.isEmpty()) return;
@@ -142,6 +183,12 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
                     throw failure(e, !permanent);
                 }
             }
+        }
+
+        private static boolean same(List<QueueEvent> sent, List<QueueEvent> batch) {
+            if (sent.size() != batch.size()) return false;
+            for (int i = 0; i < sent.size(); i++) if (sent.get(i) != batch.get(i)) return false;
+            return true;
         }
 
         private TextMessage message(QueueEvent e) throws JMSException {
@@ -179,6 +226,8 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
         }
 
         void close() {
+            early = new ArrayList<>();
+            earlyFailed = false;
             Connection c = connection;
             connection = null;
             session = null;

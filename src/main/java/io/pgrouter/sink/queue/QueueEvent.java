@@ -19,7 +19,15 @@ public record QueueEvent(String json, String subject, String routeId, Map<String
 
     /** Reads the attributes from the event JSON itself, so a re-sent event carries exactly what the first send did. */
     public static QueueEvent of(String json, String routeId, String sink) throws SinkDeliveryException {
-        Map<String, String> attributes = attributes(json, sink);
+        return of(json, routeId, sink, null);
+    }
+
+    /**
+     * @param event the event {@code json} was written from, when the route left the body as the source made it: its
+     *        attributes are taken from it instead of read back from the JSON (the same map, see CanonicalEvent#attributes)
+     */
+    public static QueueEvent of(String json, String routeId, String sink, CanonicalEvent event) throws SinkDeliveryException {
+        Map<String, String> attributes = event != null ? event.attributes() : attributes(json, sink);
         String subject = attributes.getOrDefault("subject", "");
         return new QueueEvent(json, subject, routeId, attributes);
     }

@@ -10,6 +10,7 @@ import org.apache.camel.Producer;
 import org.apache.camel.support.DefaultEndpoint;
 import org.apache.camel.support.DefaultProducer;
 
+import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryStore;
@@ -79,7 +80,11 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
         return new DefaultProducer(this) {
             @Override
             public void process(Exchange exchange) throws Exception {
-                accept(exchange.getMessage().getBody(String.class), io.pgrouter.source.PgConsumer.routeId(exchange));
+                Object body = exchange.getMessage().getBody();
+                // the body as the source made it (not changed by the route): the event itself says what its JSON holds
+                CanonicalEvent event = body != null && body == exchange.getProperty(CanonicalEvent.EXCHANGE_JSON)
+                        ? exchange.getProperty(CanonicalEvent.EXCHANGE_EVENT, CanonicalEvent.class) : null;
+                accept(exchange.getMessage().getBody(String.class), io.pgrouter.source.PgConsumer.routeId(exchange), event);
             }
         };
     }
@@ -90,8 +95,8 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
     }
 
     /** Takes one event from a route: buffered for the next batch, or parked behind its subject or while the broker is down. */
-    synchronized void accept(String json, String routeId) throws Exception {
-        QueueEvent event = QueueEvent.of(json, routeId, sink());
+    synchronized void accept(String json, String routeId, CanonicalEvent source) throws Exception {
+        QueueEvent event = QueueEvent.of(json, routeId, sink(), source);
         if (!delivery.admit(event)) return;
         buffered.add(event);
         buffered(event);
