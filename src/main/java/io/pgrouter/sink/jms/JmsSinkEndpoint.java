@@ -19,8 +19,11 @@ import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
 
 import org.apache.activemq.artemis.api.core.ActiveMQException;
+import org.apache.activemq.artemis.api.core.Message;
+import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.api.jms.ActiveMQJMSClient;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.activemq.artemis.jms.client.ActiveMQMessage;
 
 import io.pgrouter.sink.SinkDeliveryException;
 import io.pgrouter.sink.queue.QueueDelivery;
@@ -48,6 +51,8 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
 
     JmsSinkEndpoint(String uri, JmsSinkComponent component) {
         super(uri, component);
+        // one commit per source batch (at most 2048 events by default): each commit waits for the broker's journal
+        setBatchSize(10_000);
     }
 
     @Override
@@ -193,7 +198,10 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
 
         private TextMessage message(QueueEvent e) throws JMSException {
             TextMessage m = session.createTextMessage(e.json());
-            for (Map.Entry<String, String> attribute : e.attributes().entrySet()) m.setStringProperty("ce_" + attribute.getKey(), attribute.getValue());
+            // ce_* straight on the core message with names made once: JMS' setStringProperty builds and checks the
+            // name on every call (15 % of the routing thread in a profile); JMSXGroupID stays on JMS, which maps it
+            Message core = ((ActiveMQMessage) m).getCoreMessage();
+            for (Map.Entry<String, String> attribute : e.attributes().entrySet()) core.putStringProperty(propertyName(attribute.getKey()), attribute.getValue());
             if (!e.subject().isEmpty()) m.setStringProperty("JMSXGroupID", e.subject());
             return m;
         }
@@ -239,6 +247,13 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
                 // the connection is gone already; a new one is opened on the next send
             }
         }
+    }
+
+    private static final Map<String, SimpleString> PROPERTY_NAMES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** {@code ce_<attribute>} as Artemis keeps it; attribute names are a small fixed set (CloudEvents and pg* extensions). */
+    static SimpleString propertyName(String attribute) {
+        return PROPERTY_NAMES.computeIfAbsent(attribute, a -> SimpleString.of("ce_" + a));
     }
 
     /** Refused for good: an address that does not exist and may not be created, no permission, a malformed message. */
