@@ -61,8 +61,12 @@ public record CanonicalEvent(
 
     /** The table as {@code schema.table}, or null for notifications and messages. */
     public String qualifiedTable() {
-        return table == null ? null : schema + "." + table;
+        if (table == null) return null;
+        // several times per event (metrics, sinks): one String per table, not per call
+        return QUALIFIED.computeIfAbsent(schema, k -> new java.util.concurrent.ConcurrentHashMap<>()).computeIfAbsent(table, t -> schema + "." + t);
     }
+
+    private static final Map<String, Map<String, String>> QUALIFIED = new java.util.concurrent.ConcurrentHashMap<>();
 
     public String lsnText() {
         return lsn == null ? null : formatLsn(lsn);
@@ -176,13 +180,22 @@ public record CanonicalEvent(
     String changedColumns() {
         JsonNode changed = data == null ? null : data.get("changed");
         if (changed == null || !changed.isArray()) return null;
+        // inserts of a table all change the same columns: the last text is reused when the list is equal
+        Changed last = lastChanged;
+        if (last.columns().equals(changed)) return last.text();
         StringBuilder s = new StringBuilder();
         for (JsonNode column : changed) {
             if (s.length() > 0) s.append(',');
             s.append(column.asText());
         }
-        return s.toString();
+        lastChanged = new Changed(changed.deepCopy(), s.toString());
+        return lastChanged.text();
     }
+
+    private record Changed(JsonNode columns, String text) {
+    }
+
+    private static volatile Changed lastChanged = new Changed(JSON.createArrayNode(), "");
 
     private static <V> void putIfSet(Map<String, V> h, String key, V value) {
         if (value != null) h.put(key, value);

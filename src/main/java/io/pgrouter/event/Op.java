@@ -4,10 +4,13 @@ import java.util.Locale;
 
 /** What happened, as routes see it in the {@code pgOp} header and the {@code pgop} extension. */
 public enum Op {
+    // the row operations first (ceType relies on the order)
     INSERT, UPDATE, DELETE, TRUNCATE, SNAPSHOT, NOTIFY, MESSAGE;
 
     // asked for several times per event: computed once
     private final String wire = name().toLowerCase(Locale.ROOT);
+    // not isRow(): the other constants are still null while this one is constructed
+    private final String ceType = (ordinal() <= 4 ? "postgres.row." : "postgres.") + wire;
 
     public String wire() {
         return wire;
@@ -18,7 +21,7 @@ public enum Op {
     }
 
     public String ceType() {
-        return isRow() ? "postgres.row." + wire : "postgres." + wire;
+        return ceType;
     }
 
     public static Op fromWire(String value) {

@@ -34,6 +34,8 @@ public class EventDispatcher {
     // meters looked up once per tag combination, not once per event
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final Map<String, Counter> delivered = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Map<io.pgrouter.event.Op, Counter>>> inCounters = new ConcurrentHashMap<>();
 
     private final List<BatchBoundary> batchingSinks;
 
@@ -78,8 +80,11 @@ public class EventDispatcher {
      */
     public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers, long sequence) throws Exception {
         String table = event.table() == null ? "" : event.qualifiedTable();
-        counters.computeIfAbsent("in/" + sourceKind + "/" + table + "/" + event.op().wire(), k -> Counter.builder("pgrouter.events.in")
-                .tag("source", sourceKind).tag("table", table).tag("op", event.op().wire()).register(metrics)).increment();
+        // looked up without building a key string per event
+        inCounters.computeIfAbsent(sourceKind, k -> new ConcurrentHashMap<>()).computeIfAbsent(table, k -> new ConcurrentHashMap<>())
+                .computeIfAbsent(event.op(), op -> Counter.builder("pgrouter.events.in").tag("source", sourceKind).tag("table", table)
+                        .tag("op", op.wire()).register(metrics))
+                .increment();
         String json = null;
         boolean taken = false;
         for (PgConsumer consumer : consumers) {
@@ -89,7 +94,8 @@ public class EventDispatcher {
             Exception failure = consumer.deliver(event, json, sequence);
             String route = consumer.getRouteId();
             if (failure == null) {
-                outcome(route, "delivered");
+                delivered.computeIfAbsent(route, r -> Counter.builder("pgrouter.events.out").tag("route", r).tag("outcome", "delivered")
+                        .register(metrics)).increment();
                 if (event.time() != null) {
                     timers.computeIfAbsent(route, r -> Timer.builder("pgrouter.commit.to.delivered").tag("route", r)
                             .publishPercentileHistogram().register(metrics))
