@@ -274,7 +274,11 @@ public class WalSource implements EventSource {
         }
         // only now, and only below the oldest event a lingering sink still holds: Debezium may store any position
         // marked processed (records of earlier batches are marked through this batch's committer: one offset writer)
-        while (!unmarked.isEmpty() && unmarked.peekFirst().sequence() < held) committer.markProcessed(unmarked.pollFirst().record());
+        // Marking the newest such record is enough: Debezium keeps only the latest offset (one partition, positions only
+        // grow), and marking each record cost a map update per event (~5 % of this thread in a profile).
+        ChangeEvent<SourceRecord, SourceRecord> newest = null;
+        while (!unmarked.isEmpty() && unmarked.peekFirst().sequence() < held) newest = unmarked.pollFirst().record();
+        if (newest != null) committer.markProcessed(newest);
         committer.markBatchFinished();
     }
 
