@@ -7,13 +7,13 @@ import org.apache.camel.Consumer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
-import org.apache.camel.support.DefaultEndpoint;
 import org.apache.camel.support.DefaultProducer;
 
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
 import io.pgrouter.store.DeadLetterStore;
 
@@ -22,12 +22,8 @@ import io.pgrouter.store.DeadLetterStore;
  * events sent as one batch when it is full or when the source batch ends ({@link QueueSinkComponent#flush()}), and
  * the retry worker's way back in ({@link #redeliver}). A subclass says how one attempt sends a batch.
  */
-public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redeliverable {
+public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
 
-    private int retries = 2;
-    private long backoffMs = 200;
-    private long maxBackoffMs = 60_000;
-    private long retryBudgetMs = 25L * 60 * 60 * 1000;
     private int batchSize = 1000;
 
     private final List<QueueEvent> buffered = new ArrayList<>();
@@ -35,6 +31,10 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
 
     protected QueueSinkEndpoint(String uri, QueueSinkComponent component) {
         super(uri, component);
+        // a broker is back within seconds or minutes, not hours: fewer, quicker in-line retries, at most a minute apart
+        setRetries(2);
+        setBackoffMs(200);
+        setMaxBackoffMs(60_000);
     }
 
     /** The sink's name in dead letters, e.g. {@code jms-sink}. */
@@ -67,12 +67,6 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
         if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
         validate();
         delivery = new QueueDelivery(sink(), where(), new DurableDelivery(sink(), sinkKey(), where(), policy(), retryStore, deadLetters), broker);
-    }
-
-    @Override
-    public DurableDelivery.Policy policy() {
-        // a broker is back within seconds or minutes, not hours: the longest wait is a minute by default
-        return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
     }
 
     @Override
@@ -145,14 +139,6 @@ public abstract class QueueSinkEndpoint extends DefaultEndpoint implements Redel
         super.doStop();
     }
 
-    public int getRetries() { return retries; }
-    public void setRetries(int retries) { this.retries = retries; }
-    public long getBackoffMs() { return backoffMs; }
-    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
-    public long getMaxBackoffMs() { return maxBackoffMs; }
-    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
-    public long getRetryBudgetMs() { return retryBudgetMs; }
-    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
     public int getBatchSize() { return batchSize; }
     public void setBatchSize(int batchSize) { this.batchSize = batchSize; }
 }

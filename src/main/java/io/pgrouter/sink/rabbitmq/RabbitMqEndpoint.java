@@ -6,7 +6,6 @@ import java.util.Set;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
-import org.apache.camel.support.DefaultEndpoint;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -14,10 +13,11 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.pgrouter.event.EventTemplate;
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
+import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
 
 /** One RabbitMQ destination (broker, exchange and routing-key templates) and its connection. */
-public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
+public class RabbitMqEndpoint extends RetryingSinkEndpoint {
 
     private static final Set<String> EXCHANGE_TYPES = Set.of("", "direct", "topic", "fanout", "headers", "x-consistent-hash");
 
@@ -30,10 +30,6 @@ public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
     private boolean mandatory = true;
     private long confirmTimeoutMs = 30_000;
     private long connectTimeoutMs = 5_000;
-    private int retries = 3;
-    private long backoffMs = 500;
-    private long retryBudgetMs = 25L * 60 * 60 * 1000;
-    private long maxBackoffMs = 60L * 60 * 1000;
 
     private EventTemplate exchangeTemplate;
     private EventTemplate routingKeyTemplate;
@@ -129,11 +125,6 @@ public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
         ((RabbitMqProducer) createProducer()).redeliver(eventJson);
     }
 
-    @Override
-    public DurableDelivery.Policy policy() {
-        return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
-    }
-
     String where() { return where; }
     EventTemplate exchangeTemplate() { return exchangeTemplate; }
     EventTemplate routingKeyTemplate() { return routingKeyTemplate; }
@@ -156,12 +147,4 @@ public class RabbitMqEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setConfirmTimeoutMs(long confirmTimeoutMs) { this.confirmTimeoutMs = confirmTimeoutMs; }
     public long getConnectTimeoutMs() { return connectTimeoutMs; }
     public void setConnectTimeoutMs(long connectTimeoutMs) { this.connectTimeoutMs = connectTimeoutMs; }
-    public int getRetries() { return retries; }
-    public void setRetries(int retries) { this.retries = retries; }
-    public long getBackoffMs() { return backoffMs; }
-    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
-    public long getRetryBudgetMs() { return retryBudgetMs; }
-    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
-    public long getMaxBackoffMs() { return maxBackoffMs; }
-    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
 }

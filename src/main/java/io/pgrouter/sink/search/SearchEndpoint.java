@@ -13,17 +13,17 @@ import java.util.stream.Collectors;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
-import org.apache.camel.support.DefaultEndpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
+import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
 
 /** One search index target (nodes, index template, document shape, bulk limits) and how to deliver to it. */
-public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
+public class SearchEndpoint extends RetryingSinkEndpoint {
 
     private String urls;
     private String index = "${table}";
@@ -41,10 +41,6 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
     private String mappingFile;
     private String refresh = "false";
     private long requestTimeoutMs = 30_000;
-    private int retries = 3;
-    private long backoffMs = 500;
-    private long maxBackoffMs = 60L * 60 * 1000;
-    private long retryBudgetMs = 25L * 60 * 60 * 1000;
 
     private List<String> idColumnList;
     private Set<String> include;
@@ -154,12 +150,6 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
         producer().redeliver(eventJson);
     }
 
-    /** In-line retries, then the retry store for up to retryBudgetMs (the shared delivery contract). */
-    @Override
-    public DurableDelivery.Policy policy() {
-        return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
-    }
-
     /** Several subjects re-sent at once from the retry store: their versions make the order across subjects irrelevant. */
     @Override
     public int concurrency() {
@@ -211,12 +201,4 @@ public class SearchEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setRefresh(String refresh) { this.refresh = refresh; }
     public long getRequestTimeoutMs() { return requestTimeoutMs; }
     public void setRequestTimeoutMs(long requestTimeoutMs) { this.requestTimeoutMs = requestTimeoutMs; }
-    public int getRetries() { return retries; }
-    public void setRetries(int retries) { this.retries = retries; }
-    public long getBackoffMs() { return backoffMs; }
-    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
-    public long getMaxBackoffMs() { return maxBackoffMs; }
-    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
-    public long getRetryBudgetMs() { return retryBudgetMs; }
-    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
 }

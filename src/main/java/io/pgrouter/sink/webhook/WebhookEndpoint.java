@@ -9,28 +9,24 @@ import java.util.Map;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
-import org.apache.camel.support.DefaultEndpoint;
 
 import io.pgrouter.sink.Redeliverable;
+import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
 
 /** One webhook receiver and how to deliver to it. */
-public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
+public class WebhookEndpoint extends RetryingSinkEndpoint {
 
     private String url;
     private String secret;
     private String mode = "structured";
     private long timeoutMs = 15_000;
-    private int retries = 3;
-    private long backoffMs = 500;
     private long maxRetryAfterMs = 60_000;
     private String headers;
     private int concurrency = 1;
     private int batchSize = 100;
     private long lingerMs;
     private final java.util.List<WebhookProducer.Batched> buffered = new java.util.ArrayList<>();
-    private long retryBudgetMs = 25L * 60 * 60 * 1000;
-    private long maxBackoffMs = 60L * 60 * 1000;
 
     private StandardWebhooksSigner signer;
     private Map<String, String> extraHeaders;
@@ -94,10 +90,10 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
         return concurrency;
     }
 
-    /** In-line retries, then the retry store for up to retryBudgetMs (the shared delivery contract). */
+    /** As every sink, but a Retry-After is honoured up to its own maxRetryAfterMs. */
     @Override
     public io.pgrouter.sink.DurableDelivery.Policy policy() {
-        return new io.pgrouter.sink.DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxRetryAfterMs, retryBudgetMs);
+        return new io.pgrouter.sink.DurableDelivery.Policy(getRetries(), getBackoffMs(), getMaxBackoffMs(), maxRetryAfterMs, getRetryBudgetMs());
     }
 
     @Override
@@ -122,10 +118,6 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setMode(String mode) { this.mode = mode; }
     public long getTimeoutMs() { return timeoutMs; }
     public void setTimeoutMs(long timeoutMs) { this.timeoutMs = timeoutMs; }
-    public int getRetries() { return retries; }
-    public void setRetries(int retries) { this.retries = retries; }
-    public long getBackoffMs() { return backoffMs; }
-    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
     public long getMaxRetryAfterMs() { return maxRetryAfterMs; }
     public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
     /** Batched mode: keeps the event; sends a batch when it is full (a partial one when its linger is over). */
@@ -166,10 +158,6 @@ public class WebhookEndpoint extends DefaultEndpoint implements Redeliverable {
     public void setBatchSize(int batchSize) { this.batchSize = batchSize; }
     public int getConcurrency() { return concurrency; }
     public void setConcurrency(int concurrency) { this.concurrency = concurrency; }
-    public long getRetryBudgetMs() { return retryBudgetMs; }
-    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
-    public long getMaxBackoffMs() { return maxBackoffMs; }
-    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
     public String getHeaders() { return headers; }
     public void setHeaders(String headers) { this.headers = headers; }
 }

@@ -1,0 +1,37 @@
+package io.pgrouter.sink;
+
+import org.apache.camel.Component;
+import org.apache.camel.support.DefaultEndpoint;
+
+/**
+ * What every sink endpoint on the delivery contract shares: the retry options users set on its Kamelet
+ * ({@code retries}, {@code backoffMs}, {@code maxBackoffMs}, {@code retryBudgetMs}) and the {@link DurableDelivery.Policy}
+ * made of them, which both the in-line path and the retry worker use. Defaults: 3 retries from 500 ms, at most an hour
+ * apart, for up to 25 hours; a sink whose destination is back sooner sets its own in its constructor.
+ */
+public abstract class RetryingSinkEndpoint extends DefaultEndpoint implements Redeliverable {
+
+    private int retries = 3;
+    private long backoffMs = 500;
+    private long maxBackoffMs = 60L * 60 * 1000;
+    private long retryBudgetMs = 25L * 60 * 60 * 1000;
+
+    protected RetryingSinkEndpoint(String uri, Component component) {
+        super(uri, component);
+    }
+
+    /** In-line retries, then the retry store for up to retryBudgetMs; a Retry-After is honoured up to maxBackoffMs. */
+    @Override
+    public DurableDelivery.Policy policy() {
+        return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
+    }
+
+    public int getRetries() { return retries; }
+    public void setRetries(int retries) { this.retries = retries; }
+    public long getBackoffMs() { return backoffMs; }
+    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
+    public long getMaxBackoffMs() { return maxBackoffMs; }
+    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
+    public long getRetryBudgetMs() { return retryBudgetMs; }
+    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
+}
