@@ -5,30 +5,15 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import jakarta.inject.Inject;
-
 import org.apache.camel.Endpoint;
-import org.apache.camel.support.DefaultComponent;
 
-import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.RetryStore;
-import io.pgrouter.sink.RetryWorker;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.sink.RetryingSinkComponent;
 
 /**
  * The Camel component behind a message-queue sink Kamelet: creates endpoints with the shared stores, registers them
  * with the retry worker, and sends every endpoint's batch at the end of a source batch, before the WAL position moves.
  */
-public abstract class QueueSinkComponent extends DefaultComponent implements BatchBoundary {
-
-    @Inject
-    RetryStore retryStore;
-
-    @Inject
-    RetryWorker retryWorker;
-
-    @Inject
-    DeadLetterStore deadLetters;
+public abstract class QueueSinkComponent extends RetryingSinkComponent {
 
     private final List<QueueSinkEndpoint> endpoints = new CopyOnWriteArrayList<>();
     /** Per sink key: routes sending to one destination share its known-down state (the retry worker probes through one of them). */
@@ -40,8 +25,8 @@ public abstract class QueueSinkComponent extends DefaultComponent implements Bat
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         QueueSinkEndpoint endpoint = newEndpoint(uri);
         setProperties(endpoint, parameters);
-        endpoint.init(retryStore, deadLetters, brokers.computeIfAbsent(endpoint.sinkKey(), k -> new QueueDelivery.Availability()));
-        retryWorker.register(endpoint);
+        endpoint.init(this, brokers.computeIfAbsent(endpoint.sinkKey(), k -> new QueueDelivery.Availability()));
+        registerWithRetryWorker(endpoint);
         endpoints.add(endpoint);
         return endpoint;
     }

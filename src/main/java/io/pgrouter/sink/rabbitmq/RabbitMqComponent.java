@@ -4,17 +4,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 
 import org.apache.camel.Endpoint;
-import org.apache.camel.support.DefaultComponent;
 
-import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.RetryStore;
-import io.pgrouter.sink.RetryWorker;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.sink.RetryingSinkComponent;
 import io.quarkus.arc.Unremovable;
 
 /**
@@ -26,16 +21,7 @@ import io.quarkus.arc.Unremovable;
 @Singleton
 @Named("pgrabbitmq")
 @Unremovable
-public class RabbitMqComponent extends DefaultComponent implements BatchBoundary {
-
-    @Inject
-    RetryStore retryStore;
-
-    @Inject
-    RetryWorker retryWorker;
-
-    @Inject
-    DeadLetterStore deadLetters;
+public class RabbitMqComponent extends RetryingSinkComponent {
 
     private final List<RabbitMqProducer> producers = new CopyOnWriteArrayList<>();
 
@@ -44,7 +30,7 @@ public class RabbitMqComponent extends DefaultComponent implements BatchBoundary
         RabbitMqEndpoint endpoint = new RabbitMqEndpoint(uri, this);
         setProperties(endpoint, parameters);
         endpoint.validate();
-        retryWorker.register(endpoint);
+        registerWithRetryWorker(endpoint);
         return endpoint;
     }
 
@@ -56,13 +42,5 @@ public class RabbitMqComponent extends DefaultComponent implements BatchBoundary
     @Override
     public void flush() throws Exception {
         for (RabbitMqProducer p : producers) p.flush();
-    }
-
-    RetryStore retryStore() {
-        return retryStore;
-    }
-
-    DeadLetterStore deadLetters() {
-        return deadLetters;
     }
 }

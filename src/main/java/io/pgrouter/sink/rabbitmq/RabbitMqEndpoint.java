@@ -11,7 +11,6 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 
 import io.pgrouter.event.EventTemplate;
-import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;

@@ -69,8 +69,7 @@ class RabbitMqProducer extends DefaultProducer {
     RabbitMqProducer(RabbitMqEndpoint endpoint) {
         super(endpoint);
         this.endpoint = endpoint;
-        this.delivery = new DurableDelivery(SINK, endpoint.sinkKey(), endpoint.where(), endpoint.policy(), endpoint.getComponent().retryStore(),
-                endpoint.getComponent().deadLetters());
+        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, endpoint.where());
     }
 
     @Override

@@ -4,17 +4,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 
 import org.apache.camel.Endpoint;
-import org.apache.camel.support.DefaultComponent;
 
 import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.RetryStore;
-import io.pgrouter.sink.RetryWorker;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.sink.RetryingSinkComponent;
 import io.quarkus.arc.Unremovable;
 
 /**
@@ -26,16 +22,7 @@ import io.quarkus.arc.Unremovable;
 @Singleton
 @Named("pgsearch")
 @Unremovable
-public class SearchComponent extends DefaultComponent implements BatchBoundary {
-
-    @Inject
-    RetryStore retryStore;
-
-    @Inject
-    RetryWorker retryWorker;
-
-    @Inject
-    DeadLetterStore deadLetters;
+public class SearchComponent extends RetryingSinkComponent {
 
     private final List<SearchEndpoint> endpoints = new CopyOnWriteArrayList<>();
 
@@ -50,16 +37,8 @@ public class SearchComponent extends DefaultComponent implements BatchBoundary {
         SearchEndpoint endpoint = new SearchEndpoint(uri, this);
         setProperties(endpoint, parameters);
         endpoint.validate();
-        retryWorker.register(endpoint);
+        registerWithRetryWorker(endpoint);
         endpoints.add(endpoint);
         return endpoint;
-    }
-
-    RetryStore retryStore() {
-        return retryStore;
-    }
-
-    DeadLetterStore deadLetters() {
-        return deadLetters;
     }
 }

@@ -17,7 +17,6 @@ import org.apache.camel.Producer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;

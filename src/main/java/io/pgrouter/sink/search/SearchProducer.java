@@ -47,8 +47,7 @@ class SearchProducer extends DefaultProducer {
         super(endpoint);
         this.endpoint = endpoint;
         this.client = endpoint.client();
-        this.delivery = new DurableDelivery(SINK, endpoint.sinkKey(), "search " + client.where(), endpoint.policy(),
-                endpoint.getComponent().retryStore(), endpoint.getComponent().deadLetters());
+        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, "search " + client.where());
         this.bulkPath = "_bulk?refresh=" + endpoint.getRefresh() + "&filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
     }
 

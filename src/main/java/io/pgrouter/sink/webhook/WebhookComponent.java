@@ -8,12 +8,8 @@ import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 
 import org.apache.camel.Endpoint;
-import org.apache.camel.support.DefaultComponent;
 
-import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.RetryStore;
-import io.pgrouter.store.DeadLetterStore;
-import io.pgrouter.sink.RetryWorker;
+import io.pgrouter.sink.RetryingSinkComponent;
 import io.quarkus.arc.Unremovable;
 
 /**
@@ -25,19 +21,10 @@ import io.quarkus.arc.Unremovable;
 @Singleton
 @Named("pgwebhook")
 @Unremovable
-public class WebhookComponent extends DefaultComponent implements BatchBoundary {
+public class WebhookComponent extends RetryingSinkComponent {
 
     /** URLs that answered 410 Gone: events for them go to dead letters until re-enabled (bin/pgrouter webhooks enable). */
     private final Set<String> disabled = ConcurrentHashMap.newKeySet();
-
-    @jakarta.inject.Inject
-    RetryStore retryStore;
-
-    @jakarta.inject.Inject
-    RetryWorker retryWorker;
-
-    @jakarta.inject.Inject
-    DeadLetterStore deadLetters;
 
     @jakarta.inject.Inject
     io.pgrouter.postgres.Postgres postgres;
@@ -63,10 +50,6 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         WebhookLanes l = new WebhookLanes(concurrency);
         lanes.add(l);
         return l;
-    }
-
-    DeadLetterStore deadLetters() {
-        return deadLetters;
     }
 
     /** Sends what batched endpoints hold and waits for the events still in lanes. */
@@ -109,13 +92,9 @@ public class WebhookComponent extends DefaultComponent implements BatchBoundary 
         WebhookEndpoint endpoint = new WebhookEndpoint(uri, this);
         setProperties(endpoint, parameters);
         endpoint.validate();
-        retryWorker.register(endpoint);
+        registerWithRetryWorker(endpoint);
         if ("batch".equals(endpoint.getMode())) batching.add(endpoint);
         return endpoint;
-    }
-
-    RetryStore retryStore() {
-        return retryStore;
     }
 
     /** The receiver without its query string, which may carry a token: what is stored and shown in health. */

@@ -45,8 +45,7 @@ class WebhookProducer extends DefaultProducer {
         // error messages name the receiver without its query string, which may carry a token
         this.where = WebhookComponent.plain(endpoint.getUrl());
         this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
-        this.delivery = new DurableDelivery(SINK, endpoint.sinkKey(), "webhook " + where, endpoint.policy(), endpoint.getComponent().retryStore(),
-                endpoint.getComponent().deadLetters());
+        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, "webhook " + where);
     }
 
     private final DurableDelivery delivery;
