@@ -118,19 +118,8 @@ public final class EventMapper {
         return micros;
     }
 
-    /** The last commit time formatted: every row of a transaction has the same one (read and written by one thread at a time). */
-    private volatile CommitTime lastCommit = new CommitTime(Long.MIN_VALUE, null);
-
-    private record CommitTime(long micros, String text) {
-    }
-
-    private String commitTime(Long micros) {
-        if (micros == null) return null;
-        CommitTime last = lastCommit;
-        if (last.micros() == micros) return last.text();
-        String text = Instant.EPOCH.plusNanos(micros * 1000).toString();
-        lastCommit = new CommitTime(micros, text);
-        return text;
+    private static String commitTime(Long micros) {
+        return micros == null ? null : CommitTimes.format(micros);
     }
 
     private static ObjectNode row(Struct value, String field) {

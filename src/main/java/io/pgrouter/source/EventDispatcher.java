@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.CommitTimes;
+import io.pgrouter.event.Op;
 import io.pgrouter.sink.BatchBoundary;
 import io.pgrouter.store.DeadLetterStore;
 
@@ -35,7 +36,7 @@ public class EventDispatcher {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Map<String, Counter> delivered = new ConcurrentHashMap<>();
-    private final Map<String, Map<String, Map<io.pgrouter.event.Op, Counter>>> inCounters = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Map<Op, Counter>>> inCounters = new ConcurrentHashMap<>();
 
     private final List<BatchBoundary> batchingSinks;
 
