@@ -33,6 +33,16 @@ public class PgConsumer extends DefaultConsumer {
         return route != null ? route : exchange.getFromRouteId();
     }
 
+    /**
+     * The event the source handed over, or null when a step of the route replaced the body (the body is then what a
+     * sink must send): sinks that need the event's facts take them from here instead of re-reading the JSON.
+     */
+    public static CanonicalEvent unchangedEvent(Exchange exchange) {
+        Object body = exchange.getMessage().getBody();
+        return body != null && body == exchange.getProperty(CanonicalEvent.EXCHANGE_JSON)
+                && exchange.getProperty(CanonicalEvent.EXCHANGE_EVENT) instanceof CanonicalEvent e ? e : null;
+    }
+
     /** Where the route was written, for error messages: {@code file:routes/x.yaml:4} when Camel knows it. */
     public String location() {
         String where = getRoute() == null ? null : getRoute().getSourceLocationShort();

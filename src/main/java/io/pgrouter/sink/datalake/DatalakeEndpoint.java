@@ -123,11 +123,8 @@ public class DatalakeEndpoint extends DefaultEndpoint {
 
     /** The event the source handed over, unless a step before the sink replaced the body. */
     private static CanonicalEvent event(org.apache.camel.Exchange exchange) throws IOException {
-        Object body = exchange.getMessage().getBody();
-        if (exchange.getProperty(CanonicalEvent.EXCHANGE_JSON) == body && exchange.getProperty(CanonicalEvent.EXCHANGE_EVENT) instanceof CanonicalEvent e) {
-            return e;
-        }
-        return CanonicalEvent.fromJson(exchange.getMessage().getBody(String.class));
+        CanonicalEvent unchanged = io.pgrouter.source.PgConsumer.unchangedEvent(exchange);
+        return unchanged != null ? unchanged : CanonicalEvent.fromJson(exchange.getMessage().getBody(String.class));
     }
 
     /**

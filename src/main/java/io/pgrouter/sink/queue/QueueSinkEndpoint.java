@@ -10,12 +10,11 @@ import org.apache.camel.Producer;
 import org.apache.camel.support.DefaultProducer;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.Redeliverable;
-import io.pgrouter.sink.RetryStore;
+import io.pgrouter.sink.RetryingSinkComponent;
 import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.source.PgConsumer;
 
 /**
  * What the JMS and Kafka sink endpoints share: the retry options of the delivery contract, a buffer of admitted
@@ -63,10 +62,10 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
     protected abstract void disconnect();
 
     /** Checks the options and wires the delivery contract; {@code broker} is shared by the endpoints of this sink key. */
-    void init(RetryStore retryStore, DeadLetterStore deadLetters, QueueDelivery.Availability broker) {
+    void init(RetryingSinkComponent component, QueueDelivery.Availability broker) {
         if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
         validate();
-        delivery = new QueueDelivery(sink(), where(), new DurableDelivery(sink(), sinkKey(), where(), policy(), retryStore, deadLetters), broker);
+        delivery = new QueueDelivery(sink(), where(), component.delivery(sink(), this, where()), broker);
     }
 
     @Override
@@ -74,11 +73,8 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
         return new DefaultProducer(this) {
             @Override
             public void process(Exchange exchange) throws Exception {
-                Object body = exchange.getMessage().getBody();
-                // the body as the source made it (not changed by the route): the event itself says what its JSON holds
-                CanonicalEvent event = body != null && body == exchange.getProperty(CanonicalEvent.EXCHANGE_JSON)
-                        ? exchange.getProperty(CanonicalEvent.EXCHANGE_EVENT, CanonicalEvent.class) : null;
-                accept(exchange.getMessage().getBody(String.class), io.pgrouter.source.PgConsumer.routeId(exchange), event);
+                // with the body as the source made it, the event itself says what its JSON holds
+                accept(exchange.getMessage().getBody(String.class), PgConsumer.routeId(exchange), PgConsumer.unchangedEvent(exchange));
             }
         };
     }
