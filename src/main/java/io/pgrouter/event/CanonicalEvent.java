@@ -52,9 +52,6 @@ public record CanonicalEvent(
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
-    /** Exchange properties with the event and its JSON as the source handed them to a route (sinks may skip re-parsing). */
-    public static final String EXCHANGE_EVENT = "pgrouterEvent", EXCHANGE_JSON = "pgrouterEventJson";
-
     public String type() {
         return op.ceType();
     }
@@ -101,30 +98,35 @@ public record CanonicalEvent(
     public String toJson() {
         StringWriter out = new StringWriter(256);
         try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("specversion", "1.0");
-            g.writeStringField("id", id);
-            g.writeStringField("source", source);
-            g.writeStringField("type", type());
-            if (subject != null) g.writeStringField("subject", subject);
-            if (time != null) g.writeStringField("time", time);
-            g.writeStringField("datacontenttype", "application/json");
-            g.writeStringField("pgdatabase", database);
-            if (schema != null) g.writeStringField("pgschema", schema);
-            if (table != null) g.writeStringField("pgtable", table);
-            g.writeStringField("pgop", op.wire());
-            if (lsn != null) g.writeStringField("pglsn", lsnText());
-            if (txid != null) g.writeNumberField("pgtxid", txid);
-            if (channel != null) g.writeStringField("pgchannel", channel);
-            if (skip != null) g.writeStringField("pgskip", skip);
-            g.writeFieldName("data");
-            if (data == null) g.writeNull();
-            else JsonTrees.write(g, data);
-            g.writeEndObject();
+            write(g);
         } catch (IOException e) {
             throw new IllegalStateException("cannot write event " + id, e);
         }
         return out.toString();
+    }
+
+    /** Writes the event's JSON object ({@link #toJson()}) to a generator: a text writer, or Jackson's own conversions. */
+    public void write(JsonGenerator g) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("specversion", "1.0");
+        g.writeStringField("id", id);
+        g.writeStringField("source", source);
+        g.writeStringField("type", type());
+        if (subject != null) g.writeStringField("subject", subject);
+        if (time != null) g.writeStringField("time", time);
+        g.writeStringField("datacontenttype", "application/json");
+        g.writeStringField("pgdatabase", database);
+        if (schema != null) g.writeStringField("pgschema", schema);
+        if (table != null) g.writeStringField("pgtable", table);
+        g.writeStringField("pgop", op.wire());
+        if (lsn != null) g.writeStringField("pglsn", lsnText());
+        if (txid != null) g.writeNumberField("pgtxid", txid);
+        if (channel != null) g.writeStringField("pgchannel", channel);
+        if (skip != null) g.writeStringField("pgskip", skip);
+        g.writeFieldName("data");
+        if (data == null) g.writeNull();
+        else JsonTrees.write(g, data);
+        g.writeEndObject();
     }
 
     /**

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.CommitTimes;
+import io.pgrouter.event.EventBody;
 import io.pgrouter.event.Op;
 import io.pgrouter.sink.BatchBoundary;
 import io.pgrouter.store.DeadLetterStore;
@@ -86,13 +87,14 @@ public class EventDispatcher {
                 .computeIfAbsent(event.op(), op -> Counter.builder("pgrouter.events.in").tag("source", sourceKind).tag("table", table)
                         .tag("op", op.wire()).register(metrics))
                 .increment();
-        String json = null;
+        EventBody body = null;
         boolean taken = false;
         for (PgConsumer consumer : consumers) {
             if (!consumer.isRunAllowed() || !consumer.subscription().matches(event)) continue;
-            if (json == null) json = event.toJson();
+            // one body for every route: its JSON is built once, and only if something reads it
+            if (body == null) body = new EventBody(event);
             taken = true;
-            Exception failure = consumer.deliver(event, json, sequence);
+            Exception failure = consumer.deliver(body, sequence);
             String route = consumer.getRouteId();
             if (failure == null) {
                 delivered.computeIfAbsent(route, r -> Counter.builder("pgrouter.events.out").tag("route", r).tag("outcome", "delivered")
@@ -105,7 +107,7 @@ public class EventDispatcher {
             } else {
                 LOG.errorf("%s failed on event %s (%s): %s; writing it to the dead-letter store", consumer.location(), event.id(),
                         event.type(), failure.toString());
-                deadLetters.record(event, json, route, failure);
+                deadLetters.record(event, body.json(), route, failure);
                 outcome(route, "dead-lettered");
                 counters.computeIfAbsent("dead/" + route, k -> Counter.builder("pgrouter.dead.letters").tag("route", route).register(metrics))
                         .increment();

@@ -1,6 +1,12 @@
 package io.pgrouter.source;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.function.Function;
 
 import jakarta.inject.Inject;
 import jakarta.inject.Named;
@@ -8,9 +14,13 @@ import jakarta.inject.Singleton;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
+import org.apache.camel.Exchange;
 import org.apache.camel.StartupListener;
+import org.apache.camel.spi.TypeConverterRegistry;
 import org.apache.camel.support.DefaultComponent;
+import org.apache.camel.support.TypeConverterSupport;
 
+import io.pgrouter.event.EventBody;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
 import io.pgrouter.sink.RetryWorker;
@@ -49,6 +59,34 @@ public class PgComponent extends DefaultComponent implements StartupListener {
         PgEndpoint endpoint = new PgEndpoint(uri, this, kind);
         setProperties(endpoint, parameters);
         return endpoint;
+    }
+
+    @Override
+    protected void doInit() throws Exception {
+        super.doInit();
+        registerBodyConverters(getCamelContext().getTypeConverterRegistry());
+    }
+
+    /** Whatever reads the event body as text, bytes or a stream gets the event JSON (see {@link EventBody}). */
+    static void registerBodyConverters(TypeConverterRegistry registry) {
+        registry.addTypeConverter(String.class, EventBody.class, new BodyConverter(EventBody::json));
+        registry.addTypeConverter(byte[].class, EventBody.class, new BodyConverter(b -> b.json().getBytes(StandardCharsets.UTF_8)));
+        registry.addTypeConverter(InputStream.class, EventBody.class,
+                new BodyConverter(b -> new ByteArrayInputStream(b.json().getBytes(StandardCharsets.UTF_8))));
+        registry.addTypeConverter(Reader.class, EventBody.class, new BodyConverter(b -> new StringReader(b.json())));
+    }
+
+    private static final class BodyConverter extends TypeConverterSupport {
+        private final Function<EventBody, Object> convert;
+
+        BodyConverter(Function<EventBody, Object> convert) {
+            this.convert = convert;
+        }
+
+        @Override
+        public <T> T convertTo(Class<T> type, Exchange exchange, Object value) {
+            return type.cast(convert.apply((EventBody) value));
+        }
     }
 
     @Override

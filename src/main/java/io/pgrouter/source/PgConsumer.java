@@ -5,6 +5,7 @@ import org.apache.camel.Processor;
 import org.apache.camel.support.DefaultConsumer;
 
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.event.EventBody;
 
 /** A route's subscription to a shared source; the source hands it every matching event, synchronously. */
 public class PgConsumer extends DefaultConsumer {
@@ -35,12 +36,11 @@ public class PgConsumer extends DefaultConsumer {
 
     /**
      * The event the source handed over, or null when a step of the route replaced the body (the body is then what a
-     * sink must send): sinks that need the event's facts take them from here instead of re-reading the JSON.
+     * sink must send): sinks that need the event's facts take them from here instead of re-reading the JSON, and sinks
+     * that do not send the JSON never have it built.
      */
     public static CanonicalEvent unchangedEvent(Exchange exchange) {
-        Object body = exchange.getMessage().getBody();
-        return body != null && body == exchange.getProperty(CanonicalEvent.EXCHANGE_JSON)
-                && exchange.getProperty(CanonicalEvent.EXCHANGE_EVENT) instanceof CanonicalEvent e ? e : null;
+        return exchange.getMessage().getBody() instanceof EventBody body ? body.event() : null;
     }
 
     /** Where the route was written, for error messages: {@code file:routes/x.yaml:4} when Camel knows it. */
@@ -71,19 +71,17 @@ public class PgConsumer extends DefaultConsumer {
     }
 
     /** Runs the route for one event and returns its failure, or null once the route finished with it. */
-    public Exception deliver(CanonicalEvent event, String json) {
-        return deliver(event, json, 0);
+    public Exception deliver(EventBody body) {
+        return deliver(body, 0);
     }
 
     /** @param sequence the dispatcher's number of the event, for sinks that hold events across source batches */
-    public Exception deliver(CanonicalEvent event, String json, long sequence) {
+    public Exception deliver(EventBody body, long sequence) {
         Exchange exchange = createExchange(false);
         exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
-        exchange.getIn().setBody(json);
-        event.putHeaders(exchange.getIn().getHeaders());
+        exchange.getIn().setBody(body);
+        body.event().putHeaders(exchange.getIn().getHeaders());
         exchange.setProperty(ROUTE_ID, getRouteId());
-        exchange.setProperty(CanonicalEvent.EXCHANGE_EVENT, event);
-        exchange.setProperty(CanonicalEvent.EXCHANGE_JSON, json);
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {

@@ -52,7 +52,7 @@ public class DeadLetterReplayer {
                     continue;
                 }
                 CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
-                Exception failure = consumer.deliver(event, replay.event());
+                Exception failure = consumer.deliver(new io.pgrouter.event.EventBody(event, replay.event()));
                 if (failure == null) {
                     dispatcher.flushAll();
                     store.replayed(replay.id());

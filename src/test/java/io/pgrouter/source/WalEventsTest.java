@@ -100,17 +100,41 @@ class WalEventsTest {
 
     @Test
     void aRouteCanPublishANotifyWithPgevent() throws Exception {
+        assertThat(notifyAfter("echo_out", "INSERT INTO test.echo VALUES (41)", "echo 41"::equals)).isEqualTo("echo 41");
+    }
+
+    /** LISTENs on the channel, runs the statement, and returns the first payload the predicate accepts. */
+    private static String notifyAfter(String channel, String statement, java.util.function.Predicate<String> wanted) throws Exception {
         try (Connection listener = TestServers.db.connect(); Statement s = listener.createStatement()) {
-            s.execute("LISTEN echo_out");
-            Sql.exec("INSERT INTO test.echo VALUES (41)");
+            s.execute("LISTEN " + channel);
+            Sql.exec(statement);
             org.postgresql.PGConnection pg = listener.unwrap(org.postgresql.PGConnection.class);
             List<String> received = new java.util.ArrayList<>();
             await().atMost(WAIT).until(() -> {
                 org.postgresql.PGNotification[] got = pg.getNotifications(200);
                 if (got != null) for (org.postgresql.PGNotification n : got) received.add(n.getParameter());
-                return received.contains("echo 41");
+                return received.stream().anyMatch(wanted);
             });
+            return received.stream().filter(wanted).findFirst().orElseThrow();
         }
+    }
+
+    /**
+     * The body is built lazily (io.pgrouter.event.EventBody): whichever way a route reads it, it must be the event JSON,
+     * the same text the dead-letter store and the message sinks carry.
+     */
+    @Test
+    void aRouteReadsTheBodyAsTheEventJsonWithJsonPathSimpleAndJackson() throws Exception {
+        String[] parts = notifyAfter("echo_body", "INSERT INTO test.echo VALUES (42)", p -> p.startsWith("42|")).split("\\|", 3);
+        JsonNode viaSimple = CanonicalEvent.JSON.readTree(parts[1]);
+        JsonNode viaJackson = CanonicalEvent.JSON.readTree(parts[2]);
+        assertThat(viaSimple.get("specversion").asText()).isEqualTo("1.0");
+        assertThat(viaSimple.get("type").asText()).isEqualTo("postgres.row.insert");
+        assertThat(viaSimple.get("pgtable").asText()).isEqualTo("echo");
+        assertThat(viaSimple.get("subject").asText()).isEqualTo("42");
+        assertThat(viaSimple.at("/data/after/id").asInt()).isEqualTo(42);
+        assertThat(viaJackson).isEqualTo(viaSimple);
+        assertThat(parts[2]).as("Jackson writes the same text").isEqualTo(parts[1]);
     }
 
     @Test
