@@ -49,6 +49,9 @@ public final class Bench {
     static final int TXN = Integer.getInteger("bench.txn", 20);
     static final int ISOLATED_TXN = Integer.getInteger("bench.isolated.txn", 10);
     static final int REPEATS = Integer.getInteger("bench.repeats", 5);
+    /** Warm-up rounds go on until the JIT compiler threads used at most this share of the consumer's CPU in one. */
+    static final double WARMUP_JIT_SHARE = Double.parseDouble(System.getProperty("bench.warmup.jit", "0.05"));
+    static final int WARMUP_MAX_ROUNDS = Integer.getInteger("bench.warmup.rounds", 40);
     /** lake (bench/run.sh: WAL and NOTIFY to the data lake) or rabbitmq (bench/rabbitmq.sh: WAL to RabbitMQ). */
     static final String SUITE = System.getProperty("bench.suite", "lake");
     static final String PAYLOAD = "bench payload " + "x".repeat(86); // 100 characters, a modest row
@@ -151,8 +154,8 @@ public final class Bench {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    record ProcessFacts(String source, String consumer, double peakRssMiB, double heapUsedMiB, double cpuSec, long events, String load, double otherCores,
-            double lakeBytesPerRow) {
+    record ProcessFacts(String source, String consumer, double peakRssMiB, double heapUsedMiB, double cpuSec, double jitSec, long events, String load,
+            double otherCores, double lakeBytesPerRow, String warmUp) {
     }
 
     public static void main(String... args) throws Exception {
@@ -329,6 +332,8 @@ public final class Bench {
         open(consumer);
         long events = 0;
         double cpuStart = -1;
+        double jitStart = -1;
+        String warmUp = null;
         String loadBefore = loadAverage();
         double[] cpuBefore = cpuAccount(consumer);
         long wallBefore = System.nanoTime();
@@ -341,12 +346,14 @@ public final class Bench {
         try (Connection writerConnection = db.connect()) {
             consumer.start();
             Writer writer = new Writer(writerConnection, table);
-            cpuStart = consumer.cpuSeconds();
             // warm-up: JIT, connection pools, file handles; also proves the stream is live before measuring
-            if (!warmUp(consumer, writer)) {
+            warmUp = warmUp(consumer, writer);
+            if (warmUp == null) {
                 say("%s: %s received %d of the warm-up events; giving up on it", source, consumer.name(), consumer.arrivals().size());
                 return;
             }
+            cpuStart = consumer.cpuSeconds();
+            jitStart = consumer.jitCpuSeconds();
             rounds:
             for (int rep = 1; rep <= REPEATS; rep++) {
                 for (Load load : Load.values()) {
@@ -362,9 +369,11 @@ public final class Bench {
             }
         } finally {
             double cpu = consumer.cpuSeconds();
+            double jit = consumer.jitCpuSeconds();
             facts.add(new ProcessFacts(source, consumer.name(), consumer.peakRssMiB(), consumer.heapUsedMiB(),
-                    cpu < 0 || cpuStart < 0 ? -1 : cpu - cpuStart, events, loadBefore + " → " + loadAverage(),
-                    otherCores(cpuBefore, cpuAccount(consumer), (System.nanoTime() - wallBefore) / 1e9), consumer.lakeBytesPerRow()));
+                    cpu < 0 || cpuStart < 0 ? -1 : cpu - cpuStart, jit < 0 || jitStart < 0 ? -1 : jit - jitStart, events,
+                    loadBefore + " → " + loadAverage(), otherCores(cpuBefore, cpuAccount(consumer), (System.nanoTime() - wallBefore) / 1e9),
+                    consumer.lakeBytesPerRow(), warmUp));
             close(consumer);
         }
     }
@@ -396,14 +405,42 @@ public final class Bench {
         }
     }
 
-    private static boolean warmUp(Consumer consumer, Writer writer) throws Exception {
+    /**
+     * The fixed warm-up, then, for a JVM consumer, rounds of both flat-out loads (1000 1-row tx, 20 × ROWS-row tx) until
+     * the JIT compiler threads took at most {@link #WARMUP_JIT_SHARE} of the consumer's CPU in a round: the measured
+     * phases then show the steady state, not the router compiling its own code (its C2 thread used ~8 CPU s in the
+     * first ~20 s after start in a profile, on a 2-core machine where that competes with the router and PostgreSQL).
+     *
+     * @return what the warm-up took, for the report, or null when the events did not all arrive
+     */
+    private static String warmUp(Consumer consumer, Writer writer) throws Exception {
+        long started = System.nanoTime();
         consumer.arrivals().drain();
         for (int i = 0; i < WARMUP_TX1; i++) writer.one();
         for (int i = 0; i < WARMUP_TXN; i++) writer.many();
-        boolean ok = consumer.arrivals().awaitAtLeast(WARMUP_TX1 + WARMUP_TXN * ROWS, 180_000, consumer::alive);
+        if (!consumer.arrivals().awaitAtLeast(WARMUP_TX1 + WARMUP_TXN * ROWS, 180_000, consumer::alive)) return null;
+        long events = WARMUP_TX1 + (long) WARMUP_TXN * ROWS;
+        int rounds = 0;
+        double lastShare = Double.NaN;
+        while (consumer.jitCpuSeconds() >= 0 && rounds < WARMUP_MAX_ROUNDS) {
+            double cpu0 = consumer.cpuSeconds();
+            double jit0 = consumer.jitCpuSeconds();
+            consumer.arrivals().drain();
+            for (int i = 0; i < 1000; i++) writer.one();
+            for (int i = 0; i < 20; i++) writer.many();
+            if (!consumer.arrivals().awaitAtLeast(1000 + 20 * ROWS, 180_000, consumer::alive)) return null;
+            rounds++;
+            events += 1000 + 20L * ROWS;
+            double cpu = consumer.cpuSeconds() - cpu0;
+            lastShare = cpu <= 0 ? 0 : (consumer.jitCpuSeconds() - jit0) / cpu;
+            if (lastShare <= WARMUP_JIT_SHARE) break;
+        }
         Thread.sleep(500);
         consumer.arrivals().drain();
-        return ok;
+        String facts = String.format(Locale.ROOT, "%d events in %.1f s", events, (System.nanoTime() - started) / 1e9)
+                + (rounds == 0 ? "" : String.format(Locale.ROOT, ", %d JIT round(s), last at %.0f %% compiler CPU", rounds, 100 * lastShare));
+        say("%s warm-up: %s", consumer.name(), facts);
+        return facts;
     }
 
     private static Run phase(Consumer consumer, Writer writer, Connection admin, Load load) throws Exception {
@@ -586,12 +623,14 @@ public final class Bench {
                 }
             }
         }
-        s.append("\n### Consumer processes\n\n| source | consumer | peak RSS MiB | JVM heap used at end MiB | CPU s over measured phases | CPU ms per 1000 events | load avg (1 min) start → end | CPU used by other processes on the machine (avg cores) |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        s.append("\n### Consumer processes\n\n| source | consumer | warm-up (unmeasured) | peak RSS MiB | JVM heap used at end MiB | CPU s over measured phases | of which JIT compiler | CPU ms per 1000 events | load avg (1 min) start → end | CPU used by other processes on the machine (avg cores) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (ProcessFacts f : facts) {
-            s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %.2f |%n", f.source(), f.consumer(),
+            s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f |%n", f.source(), f.consumer(),
+                    f.warmUp() == null ? "—" : f.warmUp(),
                     f.peakRssMiB() < 0 ? "(in harness)" : String.format(Locale.ROOT, "%.0f", f.peakRssMiB()),
                     f.heapUsedMiB() < 0 ? "—" : String.format(Locale.ROOT, "%.0f", f.heapUsedMiB()),
                     f.cpuSec() < 0 ? "—" : String.format(Locale.ROOT, "%.1f", f.cpuSec()),
+                    f.jitSec() < 0 ? "—" : String.format(Locale.ROOT, "%.1f", f.jitSec()),
                     f.cpuSec() < 0 || f.events() == 0 ? "—" : String.format(Locale.ROOT, "%.0f", f.cpuSec() * 1e6 / f.events()), f.load(), f.otherCores()));
         }
         s.append("\n### Targets (reported, not asserted)\n\n");

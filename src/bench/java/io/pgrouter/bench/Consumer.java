@@ -32,6 +32,11 @@ interface Consumer extends AutoCloseable {
         return process() == null ? -1 : Procs.cpuSeconds(process().pid());
     }
 
+    /** CPU seconds its JIT compiler threads used so far, or -1 (runs inside the harness, or no JIT: pg_recvlogical). */
+    default double jitCpuSeconds() {
+        return process() == null ? -1 : Procs.jitCpuSeconds(process().pid());
+    }
+
     /** Peak resident set size in MiB of the consumer's own process, or -1. */
     default double peakRssMiB() {
         return process() == null ? -1 : Procs.statusMiB(process().pid(), "VmHWM");

@@ -55,6 +55,32 @@ final class Procs {
         }
     }
 
+    /**
+     * CPU seconds the JVM's JIT compiler threads ("C1 CompilerThread0", "C2 CompilerThread0"...) of a process have used,
+     * or -1 when it has none (not a HotSpot JVM) or /proc cannot tell.
+     */
+    static double jitCpuSeconds(long pid) {
+        double total = 0;
+        boolean found = false;
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    if (!comm.startsWith("C1 CompilerThre") && !comm.startsWith("C2 CompilerThre")) continue;
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    total += (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
+                    found = true;
+                } catch (IOException | RuntimeException gone) {
+                    // thread ended meanwhile
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return found ? total : -1;
+    }
+
     /** A "VmHWM"/"VmRSS" line of /proc/pid/status in MiB, or -1. */
     static double statusMiB(long pid, String field) {
         try {
