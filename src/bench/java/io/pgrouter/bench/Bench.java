@@ -46,7 +46,7 @@ public final class Bench {
     static final int TX1 = Integer.getInteger("bench.tx1", 3000);
     static final int PACED_TX1 = Integer.getInteger("bench.paced.tx1", 1000);
     static final int PACED_RATE = Integer.getInteger("bench.paced.rate", 200);
-    static final int TXN = Integer.getInteger("bench.txn", 20);
+    static final int TXN = Integer.getInteger("bench.txn", 200);
     static final int ISOLATED_TXN = Integer.getInteger("bench.isolated.txn", 10);
     static final int REPEATS = Integer.getInteger("bench.repeats", 5);
     /** Warm-up rounds go on until the JIT compiler threads used at most this share of the consumer's CPU in one. */
