@@ -52,6 +52,8 @@ public final class Bench {
     /** Warm-up rounds go on until the JIT compiler threads used at most this share of the consumer's CPU in one. */
     static final double WARMUP_JIT_SHARE = Double.parseDouble(System.getProperty("bench.warmup.jit", "0.05"));
     static final int WARMUP_MAX_ROUNDS = Integer.getInteger("bench.warmup.rounds", 40);
+    /** One JIT warm-up round: this many 1-row tx, then this many ROWS-row tx. */
+    static final int ROUND_TX1 = 1000, ROUND_TXN = 20;
     /** lake (bench/run.sh: WAL and NOTIFY to the data lake) or rabbitmq (bench/rabbitmq.sh: WAL to RabbitMQ). */
     static final String SUITE = System.getProperty("bench.suite", "lake");
     static final String PAYLOAD = "bench payload " + "x".repeat(86); // 100 characters, a modest row
@@ -426,11 +428,12 @@ public final class Bench {
             double cpu0 = consumer.cpuSeconds();
             double jit0 = consumer.jitCpuSeconds();
             consumer.arrivals().drain();
-            for (int i = 0; i < 1000; i++) writer.one();
-            for (int i = 0; i < 20; i++) writer.many();
-            if (!consumer.arrivals().awaitAtLeast(1000 + 20 * ROWS, 180_000, consumer::alive)) return null;
+            for (int i = 0; i < ROUND_TX1; i++) writer.one();
+            for (int i = 0; i < ROUND_TXN; i++) writer.many();
+            int round = ROUND_TX1 + ROUND_TXN * ROWS;
+            if (!consumer.arrivals().awaitAtLeast(round, 180_000, consumer::alive)) return null;
             rounds++;
-            events += 1000 + 20L * ROWS;
+            events += round;
             double cpu = consumer.cpuSeconds() - cpu0;
             lastShare = cpu <= 0 ? 0 : (consumer.jitCpuSeconds() - jit0) / cpu;
             if (lastShare <= WARMUP_JIT_SHARE) break;

@@ -46,13 +46,20 @@ final class Procs {
 
     static double cpuSeconds(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // after "pid (comm) ": state=0 ... utime=11 stime=12
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
+            return ownCpuSeconds(statFields(Files.readString(Path.of("/proc", Long.toString(pid), "stat"))));
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /** The fields of a /proc stat line after "pid (comm) ": state is [0], utime [11], stime [12], cutime [13], cstime [14]. */
+    private static String[] statFields(String stat) {
+        return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    }
+
+    /** utime + stime of a process or thread, in seconds. */
+    private static double ownCpuSeconds(String[] f) {
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
     }
 
     /**
@@ -68,8 +75,7 @@ final class Procs {
                     String stat = Files.readString(task.resolve("stat"));
                     String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
                     if (!comm.startsWith("C1 CompilerThre") && !comm.startsWith("C2 CompilerThre")) continue;
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    total += (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
+                    total += ownCpuSeconds(statFields(stat));
                     found = true;
                 } catch (IOException | RuntimeException gone) {
                     // thread ended meanwhile
@@ -116,12 +122,11 @@ final class Procs {
         try (var procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(x -> x.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
-                    String stat = Files.readString(p.resolve("stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    String[] f = statFields(Files.readString(p.resolve("stat")));
                     long self = Long.parseLong(p.getFileName().toString());
                     long parent = Long.parseLong(f[1]);
                     if (self == pid || parent == pid) {
-                        total += (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14])) / CLOCK_TICKS;
+                        total += ownCpuSeconds(f) + (Long.parseLong(f[13]) + Long.parseLong(f[14])) / CLOCK_TICKS;
                     }
                 } catch (IOException | RuntimeException gone) {
                     // exited meanwhile

@@ -11,6 +11,7 @@ import org.apache.camel.Route;
 import org.jboss.logging.Logger;
 
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.event.EventBody;
 import io.pgrouter.source.EventDispatcher;
 import io.pgrouter.source.PgConsumer;
 
@@ -52,7 +53,7 @@ public class DeadLetterReplayer {
                     continue;
                 }
                 CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
-                Exception failure = consumer.deliver(new io.pgrouter.event.EventBody(event, replay.event()));
+                Exception failure = consumer.deliver(new EventBody(event, replay.event()));
                 if (failure == null) {
                     dispatcher.flushAll();
                     store.replayed(replay.id());
