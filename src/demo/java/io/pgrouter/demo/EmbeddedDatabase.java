@@ -19,12 +19,23 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 public final class EmbeddedDatabase implements AutoCloseable {
 
     private final Path dataDir;
+    private final String password;
     private int port;
     private EmbeddedPostgres server;
 
+    /** A server that trusts every login (the demo and the benchmarks). */
     public EmbeddedDatabase(Path dataDir, int port) {
+        this(dataDir, port, null);
+    }
+
+    /**
+     * With a password, the server asks for it on every TCP login (scram-sha-256, role {@code postgres}), as a
+     * stock PostgreSQL made by initdb and packaged by a distribution does.
+     */
+    public EmbeddedDatabase(Path dataDir, int port, String password) {
         this.dataDir = dataDir;
         this.port = port;
+        this.password = password;
     }
 
     public synchronized EmbeddedDatabase start() throws IOException {
@@ -39,9 +50,52 @@ public final class EmbeddedDatabase implements AutoCloseable {
                 .setServerConfig("fsync", "off")
                 .setServerConfig("max_connections", "100");
         if (port > 0) builder.setPort(port);
+        // zonky checks readiness with a JDBC login: it must send the password once pg_hba asks for one
+        if (password != null) builder.setConnectConfig("password", password);
         server = builder.start();
         port = server.getPort();
+        if (password != null) requirePasswords();
         return this;
+    }
+
+    /**
+     * zonky's initdb trusts every login; this gives {@code postgres} a SCRAM password and makes every TCP login,
+     * replication included, ask for it. Done once: the data directory keeps it across restarts.
+     */
+    private void requirePasswords() throws IOException {
+        Path hba = dataDir.resolve("pg_hba.conf");
+        String rules = "# every TCP login needs a password, as on a stock PostgreSQL\n"
+                + "local all all trust\n"
+                + "host all all 127.0.0.1/32 scram-sha-256\n"
+                + "host all all ::1/128 scram-sha-256\n"
+                + "host replication all 127.0.0.1/32 scram-sha-256\n"
+                + "host replication all ::1/128 scram-sha-256\n";
+        if (java.nio.file.Files.readString(hba).equals(rules)) return;
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            s.execute("SET password_encryption = 'scram-sha-256'");
+            s.execute("ALTER ROLE postgres PASSWORD '" + password.replace("'", "''") + "'");
+            java.nio.file.Files.writeString(hba, rules);
+            s.execute("SELECT pg_reload_conf()");
+        } catch (SQLException e) {
+            throw new IOException("could not make " + dataDir + " ask for passwords: " + e.getMessage(), e);
+        }
+        // the reload is asynchronous: wait until a login without the password is refused
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try (Connection anyone = DriverManager.getConnection(jdbcUrl(), "postgres", "")) {
+                if (System.currentTimeMillis() > deadline) throw new IOException(dataDir + " still trusts every login after pg_reload_conf()");
+            } catch (SQLException refused) {
+                // the server refused it (28P01), or pgjdbc would not even try without a password once SCRAM is asked for (08004)
+                if (java.util.Set.of("28P01", "28000", "08004").contains(refused.getSQLState())) return;
+                throw new IOException("unexpected answer to a login without password: " + refused.getMessage(), refused);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+        }
     }
 
     /**
@@ -91,8 +145,13 @@ public final class EmbeddedDatabase implements AutoCloseable {
         return port;
     }
 
+    /** The password of role {@code postgres}, or null when the server trusts every login. */
+    public String password() {
+        return password;
+    }
+
     public Connection connect() throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(), "postgres", "");
+        return DriverManager.getConnection(jdbcUrl(), "postgres", password == null ? "" : password);
     }
 
     /** The demo marketplace (sql/demo/marketplace.sql) with a NOTIFY trigger on subscriptions and a durable one on sellers. */

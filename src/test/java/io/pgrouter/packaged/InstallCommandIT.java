@@ -44,6 +44,7 @@ class InstallCommandIT {
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("PGROUTER_POSTGRES_URL", TestServers.db.jdbcUrl());
+        pb.environment().put("PGROUTER_POSTGRES_PASSWORD", TestServers.db.password());
         Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

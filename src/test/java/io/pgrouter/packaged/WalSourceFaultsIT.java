@@ -51,9 +51,9 @@ class WalSourceFaultsIT {
 
     @Test
     void aRoleWithoutReplicationFailsStartUpNamingThePrivilege() throws Exception {
-        Sql.exec("DO $$ BEGIN CREATE ROLE weak LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        Sql.exec("DO $$ BEGIN CREATE ROLE weak LOGIN PASSWORD 'weak-pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
                 "GRANT USAGE ON SCHEMA marketplace, pgrouter TO weak", "GRANT CREATE ON DATABASE postgres TO weak", "GRANT CREATE ON SCHEMA pgrouter TO weak", "GRANT SELECT ON ALL TABLES IN SCHEMA marketplace TO weak");
-        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.postgres.user", "weak", "pgrouter.wal.slot", "weak",
+        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.postgres.user", "weak", "pgrouter.postgres.password", "weak-pw", "pgrouter.wal.slot", "weak",
                 "pgrouter.wal.publication", "weak", "quarkus.http.port", "0")))) {
             assertThat(router.exitCode(90)).isNotZero();
             assertThat(router.output()).contains("role weak lacks the REPLICATION attribute needed to create and stream from slot weak: ALTER ROLE weak REPLICATION;");

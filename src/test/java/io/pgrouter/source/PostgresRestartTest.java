@@ -30,6 +30,9 @@ class PostgresRestartTest {
     @TestHTTPResource("/q/health/ready")
     URL readiness;
 
+    @jakarta.inject.Inject
+    io.pgrouter.source.notify.NotifySource notify;
+
     @Test
     void fiveRestartsNotifyBackWithinFiveSecondsOnOneBackendWithoutDuplicates() throws Exception {
         String run = UUID.randomUUID().toString();
@@ -61,6 +64,52 @@ class PostgresRestartTest {
         String title = "after-restarts-" + run;
         Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'music', '" + title + "', 1)");
         await().atMost(Duration.ofSeconds(60)).until(() -> TestServers.webhook.bodies().stream().anyMatch(b -> b.contains(title)));
+    }
+
+    /**
+     * The LISTEN connection's first attempts fail (a wrong password, then a database that is not up yet): it connects
+     * within a few seconds of the cause going away, not only after a first successful connection.
+     */
+    @Test
+    void listenConnectsSoonAfterAWrongPasswordIsFixedOrTheDatabaseComesUp() throws Exception {
+        String run = UUID.randomUUID().toString();
+        // an open session keeps its login while the password is wrong: it changes it back
+        try (java.sql.Connection admin = TestServers.db.connect(); java.sql.Statement s = admin.createStatement()) {
+            notify.stop();
+            s.execute("ALTER ROLE postgres PASSWORD 'not-the-configured-one'");
+            try {
+                notify.start(); // waits up to 5 s for the first connection, then goes on trying
+                assertThat(readinessBody()).contains("password authentication failed for user");
+            } finally {
+                s.execute("ALTER ROLE postgres PASSWORD '" + TestServers.PG_PASSWORD + "'");
+            }
+            assertNotificationArrivesWithinSeconds("fixed password " + run);
+        }
+
+        notify.stop();
+        TestServers.db.stop();
+        notify.start();
+        assertThat(readinessBody()).contains("connecting to");
+        TestServers.db.start();
+        assertNotificationArrivesWithinSeconds("database up " + run);
+        await().atMost(Duration.ofSeconds(60)).until(() -> readinessStatus() == 200);
+        assertThat(Sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-event-router-listen'")).isEqualTo(1);
+    }
+
+    private void assertNotificationArrivesWithinSeconds(String ping) {
+        java.util.concurrent.atomic.AtomicInteger attempt = new java.util.concurrent.atomic.AtomicInteger();
+        long started = System.nanoTime();
+        // NOTIFY is at-most-once: pings sent before the LISTEN is up are lost, so keep sending distinct ones
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            Sql.exec("NOTIFY subscriptions, '" + ping + " " + attempt.incrementAndGet() + "'");
+            return TestServers.webhook.bodies().stream().anyMatch(b -> b.contains(ping));
+        });
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    private String readinessBody() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(readiness.toString())).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private int readinessStatus() throws Exception {

@@ -19,6 +19,8 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
     public static Path lake;
     /** Two Standard Webhooks secrets, both active (rotation). */
     public static final String SECRET_A = secret(), SECRET_B = secret();
+    /** PostgreSQL asks for it on every TCP login (scram-sha-256), as a stock server does. */
+    public static final String PG_PASSWORD = "pw-" + java.util.UUID.randomUUID();
 
     private static String secret() {
         byte[] key = new byte[24];
@@ -30,7 +32,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         try {
             Path work = Files.createTempDirectory("pgrouter-test");
-            db = new EmbeddedDatabase(work.resolve("pg"), 0).start();
+            db = new EmbeddedDatabase(work.resolve("pg"), 0, PG_PASSWORD).start();
             db.installMarketplace();
             try (var c = db.connect(); var s = c.createStatement();
                     var in = TestServers.class.getResourceAsStream("/sql/test-schema.sql")) {
@@ -38,17 +40,18 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
             }
             webhook = new WebhookReceiver(0);
             lake = Files.createDirectories(work.resolve("lake"));
-            return Map.of(
-                    "pgrouter.test.receiver", webhook.url(""),
-                    "pgrouter.test.webhook-secrets", SECRET_A + " " + SECRET_B,
-                    "pgrouter.test.pg-host", "127.0.0.1",
-                    "pgrouter.test.pg-port", String.valueOf(db.port()),
-                    "pgrouter.postgres.url", db.jdbcUrl(),
-                    "pgrouter.postgres.user", "postgres",
-                    "pgrouter.sinks.webhook.url", webhook.url("/webhook"),
-                    "pgrouter.sinks.lake.root", lake.toString(),
+            return Map.ofEntries(
+                    Map.entry("pgrouter.test.receiver", webhook.url("")),
+                    Map.entry("pgrouter.test.webhook-secrets", SECRET_A + " " + SECRET_B),
+                    Map.entry("pgrouter.test.pg-host", "127.0.0.1"),
+                    Map.entry("pgrouter.test.pg-port", String.valueOf(db.port())),
+                    Map.entry("pgrouter.postgres.url", db.jdbcUrl()),
+                    Map.entry("pgrouter.postgres.user", "postgres"),
+                    Map.entry("pgrouter.postgres.password", PG_PASSWORD),
+                    Map.entry("pgrouter.sinks.webhook.url", webhook.url("/webhook")),
+                    Map.entry("pgrouter.sinks.lake.root", lake.toString()),
                     // nothing listens on port 1: connections are refused at once
-                    "pgrouter.test.unreachable-url", "http://127.0.0.1:1/hook");
+                    Map.entry("pgrouter.test.unreachable-url", "http://127.0.0.1:1/hook"));
         } catch (Exception e) {
             throw new IllegalStateException("test servers did not start", e);
         }

@@ -3,6 +3,7 @@ package io.pgrouter.source.notify;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -45,9 +46,10 @@ public class NotifySource implements EventSource {
     private final ClaimCheck claimCheck;
     private final List<PgConsumer> consumers = new CopyOnWriteArrayList<>();
 
-    private PgSubscriber subscriber;
+    private volatile PgSubscriber subscriber; // read by Vert.x callbacks: null once stopped
     private ThreadPoolExecutor routing;
     private volatile boolean everConnected;
+    private volatile String lastFailure;
 
     public NotifySource(Vertx vertx, Postgres postgres, NotifyConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters) {
         this.vertx = vertx;
@@ -74,7 +76,12 @@ public class NotifySource implements EventSource {
 
     public synchronized void start() {
         if (consumers.isEmpty() || subscriber != null) return;
-        deadLetters.ensureSchema();
+        try {
+            deadLetters.ensureSchema();
+        } catch (RuntimeException e) {
+            // LISTEN does not need the store; a notification that cannot be routed says so when it cannot be kept
+            LOG.warnf("dead letters of NOTIFY routes cannot be stored yet: %s", e.getMessage());
+        }
         routing = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> new Thread(r, "pgrouter-notify"));
         PgConnectOptions options = new PgConnectOptions()
                 .setHost(postgres.location().host())
@@ -87,21 +94,55 @@ public class NotifySource implements EventSource {
         postgres.config().password().ifPresent(options::setPassword);
         subscriber = PgSubscriber.subscriber(vertx, options)
                 .reconnectPolicy(attempt -> {
-                    long delay = Math.min(config.reconnectBackoffMs() << Math.min(attempt, 16), config.maxReconnectBackoffMs());
+                    long delay = backoff(attempt);
                     LOG.warnf("LISTEN connection to %s lost; reconnecting (attempt %d) in %d ms", postgres.database(), attempt + 1, delay);
                     return delay;
                 });
         channels().forEach(this::listen);
+        everConnected = false;
+        CompletableFuture<Void> first = new CompletableFuture<>();
+        connect(subscriber, 0, first);
         try {
-            // wait a little so notifications sent right after start-up are heard; the reconnect policy goes on after
-            subscriber.connect().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-            everConnected = true;
-            LOG.infof("LISTENing on %s in database %s", channels(), postgres.database());
+            // wait a little so notifications sent right after start-up are heard; connect goes on trying after
+            first.get(5, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-            LOG.errorf("LISTEN connection to %s failed: %s (retrying)", postgres.database(), e.getMessage());
+            // connect() logged why and keeps trying
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * The first connection, tried until it succeeds: Vert.x' reconnect policy only takes over once a connection was
+     * made, so a database that is not up yet or a password that is fixed later would otherwise never be retried.
+     */
+    private void connect(PgSubscriber s, int attempt, CompletableFuture<Void> first) {
+        s.connect().onComplete(ar -> {
+            if (ar.succeeded()) {
+                everConnected = true;
+                lastFailure = null;
+                LOG.infof("LISTENing on %s in database %s", channels(), postgres.database());
+                first.complete(null);
+                return;
+            }
+            if (subscriber != s) return; // stopped meanwhile
+            lastFailure = ar.cause().getMessage();
+            // the same failure again is no news: say it once, then at DEBUG
+            if (attempt == 0) {
+                LOG.warnf("LISTEN connection to %s as %s failed: %s; retrying every %d ms at most until it connects",
+                        postgres.config().url(), postgres.config().user(), lastFailure, config.maxReconnectBackoffMs());
+            } else {
+                LOG.debugf("LISTEN connection attempt %d failed: %s", attempt + 1, lastFailure);
+            }
+            s.close(); // a subscriber that never connected accepts connect() again only once closed
+            vertx.setTimer(backoff(attempt), t -> {
+                if (subscriber == s) connect(s, attempt + 1, first);
+            });
+        });
+    }
+
+    private long backoff(int attempt) {
+        return Math.min(config.reconnectBackoffMs() << Math.min(attempt, 16), config.maxReconnectBackoffMs());
     }
 
     private void listen(String channel) {
@@ -147,15 +188,18 @@ public class NotifySource implements EventSource {
     public SourceState state() {
         if (subscriber == null) return SourceState.up("no pg:notify route");
         if (subscriber.actualConnection() == null) {
-            return SourceState.down((everConnected ? "LISTEN connection lost, reconnecting to " : "connecting to ") + postgres.config().url());
+            String failure = lastFailure;
+            return SourceState.down((everConnected ? "LISTEN connection lost, reconnecting to " : "connecting to ") + postgres.config().url()
+                    + (failure == null ? "" : " (last attempt: " + failure + ")"));
         }
         return SourceState.up("listening on " + channels());
     }
 
     public synchronized void stop() {
-        if (subscriber != null) {
-            subscriber.close();
-            subscriber = null;
+        PgSubscriber s = subscriber;
+        if (s != null) {
+            subscriber = null; // before close: pending connect attempts see that they are stopped
+            s.close();
         }
         if (routing != null) {
             routing.shutdown();

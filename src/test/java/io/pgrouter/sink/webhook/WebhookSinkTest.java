@@ -291,6 +291,7 @@ class WebhookSinkTest {
 
         // the receiver is back: bin/pgrouter webhooks enable <url>, and the next event goes out
         System.setProperty("pgrouter.postgres.url", TestServers.db.jdbcUrl());
+        System.setProperty("pgrouter.postgres.password", TestServers.PG_PASSWORD);
         assertThat(WebhooksCommand.run("enable", receiver().url("/gone"))).isZero();
         await().atMost(WAIT).until(() -> !get(readiness).contains("/gone"));
         int third = send("gone");
@@ -333,6 +334,7 @@ class WebhookSinkTest {
         long deadLetter = Sql.count("SELECT id FROM pgrouter.dead_letters WHERE event->>'subject' = '" + id + "' AND route_id = 'wal-hooks-to-webhooks'");
         // as bin/pgrouter dead-letters list / replay --id N do it, beside the running router
         System.setProperty("pgrouter.postgres.url", TestServers.db.jdbcUrl());
+        System.setProperty("pgrouter.postgres.password", TestServers.PG_PASSWORD);
         java.io.ByteArrayOutputStream listed = new java.io.ByteArrayOutputStream();
         java.io.PrintStream stdout = System.out;
         System.setOut(new java.io.PrintStream(listed, true, StandardCharsets.UTF_8));
