@@ -19,16 +19,29 @@ public final class RouterProcess implements AutoCloseable {
         this.output = output;
     }
 
+    /**
+     * Starts the jar as a user does: from a folder of its own outside the repository (so nothing is read from the
+     * checkout by accident), with a copy of the repository's {@code routes/} there unless the config names a folder.
+     */
     public static RouterProcess start(Map<String, String> config) throws IOException {
-        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: run mvn verify (package builds it)");
+        Path workDir = Files.createTempDirectory("router-run");
+        if (!config.containsKey("pgrouter.routes.dir")) copy(Path.of("routes"), workDir.resolve("routes"));
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
         config.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
         Path output = Files.createTempFile("router", ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        Process p = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
         return new RouterProcess(p, output);
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.copy(f, to.resolve(f.getFileName()));
+        }
     }
 
     public String output() {
