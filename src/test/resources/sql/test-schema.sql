@@ -80,3 +80,4 @@ ALTER TABLE test.ident_index REPLICA IDENTITY USING INDEX ident_index_code;
 CREATE TABLE IF NOT EXISTS test.ident_nothing (LIKE test.ident_default INCLUDING ALL);
 ALTER TABLE test.ident_nothing REPLICA IDENTITY NOTHING;
 CREATE TABLE IF NOT EXISTS test.ident_keyless (id int, note text);
+CREATE TABLE IF NOT EXISTS test.ident_install (id int PRIMARY KEY, note text);

@@ -150,6 +150,18 @@ class ReplicaIdentityTest {
         }
     }
 
+    @Test
+    void theInstallCommandSetsReplicaIdentityFullOnce() throws Exception {
+        try (Connection c = postgres.open()) {
+            assertThat(io.pgrouter.install.TriggerInstaller.replicaIdentity(c, "test.ident_install", "full"))
+                    .isEqualTo("set REPLICA IDENTITY FULL on test.ident_install");
+            assertThat(io.pgrouter.install.TriggerInstaller.replicaIdentity(c, "test.ident_install", "full"))
+                    .isEqualTo("table test.ident_install already has REPLICA IDENTITY FULL");
+            assertThat(ReplicaIdentities.read(c, Set.of("test.ident_install")).get("test.ident_install").full()).isTrue();
+            assertThat(ReplicaIdentities.warnings(ReplicaIdentities.read(c, Set.of("test.ident_install")), "pgrouter")).isEmpty();
+        }
+    }
+
     /**
      * The README's latest-state query, run as printed on the lake in both formats, equals the table column by column
      * after updates that left a 200 kB TOAST value unsent, a value genuinely set to NULL, a new large value and a delete.
