@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import io.pgrouter.event.ReplicaIdentity;
+import io.pgrouter.postgres.Postgres;
 
 /**
  * Reads the routed tables' replica identities from the catalogue at start-up: the event mapper keeps only the columns
@@ -60,17 +61,27 @@ final class ReplicaIdentities {
         List<String> warnings = new ArrayList<>();
         identities.forEach((table, identity) -> {
             if (identity.full()) return;
-            String fix = "ALTER TABLE " + table + " REPLICA IDENTITY FULL;";
+            String fix = "ALTER TABLE " + sqlName(table) + " REPLICA IDENTITY FULL;";
             if (identity.none()) {
                 warnings.add("table " + table + " has no replica identity (REPLICA IDENTITY " + identity.kind()
                         + (identity.kind().equals("DEFAULT") ? " without a primary key" : "") + "): PostgreSQL rejects its UPDATEs and DELETEs while it is in "
                         + "publication " + publication + "; run " + fix + " (or add a primary key), then restart the router");
             } else {
-                warnings.add("table " + table + " has REPLICA IDENTITY " + identity.kind() + ": PostgreSQL sends no old row, so its updates carry "
-                        + "\"before\": null and \"changed\": null (unknown) and its deletes only " + String.join(", ", identity.columns())
-                        + "; for old values and changed columns run " + fix + " then restart the router");
+                warnings.add("table " + table + " has REPLICA IDENTITY " + identity.kind() + ": PostgreSQL does not send old rows, so its update "
+                        + "events have \"before\": null and \"changed\": null (unknown) and its delete events only " + String.join(", ", identity.columns())
+                        + "; for old values and exact changed columns run " + fix + " then restart the router");
             }
         });
         return warnings;
+    }
+
+    /** {@code schema.table} as SQL, quoting only the names that need it. */
+    private static String sqlName(String qualified) {
+        StringBuilder sql = new StringBuilder();
+        for (String part : qualified.split("\\.", 2)) {
+            if (sql.length() > 0) sql.append('.');
+            sql.append(part.matches("[a-z_][a-z0-9_$]*") ? part : Postgres.quoteIdent(part));
+        }
+        return sql.toString();
     }
 }
