@@ -69,3 +69,15 @@ CREATE TABLE IF NOT EXISTS test.lake_orders (id int PRIMARY KEY, customer text, 
 CREATE TABLE IF NOT EXISTS test.lake_bulk (id int PRIMARY KEY, payload text);
 CREATE TABLE IF NOT EXISTS test.lake_linger (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_kafka_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
+-- replica identities (ReplicaIdentityTest): one shape under each identity; description holds large values stored out of line
+CREATE TABLE IF NOT EXISTS test.ident_default (id int PRIMARY KEY, code text NOT NULL, title text NOT NULL, price numeric(10, 2) NOT NULL,
+  tags text[], description text, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS test.ident_full (LIKE test.ident_default INCLUDING ALL);
+ALTER TABLE test.ident_full REPLICA IDENTITY FULL;
+CREATE TABLE IF NOT EXISTS test.ident_index (LIKE test.ident_default INCLUDING ALL);
+CREATE UNIQUE INDEX IF NOT EXISTS ident_index_code ON test.ident_index (code);
+ALTER TABLE test.ident_index REPLICA IDENTITY USING INDEX ident_index_code;
+CREATE TABLE IF NOT EXISTS test.ident_nothing (LIKE test.ident_default INCLUDING ALL);
+ALTER TABLE test.ident_nothing REPLICA IDENTITY NOTHING;
+CREATE TABLE IF NOT EXISTS test.ident_keyless (id int, note text);
+CREATE TABLE IF NOT EXISTS test.ident_install (id int PRIMARY KEY, note text);

@@ -47,10 +47,23 @@ public final class EventMapper {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-    private final String database;
+    /** The replica identity of a table as the WAL source read it from the catalogue, or null when not known. */
+    @FunctionalInterface
+    public interface ReplicaIdentities {
+        ReplicaIdentity of(String schema, String table);
+    }
 
+    private final String database;
+    private final ReplicaIdentities identities;
+
+    /** A mapper that knows no table's replica identity: old values are trimmed to the key columns Debezium reports. */
     public EventMapper(String database) {
+        this(database, (schema, table) -> null);
+    }
+
+    public EventMapper(String database, ReplicaIdentities identities) {
         this.database = database;
+        this.identities = identities;
     }
 
     // ---------------------------------------------------------------- Debezium (WAL)
@@ -81,11 +94,40 @@ public final class EventMapper {
         };
         ObjectNode before = row(value, envelope.before());
         ObjectNode after = row(value, envelope.after());
-        String subject = record.key() instanceof Struct key ? subject(structToJson(key)) : null;
+        Struct key = record.key() instanceof Struct k ? k : null;
+        String subject = key != null ? subject(structToJson(key)) : null;
+        boolean oldRowComplete = true;
+        if (before != null) {
+            // Debezium fills the columns PostgreSQL did not send as old values with placeholders ("", 0, epoch): keep only
+            // those it sent, the identity's columns, unless the table has REPLICA IDENTITY FULL
+            ReplicaIdentity identity = identities.of(schema, table);
+            List<String> sent = identity != null ? identity.columns() : key != null ? fieldNames(key) : null;
+            oldRowComplete = identity != null ? identity.full() : sent == null;
+            if (!oldRowComplete) {
+                before = only(before, sent);
+                // an identity index without the primary key: a delete does not know the key, so no subject is invented
+                if (kind == Op.DELETE && key != null && !sent.containsAll(fieldNames(key))) subject = null;
+            }
+        }
         String idTail = kind == Op.TRUNCATE ? "truncate" : subject != null ? subject : rowHash(before, after);
         String id = database + ":" + CanonicalEvent.formatLsn(lsn == null ? 0 : lsn) + ":" + schema + "." + table + ":" + idTail;
         return Optional.of(new CanonicalEvent(id, CanonicalEvent.rowSource(database, schema, table), kind, subject, time,
-                database, schema, table, lsn, txid, null, rowData(kind, before, after)));
+                database, schema, table, lsn, txid, null, rowData(kind, before, after, oldRowComplete)));
+    }
+
+    private static List<String> fieldNames(Struct struct) {
+        List<String> names = new ArrayList<>();
+        for (Field f : struct.schema().fields()) names.add(f.name());
+        return names;
+    }
+
+    private static ObjectNode only(ObjectNode row, List<String> columns) {
+        ObjectNode kept = NODES.objectNode();
+        for (String column : columns) {
+            JsonNode value = row.get(column);
+            if (value != null) kept.set(column, value);
+        }
+        return kept;
     }
 
     /*
@@ -163,17 +205,24 @@ public final class EventMapper {
         return row == null ? null : structToJson(row);
     }
 
-    static ObjectNode rowData(Op kind, ObjectNode before, ObjectNode after) {
+    /**
+     * {@code before}, {@code after} and {@code changed}. An update's {@code changed} is null (unknown) unless
+     * {@code oldRowComplete}: without the whole old row (REPLICA IDENTITY FULL) nothing says which columns differ.
+     */
+    static ObjectNode rowData(Op kind, ObjectNode before, ObjectNode after, boolean oldRowComplete) {
         ObjectNode data = NODES.objectNode();
         data.set("before", before == null ? NullNode.instance : before);
         data.set("after", after == null ? NullNode.instance : after);
+        if (kind == Op.UPDATE && (before == null || !oldRowComplete)) {
+            data.set("changed", NullNode.instance);
+            return data;
+        }
         ArrayNode changed = data.putArray("changed");
         if (after != null && (kind == Op.INSERT || kind == Op.SNAPSHOT || kind == Op.UPDATE)) {
             Iterator<Map.Entry<String, JsonNode>> it = after.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> column = it.next();
-                // without old values (REPLICA IDENTITY DEFAULT) every column PostgreSQL sent counts as changed
-                if (kind != Op.UPDATE || before == null || !column.getValue().equals(before.get(column.getKey()))) {
+                if (kind != Op.UPDATE || !column.getValue().equals(before.get(column.getKey()))) {
                     changed.add(column.getKey());
                 }
             }
@@ -347,7 +396,7 @@ public final class EventMapper {
         String subject = subject(p.get("key") instanceof ObjectNode k ? k : null);
         Long tx = txid != null ? txid : p.hasNonNull("txid") ? p.get("txid").asLong() : null;
         return new CanonicalEvent(id, CanonicalEvent.rowSource(database, schema, table), op, subject, time,
-                database, schema, table, lsn, tx, channel, rowData(op, before, after));
+                database, schema, table, lsn, tx, channel, rowData(op, before, after, true)); // the trigger sends the whole OLD row
     }
 
     public static JsonNode parseOrText(String text) {

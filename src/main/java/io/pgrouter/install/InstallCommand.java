@@ -10,7 +10,8 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 
 /**
  * {@code bin/pgrouter install --table s.t --mode notify|durable --channel c}: installs the change trigger on a
- * table and exits, without starting the router. Reads the database from the router's own configuration.
+ * table and exits, without starting the router; {@code --replica-identity full} sets the table's replica identity
+ * (with or without a trigger). Reads the database from the router's own configuration.
  */
 public final class InstallCommand {
 
@@ -21,23 +22,26 @@ public final class InstallCommand {
         String table = null;
         String mode = "notify";
         String channel = null;
+        String replicaIdentity = null;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--table" -> { table = value; i++; }
                 case "--mode" -> { mode = value; i++; }
                 case "--channel" -> { channel = value; i++; }
+                case "--replica-identity" -> { replicaIdentity = value; i++; }
                 default -> {
                     System.err.println("unknown option " + args[i]);
                     return usage();
                 }
             }
         }
-        if (table == null || channel == null || mode == null) return usage();
+        if (table == null || mode == null || (channel == null && replicaIdentity == null)) return usage();
         try {
             Postgres postgres = new Postgres(config().getConfigMapping(PostgresConfig.class));
             try (Connection c = postgres.open()) {
-                TriggerInstaller.install(c, table, TriggerInstaller.Mode.parse(mode), channel).forEach(System.out::println);
+                if (replicaIdentity != null) System.out.println(TriggerInstaller.replicaIdentity(c, table, replicaIdentity));
+                if (channel != null) TriggerInstaller.install(c, table, TriggerInstaller.Mode.parse(mode), channel).forEach(System.out::println);
             }
             return 0;
         } catch (Exception e) {
@@ -47,7 +51,7 @@ public final class InstallCommand {
     }
 
     private static int usage() {
-        System.err.println("usage: pgrouter-install --table <schema.table> --mode notify|durable --channel <name>");
+        System.err.println("usage: pgrouter-install --table <schema.table> [--mode notify|durable --channel <name>] [--replica-identity full|default]");
         return 2;
     }
 

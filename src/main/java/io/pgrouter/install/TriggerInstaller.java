@@ -96,6 +96,34 @@ public final class TriggerInstaller {
         return done;
     }
 
+    /**
+     * {@code ALTER TABLE ... REPLICA IDENTITY FULL} (or {@code DEFAULT}) unless the table has it already: with FULL the
+     * WAL carries whole old rows, so update and delete events have {@code before} and an exact {@code changed}.
+     */
+    public static String replicaIdentity(Connection c, String qualifiedTable, String identity) throws SQLException {
+        String wanted = identity == null ? "" : identity.toLowerCase(Locale.ROOT);
+        if (!wanted.equals("full") && !wanted.equals("default")) {
+            throw new IllegalArgumentException("--replica-identity must be full or default, got: " + identity);
+        }
+        String[] parts = qualifiedTable.contains(".") ? qualifiedTable.split("\\.", 2) : new String[] { "public", qualifiedTable };
+        String current;
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.relreplident::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
+            ps.setString(1, parts[0]);
+            ps.setString(2, parts[1]);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) throw new IllegalArgumentException("table " + parts[0] + "." + parts[1] + " does not exist");
+                current = rs.getString(1);
+            }
+        }
+        String name = wanted.toUpperCase(Locale.ROOT);
+        if (current.equals(wanted.substring(0, 1))) return "table " + parts[0] + "." + parts[1] + " already has REPLICA IDENTITY " + name;
+        try (Statement s = c.createStatement()) {
+            s.execute("ALTER TABLE " + Postgres.quoteIdent(parts[0]) + "." + Postgres.quoteIdent(parts[1]) + " REPLICA IDENTITY " + name);
+        }
+        return "set REPLICA IDENTITY " + name + " on " + parts[0] + "." + parts[1];
+    }
+
     static String functionsSql() throws IOException {
         try (InputStream in = TriggerInstaller.class.getResourceAsStream("/sql/pgrouter.sql")) {
             if (in == null) throw new IOException("sql/pgrouter.sql is missing from the application");

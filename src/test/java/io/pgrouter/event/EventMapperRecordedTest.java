@@ -17,7 +17,9 @@ class EventMapperRecordedTest {
 
     @BeforeAll
     static void map() throws Exception {
-        EventMapper mapper = new EventMapper("postgres");
+        // the identities RecordFixtures gives the tables, as the WAL source reads them from the catalogue
+        EventMapper mapper = new EventMapper("postgres", (schema, table) -> table.equals("keyless")
+                ? new ReplicaIdentity(ReplicaIdentity.FULL, List.of()) : new ReplicaIdentity("DEFAULT", List.of("tenant", "code")));
         List<SourceRecord> records = RecordedRecords.load("/records/pg14-types.jsonl");
         events = records.stream().map(r -> mapper.fromDebezium(r).orElseThrow()).toList();
     }
@@ -56,15 +58,16 @@ class EventMapperRecordedTest {
         assertThat(update.data().get("after").has("long_text")).isFalse();
         assertThat(update.data().get("after").get("flag").asBoolean()).isFalse();
         assertThat(update.toJson()).doesNotContain(EventMapper.UNAVAILABLE);
-        // REPLICA IDENTITY DEFAULT: no old values, so every column PostgreSQL sent counts as changed
+        // REPLICA IDENTITY DEFAULT: no old values, so which columns changed is unknown
         assertThat(update.data().get("before").isNull()).isTrue();
-        assertThat(update.data().get("changed").toString()).contains("\"flag\"").doesNotContain("long_text");
+        assertThat(update.data().get("changed").isNull()).isTrue();
     }
 
     @Test
     void deletesCarryTheKeyKeylessRowsAHashTruncatesAndMessagesTheirOwnIds() {
         CanonicalEvent delete = events.get(2);
-        assertThat(delete.data().get("before").get("tenant").asInt()).isEqualTo(7);
+        // Debezium recorded placeholders ("", 0, epoch) for the columns PostgreSQL did not send: only the key is kept
+        assertThat(delete.data().get("before").toString()).isEqualTo("{\"tenant\":7,\"code\":\"a\"}");
         assertThat(delete.data().get("after").isNull()).isTrue();
         CanonicalEvent keyless = events.get(3);
         assertThat(keyless.subject()).isNull();

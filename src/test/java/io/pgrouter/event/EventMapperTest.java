@@ -52,7 +52,8 @@ class EventMapperTest {
             .field("before", ROW).field("after", ROW).field("source", SOURCE).field("op", Schema.STRING_SCHEMA)
             .field("ts_ms", Schema.OPTIONAL_INT64_SCHEMA).build();
 
-    final EventMapper mapper = new EventMapper("shop");
+    /** A table with REPLICA IDENTITY FULL: old rows are whole. */
+    final EventMapper mapper = new EventMapper("shop", (schema, table) -> new ReplicaIdentity(ReplicaIdentity.FULL, List.of()));
 
     static Struct row(String note, String bigText, String amount) {
         return new Struct(ROW).put("tenant", 7).put("code", "A-1")
@@ -133,6 +134,32 @@ class EventMapperTest {
         assertThat(data.get("before").has("big_text")).isFalse();
         assertThat(data.get("changed").toString()).isEqualTo("[\"amount\",\"note\"]");
         assertThat(e.toJson()).doesNotContain(EventMapper.UNAVAILABLE);
+    }
+
+    @Test
+    void withTheDefaultIdentityADeleteKeepsOnlyTheKeyAndAnUpdatesChangedIsUnknown() {
+        EventMapper byDefault = new EventMapper("shop", (schema, table) -> new ReplicaIdentity("DEFAULT", List.of("tenant", "code")));
+        // what Debezium makes of a key-only old tuple: placeholders for the NOT NULL columns, NULL for the others
+        Struct keyOnly = row(null, null, "0").put("placed", "1970-01-01T00:00:00Z").put("doc", null).put("tags", null).put("blob", null);
+        CanonicalEvent delete = byDefault.fromDebezium(record("d", keyOnly, null, 5L)).orElseThrow();
+        assertThat(delete.data().get("before").toString()).isEqualTo("{\"tenant\":7,\"code\":\"A-1\"}");
+        assertThat(delete.subject()).isEqualTo("tenant=7,code=A-1");
+
+        CanonicalEvent update = byDefault.fromDebezium(record("u", null, row("new", "x", "2.00"), 6L)).orElseThrow();
+        assertThat(update.data().get("before").isNull()).isTrue();
+        assertThat(update.data().get("changed").isNull()).as("unknown without the old row").isTrue();
+        assertThat(update.headers()).doesNotContainKey("pgChanged");
+        assertThat(update.toJson()).contains("\"changed\":null");
+
+        // an identity index without the primary key: the key Debezium reports for a delete is invented, so no subject
+        EventMapper byIndex = new EventMapper("shop", (schema, table) -> new ReplicaIdentity("USING INDEX", List.of("note")));
+        CanonicalEvent indexDelete = byIndex.fromDebezium(record("d", row("n", null, "0"), null, 7L)).orElseThrow();
+        assertThat(indexDelete.data().get("before").toString()).isEqualTo("{\"note\":\"n\"}");
+        assertThat(indexDelete.subject()).isNull();
+
+        // no identity known (a table the source did not read): only the key columns Debezium reports are kept
+        CanonicalEvent unknown = new EventMapper("shop").fromDebezium(record("d", keyOnly, null, 8L)).orElseThrow();
+        assertThat(unknown.data().get("before").toString()).isEqualTo("{\"tenant\":7,\"code\":\"A-1\"}");
     }
 
     @Test

@@ -146,6 +146,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
         String folder = layout.folder(row.folder(), time.endsWith("Z") ? time : java.time.Instant.parse(time).toString());
         String key = folder + '\u0000' + row.folder();
         try {
+            if (row.mayLackColumns()) row = row.unsentOf(getComponent().catalogue().of(event.schema(), event.table()).keySet());
             LakeFile file = files.open.get(key);
             if (file instanceof LakeFile.Parquet p && !p.shape.covers(row)) {
                 file = files.commit(key); // a column the file's schema lacks: a new file with the wider schema

@@ -118,6 +118,15 @@ abstract class LakeFile {
                             if (changed == null) g.writeNull();
                             else JsonTrees.write(g, changed);
                         }
+                        case UNCHANGED -> {
+                            if (row.unchanged() == null) {
+                                g.writeNull();
+                            } else {
+                                g.writeStartArray();
+                                for (String column : row.unchanged()) g.writeString(column);
+                                g.writeEndArray();
+                            }
+                        }
                     }
                 }
                 for (Iterator<Map.Entry<String, JsonNode>> it = columns.fields(); it.hasNext();) {

@@ -4,11 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** The event's facts a lake row can carry beside the row's columns (parameter {@code fields}). */
+/**
+ * The event's facts a lake row can carry beside the row's columns (parameter {@code fields}). {@code _unchanged}, the
+ * columns PostgreSQL did not send, is always written: without it a NULL in the lake could be a value or a gap.
+ */
 enum MetaField {
-    EVENT_ID("_event_id"), OP("_op"), LSN("_lsn"), COMMIT_TIME("_commit_time"), SUBJECT("_subject"), TXID("_txid"), CHANGED("_changed");
+    EVENT_ID("_event_id"), OP("_op"), LSN("_lsn"), COMMIT_TIME("_commit_time"), SUBJECT("_subject"), TXID("_txid"), CHANGED("_changed"),
+    UNCHANGED("_unchanged");
 
-    static final String DEFAULT = "_event_id,_op,_lsn,_commit_time";
+    static final String DEFAULT = "_event_id,_op,_lsn,_commit_time,_unchanged";
 
     final String column;
 
@@ -27,6 +31,7 @@ enum MetaField {
                     + String.join(",", java.util.Arrays.stream(values()).map(f -> f.column).toList()));
             if (!parsed.contains(found)) parsed.add(found);
         }
+        if (!parsed.contains(UNCHANGED)) parsed.add(UNCHANGED);
         return parsed;
     }
 }

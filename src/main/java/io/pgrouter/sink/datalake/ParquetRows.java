@@ -76,6 +76,7 @@ final class ParquetRows {
                 case SUBJECT -> e.subject();
                 case TXID -> e.txid();
                 case CHANGED -> changed(e);
+                case UNCHANGED -> row.unchanged();
             });
         }
         var it = row.columns().fields();
@@ -158,7 +159,7 @@ final class ParquetRows {
             case EVENT_ID, OP, SUBJECT -> Schema.create(Schema.Type.STRING);
             case LSN, TXID -> Schema.create(Schema.Type.LONG);
             case COMMIT_TIME -> LogicalTypes.timestampMicros().addToSchema(Schema.create(Schema.Type.LONG));
-            case CHANGED -> Schema.createArray(Schema.create(Schema.Type.STRING));
+            case CHANGED, UNCHANGED -> Schema.createArray(Schema.create(Schema.Type.STRING));
         };
     }
 

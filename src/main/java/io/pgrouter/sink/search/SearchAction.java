@@ -40,7 +40,10 @@ record SearchAction(Kind kind, String index, String id, Long version, ObjectNode
         ObjectNode keySource = kind == Kind.DELETE ? before : after;
         String id = config.documentId(event.subject(), keySource);
         if (id == null || id.isEmpty()) {
-            throw new IllegalArgumentException("no document id for " + event.id() + ": the table has no primary key and idColumns is not set");
+            boolean byColumns = config.getIdColumns() != null && !config.getIdColumns().isBlank();
+            throw new IllegalArgumentException("no document id for " + event.id() + (byColumns
+                    ? ": the row lacks a column of idColumns (without REPLICA IDENTITY FULL a delete carries only the replica identity's columns)"
+                    : ": the table has no primary key and idColumns is not set"));
         }
         if (kind != Kind.DELETE && after == null) throw new IllegalArgumentException("event " + event.id() + " has no row (data.after)");
         ObjectNode doc = kind == Kind.DELETE ? null : config.shape(after);

@@ -5,7 +5,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -29,6 +31,7 @@ import io.pgrouter.config.PostgresConfig;
 import io.pgrouter.config.WalConfig;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.EventMapper;
+import io.pgrouter.event.ReplicaIdentity;
 import io.pgrouter.postgres.Postgres;
 import io.pgrouter.postgres.PostgresLocation;
 import io.pgrouter.source.EventDispatcher;
@@ -69,6 +72,8 @@ public class WalSource implements EventSource {
     private long slotInactiveSince;
 
     private final AtomicLong slotLagBytes = new AtomicLong();
+    /** schema → table → replica identity of the published tables, read at start-up (a lookup per event: no string built). */
+    private volatile Map<String, Map<String, ReplicaIdentity>> identities = Map.of();
     private final SkipMarks skipMarks = new SkipMarks();
 
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
@@ -79,7 +84,10 @@ public class WalSource implements EventSource {
         this.config = config;
         this.dispatcher = dispatcher;
         this.deadLetters = deadLetters;
-        this.mapper = new EventMapper(postgres.database());
+        this.mapper = new EventMapper(postgres.database(), (schema, table) -> {
+            Map<String, ReplicaIdentity> ofSchema = identities.get(schema);
+            return ofSchema == null ? null : ofSchema.get(table);
+        });
     }
 
     @Override
@@ -109,9 +117,27 @@ public class WalSource implements EventSource {
         deadLetters.ensureSchema();
         tables = publishedTables();
         new WalPreflight(postgres, config).check(tables);
+        readReplicaIdentities();
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-wal-watch"));
         scheduler.scheduleWithFixedDelay(this::watch, WATCH_MS, WATCH_MS, TimeUnit.MILLISECONDS);
         launch();
+    }
+
+    /** The published tables' replica identities for the event mapper, and one warning per table without FULL. */
+    private void readReplicaIdentities() {
+        Map<String, ReplicaIdentity> read;
+        try (Connection c = postgres.open()) {
+            read = ReplicaIdentities.read(c, tables);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the replica identities of " + tables + ": " + e.getMessage(), e);
+        }
+        Map<String, Map<String, ReplicaIdentity>> bySchema = new HashMap<>();
+        read.forEach((qualified, identity) -> {
+            String[] parts = qualified.split("\\.", 2);
+            bySchema.computeIfAbsent(parts[0], k -> new HashMap<>()).put(parts[1], identity);
+        });
+        identities = bySchema;
+        ReplicaIdentities.warnings(read, config.publication()).forEach(LOG::warn);
     }
 
     private synchronized void launch() {

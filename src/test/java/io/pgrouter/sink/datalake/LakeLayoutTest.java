@@ -30,8 +30,10 @@ class LakeLayoutTest {
 
     @Test
     void eventFieldsAreAKnownListAndColumnNamesBecomeParquetNames() {
-        assertThat(MetaField.parse(MetaField.DEFAULT)).containsExactly(MetaField.EVENT_ID, MetaField.OP, MetaField.LSN, MetaField.COMMIT_TIME);
-        assertThat(MetaField.parse("_event_id, txid")).containsExactly(MetaField.EVENT_ID, MetaField.TXID);
+        assertThat(MetaField.parse(MetaField.DEFAULT)).containsExactly(MetaField.EVENT_ID, MetaField.OP, MetaField.LSN, MetaField.COMMIT_TIME,
+                MetaField.UNCHANGED);
+        // _unchanged is always written: without it a NULL could be a value or a column PostgreSQL did not send
+        assertThat(MetaField.parse("_event_id, txid")).containsExactly(MetaField.EVENT_ID, MetaField.TXID, MetaField.UNCHANGED);
         assertThatThrownBy(() -> MetaField.parse("_event_id,_nope")).hasMessageContaining("'_nope'");
         assertThat(ParquetRows.avroName("Order Date")).isEqualTo("Order_Date");
         assertThat(ParquetRows.avroName("2fa")).isEqualTo("_2fa");

@@ -63,6 +63,13 @@ class SearchActionTest {
     }
 
     @Test
+    void aDeleteWhoseOldRowLacksAnIdColumnIsRefusedNotSentToADocumentOfPlaceholders() {
+        // REPLICA IDENTITY DEFAULT: PostgreSQL sent only the key, so sku is absent from before
+        String delete = event("delete", "{\"id\":42}", "null");
+        assertThatThrownBy(() -> SearchAction.of(delete, "r", endpoint("idColumns=sku,id"))).hasMessageContaining("REPLICA IDENTITY FULL");
+    }
+
+    @Test
     void fieldsAreIncludedExcludedAndRenamed() throws Exception {
         String json = event("insert", "null", "{\"id\":42,\"title\":\"Dune\",\"secret\":\"x\",\"price\":9.99}");
         assertThat(SearchAction.of(json, "r", endpoint("excludeFields=secret", "renameFields=title:name")).doc().toString())
