@@ -69,3 +69,5 @@ CREATE TABLE IF NOT EXISTS test.lake_orders (id int PRIMARY KEY, customer text, 
 CREATE TABLE IF NOT EXISTS test.lake_bulk (id int PRIMARY KEY, payload text);
 CREATE TABLE IF NOT EXISTS test.lake_linger (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_kafka_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS test.flush_hooks (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.down_hooks (id int PRIMARY KEY, note text);

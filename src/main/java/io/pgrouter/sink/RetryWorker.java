@@ -91,12 +91,21 @@ public class RetryWorker {
         }
     }
 
-    /** Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. */
+    /**
+     * Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. While
+     * the destination is down, a failed attempt was the round's probe: the other subjects stay due for the next round
+     * instead of each failing (and backing off) in turn.
+     */
     private Void drain(Redeliverable sink, java.util.Queue<RetryStore.Waiting> subjects) throws Exception {
         for (RetryStore.Waiting head = subjects.poll(); head != null; head = subjects.poll()) {
             RetryStore.Waiting next = head;
-            while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && attempt(sink, next)) {
+            boolean delivered = true;
+            while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && (delivered = attempt(sink, next))) {
                 next = store.head(next.sinkKey(), next.subject());
+            }
+            if (!delivered && sink.destinationDown()) {
+                subjects.clear();
+                return null;
             }
         }
         return null;

@@ -21,14 +21,27 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
     @Inject
     DeadLetterStore deadLetters;
 
+    @Inject
+    SinkDestinations destinations;
+
     /** Hands the endpoint to the retry worker, which re-sends its parked events. */
     protected void registerWithRetryWorker(RetryingSinkEndpoint endpoint) {
         retryWorker.register(endpoint);
     }
 
-    /** The delivery contract for one endpoint: its policy and sink key, the shared retry and dead-letter stores. */
+    /**
+     * The delivery contract for one endpoint: its policy and sink key, the shared retry and dead-letter stores, and the
+     * up/down state of its destination ({@code where}), shared with every endpoint that sends there.
+     */
     public DurableDelivery delivery(String sink, RetryingSinkEndpoint endpoint, String where) {
-        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters);
+        return delivery(sink, endpoint, where, where);
+    }
+
+    /** As {@link #delivery(String, RetryingSinkEndpoint, String)}, with the destination named apart from {@code where} (logs). */
+    public DurableDelivery delivery(String sink, RetryingSinkEndpoint endpoint, String destinationName, String where) {
+        SinkDestinations.Destination destination = destinations.of(sink, destinationName);
+        endpoint.destination(destination);
+        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters, destination);
     }
 
     public RetryStore retryStore() {

@@ -52,7 +52,7 @@ public class WebhookComponent extends RetryingSinkComponent {
         return l;
     }
 
-    /** Sends what batched endpoints hold and waits for the events still in lanes. */
+    /** Sends what batched endpoints hold for the calling source and waits for its events still in lanes. */
     @Override
     public void flush() throws Exception {
         for (WebhookEndpoint e : batching) e.sendBuffered();
@@ -73,7 +73,7 @@ public class WebhookComponent extends RetryingSinkComponent {
         for (WebhookEndpoint e : batching) {
             if (!e.lingers()) continue;
             try {
-                e.sendDue();
+                e.sendLingering();
             } catch (Exception failure) {
                 org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("webhook batch not sent yet: %s", failure.getMessage());
             }
