@@ -91,7 +91,7 @@ public final class DurableDelivery {
     /** While the destination is down (and the sink has a retry budget), parks the event at once, due now, and returns true. */
     private boolean parkedWhileDown(String json, String subject, String routeId) throws java.sql.SQLException {
         if (!destination.isDown() || !policy.durable()) return false;
-        retries.park(sinkKey, routeId, subject, json, 0, Instant.now(), null, where + " down since " + destination.downSince());
+        retries.parkAtBatchEnd(sinkKey, routeId, subject, json, where + " down since " + destination.downSince());
         destination.parkedWhileDown(1);
         return true;
     }
@@ -106,6 +106,11 @@ public final class DurableDelivery {
         } else if (policy.durable()) {
             destination.down(last.attempts() + " attempts failed; last: " + last.getMessage());
         }
+    }
+
+    /** Writes the events the calling thread parked (a thread other than a source's, which writes them at its batch end). */
+    public void writeParked() throws java.sql.SQLException {
+        retries.writeParked();
     }
 
     /** One attempt for an event waiting in the retry store: its success marks the destination up. */
@@ -135,11 +140,12 @@ public final class DurableDelivery {
 
     /**
      * When an earlier event of this subject waits in the retry store for this sink, parks this one behind it (in
-     * order) and returns true: the caller must not send it now.
+     * order) and returns true: the caller must not send it now. Events parked here and while the destination is down
+     * are written at the source's batch end ({@link RetryStore#writeParked()}), or by the caller when it is not a source.
      */
     public boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
         if (!policy.durable() || !retries.hasWaiting(sinkKey, subject)) return false;
-        retries.park(sinkKey, routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
+        retries.parkAtBatchEnd(sinkKey, routeId, subject, json, "waiting behind an earlier event of subject " + subject);
         return true;
     }
 

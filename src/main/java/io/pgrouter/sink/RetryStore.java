@@ -106,6 +106,63 @@ public class RetryStore {
         if (waiting != null) waiting.merge(key(sinkKey, subject), 1, Integer::sum);
     }
 
+    /** An event parked by a source, written at that source's batch end (see {@link #parkAtBatchEnd}). */
+    private record Parked(String sinkKey, String routeId, String subject, String event, String error) {
+    }
+
+    private final SourceBuffers<List<Parked>> parkedBySource = new SourceBuffers<>(ArrayList::new);
+
+    /**
+     * Parks an event due now, written with the calling source's other parked events in one statement by
+     * {@link #writeParked()} at its batch end (before its position moves): a destination that is down costs the source
+     * one insert per batch, not one per event. Later events of the subject queue behind it at once.
+     */
+    public synchronized void parkAtBatchEnd(String sinkKey, String routeId, String subject, String event, String error) throws SQLException {
+        waiting(); // the counts, loaded before they count an event the table does not hold yet
+        parkedBySource.mine().add(new Parked(sinkKey, routeId, subject, event, error));
+        waiting.merge(key(sinkKey, subject), 1, Integer::sum);
+    }
+
+    /** Writes what the calling source parked with {@link #parkAtBatchEnd}; throws when it cannot (the source then delivers those events again). */
+    public void writeParked() throws SQLException {
+        List<Parked> mine = parkedBySource.mineIfAny();
+        if (mine == null) return;
+        synchronized (this) {
+            parkedBySource.discardEnded(List::clear);
+            if (mine.isEmpty()) return;
+            List<Parked> rows = List.copyOf(mine);
+            mine.clear();
+            try {
+                call(c -> {
+                    boolean auto = c.getAutoCommit();
+                    c.setAutoCommit(false);
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table()
+                            + " (sink_key, route_id, subject, event, attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, 0, now(), ?)")) {
+                        for (Parked p : rows) {
+                            ps.setString(1, p.sinkKey());
+                            ps.setString(2, p.routeId());
+                            ps.setString(3, p.subject());
+                            ps.setString(4, p.event());
+                            ps.setString(5, p.error());
+                            ps.addBatch();
+                        }
+                        ps.executeBatch();
+                        c.commit();
+                    } catch (SQLException e) {
+                        c.rollback();
+                        throw e;
+                    } finally {
+                        c.setAutoCommit(auto);
+                    }
+                    return null;
+                });
+            } catch (SQLException e) {
+                waiting = null; // counted events that are not in the table: re-read
+                throw e;
+            }
+        }
+    }
+
     /** The oldest waiting event of every (sink, subject). */
     public synchronized List<Waiting> heads() throws SQLException {
         return call(c -> {

@@ -12,6 +12,34 @@ import io.pgrouter.store.DeadLetterStore;
  */
 public abstract class RetryingSinkComponent extends DefaultComponent implements BatchBoundary {
 
+    /** The sink's own batch end for the calling source (see {@link BatchBoundary#flush()}). */
+    protected abstract void flushSink() throws Exception;
+
+    /** The sink's own batch end with lingering (see {@link BatchBoundary#flushDue()}); by default all of {@link #flushSink()}. */
+    protected long flushSinkDue() throws Exception {
+        flushSink();
+        return Long.MAX_VALUE;
+    }
+
+    /** The sink's batch end, then the events the source parked meanwhile are written to the retry store. */
+    @Override
+    public final void flush() throws Exception {
+        try {
+            flushSink();
+        } finally {
+            retryStore.writeParked();
+        }
+    }
+
+    @Override
+    public final long flushDue() throws Exception {
+        try {
+            return flushSinkDue();
+        } finally {
+            retryStore.writeParked();
+        }
+    }
+
     @Inject
     RetryStore retryStore;
 

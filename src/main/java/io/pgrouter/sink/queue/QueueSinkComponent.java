@@ -30,7 +30,7 @@ public abstract class QueueSinkComponent extends RetryingSinkComponent {
 
     /** Every endpoint sends the calling source's batch; the first failure is thrown after all were tried (the source batch then comes again). */
     @Override
-    public void flush() throws Exception {
+    protected void flushSink() throws Exception {
         Exception first = null;
         for (QueueSinkEndpoint e : endpoints) {
             try {

@@ -80,6 +80,8 @@ class WebhookProducer extends DefaultProducer {
         } catch (SinkDeliveryException e) {
             // the route already moved on: the lane dead-letters what the dispatcher would have
             delivery.deadLetter(json, routeId, e);
+        } finally {
+            delivery.writeParked(); // a lane is no source: what it parked is written now, before the source's batch end
         }
     }
 
