@@ -22,8 +22,8 @@ import java.util.Locale;
  */
 public final class SinkDownBench {
 
-    static final int TX1 = Integer.getInteger("bench.sinkdown.tx1", 2000);
-    static final int TXN = Integer.getInteger("bench.sinkdown.txn", 20);
+    static final int TX1 = Integer.getInteger("bench.sinkdown.tx1", 5000);
+    static final int TXN = Integer.getInteger("bench.sinkdown.txn", 100);
     static final int REPEATS = Integer.getInteger("bench.sinkdown.repeats", 3);
     static final long TIMEOUT_MS = 300_000;
 
@@ -31,13 +31,7 @@ public final class SinkDownBench {
     }
 
     public static void main(String... args) throws Exception {
-        Bench.quietLogging();
-        Runtime.getRuntime().addShutdownHook(new Thread(Bench::closeAll, "bench-cleanup"));
-        try {
-            run();
-        } finally {
-            Bench.closeAll();
-        }
+        Bench.runHarness(SinkDownBench::run);
     }
 
     private static void run() throws Exception {
