@@ -71,3 +71,11 @@ CREATE TABLE IF NOT EXISTS test.lake_linger (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_kafka_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS test.flush_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.down_hooks (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_flush (id int PRIMARY KEY);
+-- a retry store that cannot take events (tests): counts each refused insert (a sequence survives the rollback)
+CREATE SEQUENCE IF NOT EXISTS test.refused_parks;
+CREATE OR REPLACE FUNCTION test.refuse_parks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM nextval('test.refused_parks');
+  RAISE EXCEPTION 'retry store unavailable';
+END $$;

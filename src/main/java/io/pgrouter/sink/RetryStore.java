@@ -163,16 +163,36 @@ public class RetryStore {
         }
     }
 
-    /** The oldest waiting event of every (sink, subject). */
-    public synchronized List<Waiting> heads() throws SQLException {
+    /** The oldest waiting event of every (sink, subject) that is due, but for the sinks in {@code except}. */
+    public synchronized List<Waiting> dueHeads(java.util.Collection<String> except) throws SQLException {
         return call(c -> {
-        List<Waiting> heads = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (sink_key, subject) id, sink_key, route_id, subject, event, "
-                + "attempts, first_failed_at, next_attempt_at FROM " + table() + " ORDER BY sink_key, subject, id");
-                ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) heads.add(waiting(rs));
-        }
-        return heads;
+            List<Waiting> heads = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM (SELECT DISTINCT ON (sink_key, subject) id, sink_key, route_id, subject, "
+                    + "event, attempts, first_failed_at, next_attempt_at FROM " + table() + " WHERE sink_key <> ALL (?) ORDER BY sink_key, subject, id) h "
+                    + "WHERE next_attempt_at <= now()")) {
+                ps.setArray(1, c.createArrayOf("text", except.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) heads.add(waiting(rs));
+                }
+            }
+            return heads;
+        });
+    }
+
+    /**
+     * One due event of the sink that is the oldest of its subject (the longest-waiting first), or null: the probe of a
+     * destination that is down, found without reading every waiting event.
+     */
+    public synchronized Waiting probe(String sinkKey) throws SQLException {
+        return call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, sink_key, route_id, subject, event, attempts, first_failed_at, next_attempt_at FROM "
+                    + table() + " r WHERE sink_key = ? AND next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM " + table()
+                    + " e WHERE e.sink_key = r.sink_key AND e.subject = r.subject AND e.id < r.id) ORDER BY id LIMIT 1")) {
+                ps.setString(1, sinkKey);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? waiting(rs) : null;
+                }
+            }
         });
     }
 

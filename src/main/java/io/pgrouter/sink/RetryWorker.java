@@ -62,15 +62,22 @@ public class RetryWorker {
     }
 
     /**
-     * One round: every (sink, subject) whose oldest event is due is drained in order, one event after the other while
+     * One round: a destination that is down is probed with one waiting event; then every (sink, subject) whose oldest
+     * event is due is drained in order, one event after the other while
      * they keep succeeding (a subject with many waiting events catches up at the receiver's pace, not one per round);
      * up to the sink's concurrency subjects at a time.
      */
     void deliverDue() {
         try {
+            // a destination that is down gets one attempt (its probe), not a read of everything waiting for it
+            java.util.Set<String> down = new java.util.HashSet<>();
+            for (Redeliverable sink : sinks.values()) {
+                if (!sink.destinationDown()) continue;
+                RetryStore.Waiting probe = store.probe(sink.sinkKey());
+                if (probe == null || !attempt(sink, probe) || sink.destinationDown()) down.add(sink.sinkKey());
+            }
             Map<Redeliverable, java.util.Queue<RetryStore.Waiting>> due = new java.util.LinkedHashMap<>();
-            for (RetryStore.Waiting head : store.heads()) {
-                if (head.nextAttemptAt().isAfter(Instant.now())) continue;
+            for (RetryStore.Waiting head : store.dueHeads(down)) {
                 Redeliverable sink = sinks.get(head.sinkKey());
                 if (sink == null) continue; // its route is not loaded in this router (yet): it waits
                 due.computeIfAbsent(sink, s -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(head);
@@ -92,9 +99,9 @@ public class RetryWorker {
     }
 
     /**
-     * Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. While
-     * the destination is down, a failed attempt was the round's probe: the other subjects stay due for the next round
-     * instead of each failing (and backing off) in turn.
+     * Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. When
+     * the destination went down meanwhile, the other subjects stay due for the next round's probe instead of each
+     * failing (and backing off) in turn.
      */
     private Void drain(Redeliverable sink, java.util.Queue<RetryStore.Waiting> subjects) throws Exception {
         for (RetryStore.Waiting head = subjects.poll(); head != null; head = subjects.poll()) {

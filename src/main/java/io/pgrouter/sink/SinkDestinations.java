@@ -101,11 +101,18 @@ public class SinkDestinations {
         });
     }
 
+    /** A destination that is down, as read at one moment. */
+    public record Down(String sink, String destination, Instant since, long parkedSince) {
+    }
+
     /** The destinations down now, longest first. */
-    public List<Destination> down() {
-        List<Destination> down = new ArrayList<>();
-        for (Destination d : destinations.values()) if (d.isDown()) down.add(d);
-        down.sort(Comparator.comparing(Destination::downSince, Comparator.nullsLast(Comparator.naturalOrder())));
+    public List<Down> down() {
+        List<Down> down = new ArrayList<>();
+        for (Destination d : destinations.values()) {
+            Instant since = d.downSince();
+            if (since != null) down.add(new Down(d.sink(), d.name(), since, d.parkedWhileDown()));
+        }
+        down.sort(Comparator.comparing(Down::since));
         return down;
     }
 }

@@ -25,8 +25,8 @@ public class SinksHealthCheck implements HealthCheck {
     public HealthCheckResponse call() {
         var down = destinations.down();
         HealthCheckResponseBuilder response = HealthCheckResponse.named("pgrouter-sinks").up().withData("destinations down", down.size());
-        for (SinkDestinations.Destination d : down) {
-            response.withData(d.sink() + " " + d.name(), "down since " + d.downSince() + "; " + d.parkedWhileDown()
+        for (SinkDestinations.Down d : down) {
+            response.withData(d.sink() + " " + d.destination(), "down since " + d.since() + "; " + d.parkedSince()
                     + " new events went to the retry store meanwhile");
         }
         return response.build();

@@ -74,7 +74,6 @@ public class WebhookComponent extends RetryingSinkComponent {
             if (!e.lingers()) continue;
             try {
                 e.sendLingering();
-                retryStore().writeParked();
             } catch (Exception failure) {
                 org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("webhook batch not sent yet: %s", failure.getMessage());
             }

@@ -172,6 +172,8 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
         p.events.clear();
         try {
             producer().sendBatch(batch);
+            // what it parked is written now: the linger timer that may send this batch is no source with a batch end
+            getComponent().retryStore().writeParked();
         } catch (Exception e) {
             // neither sent, parked nor dead-lettered (the stores are down): held again, the source keeps its position
             p.events.addAll(0, batch);

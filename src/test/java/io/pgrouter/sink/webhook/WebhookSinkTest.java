@@ -347,8 +347,7 @@ class WebhookSinkTest {
         receiver().script("/flush-lane", 500, 500);
         receiver().delay("/flush-slow", 4000);
         // the retry store cannot take events (it can still be read): nothing failing can be parked
-        Sql.exec("CREATE OR REPLACE FUNCTION test.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'retry store unavailable'; END $$",
-                "CREATE TRIGGER refuse BEFORE INSERT ON pgrouter.retries FOR EACH ROW EXECUTE FUNCTION test.refuse()");
+        Sql.exec("CREATE TRIGGER refuse BEFORE INSERT ON pgrouter.retries FOR EACH ROW EXECUTE FUNCTION test.refuse_parks()");
         try {
             Sql.exec("INSERT INTO test.flush_hooks VALUES (1, 'a')");
             // the lane's event spent its in-line retries and cannot be parked
