@@ -178,6 +178,7 @@ class JmsSinkTest {
         long refusedBefore = Sql.count("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM test.refused_parks");
         MessageBrokers.stopArtemis();
         // the retry store cannot take events either
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 1);
         Sql.exec("CREATE TRIGGER refuse BEFORE INSERT ON pgrouter.retries FOR EACH ROW EXECUTE FUNCTION test.refuse_parks()");
         try {
             double in = eventsIn("test.mq_flush");

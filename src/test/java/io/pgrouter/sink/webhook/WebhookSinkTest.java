@@ -347,6 +347,7 @@ class WebhookSinkTest {
         receiver().script("/flush-lane", 500, 500);
         receiver().delay("/flush-slow", 4000);
         // the retry store cannot take events (it can still be read): nothing failing can be parked
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 1);
         Sql.exec("CREATE TRIGGER refuse BEFORE INSERT ON pgrouter.retries FOR EACH ROW EXECUTE FUNCTION test.refuse_parks()");
         try {
             Sql.exec("INSERT INTO test.flush_hooks VALUES (1, 'a')");
