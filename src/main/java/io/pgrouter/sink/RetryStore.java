@@ -82,6 +82,8 @@ public class RetryStore {
                 }
                 return counts;
             });
+            // and what sources parked but have not written yet: later events of those subjects must still queue behind
+            parkedBySource.forEach(p -> p.rows.forEach(r -> waiting.merge(key(r.sinkKey(), r.subject()), 1, Integer::sum)));
         }
         return waiting;
     }
@@ -107,59 +109,105 @@ public class RetryStore {
     }
 
     /** An event parked by a source, written at that source's batch end (see {@link #parkAtBatchEnd}). */
-    private record Parked(String sinkKey, String routeId, String subject, String event, String error) {
+    private record Parked(String sinkKey, String routeId, String subject, String event, String error, long sequence, long atNanos) {
     }
 
-    private final SourceBuffers<List<Parked>> parkedBySource = new SourceBuffers<>(ArrayList::new);
+    /** What one source parked and has not written yet, and a failure to write it that its next batch end must report. */
+    private static final class Pending {
+        final List<Parked> rows = new ArrayList<>();
+        SQLException failure;
+    }
+
+    /** Parked events are written when this many wait, or when the oldest waited this long (one insert per batch at most). */
+    static final int PARKED_MAX_ROWS = 2000;
+    static final long PARKED_LINGER_MS = 200;
+
+    private final SourceBuffers<Pending> parkedBySource = new SourceBuffers<>(Pending::new);
 
     /**
-     * Parks an event due now, written with the calling source's other parked events in one statement by
-     * {@link #writeParked()} at its batch end (before its position moves): a destination that is down costs the source
-     * one insert per batch, not one per event. Later events of the subject queue behind it at once.
+     * Parks an event due now, written with the calling source's other parked events in one statement ({@link
+     * #writeParked()}, {@link #writeParkedDue()}) before the source's position passes it: a destination that is down
+     * costs the source one insert per batch or linger, not one per event. Later events of the subject queue behind it
+     * at once.
      */
     public synchronized void parkAtBatchEnd(String sinkKey, String routeId, String subject, String event, String error) throws SQLException {
         waiting(); // the counts, loaded before they count an event the table does not hold yet
-        parkedBySource.mine().add(new Parked(sinkKey, routeId, subject, event, error));
+        parkedBySource.mine().rows.add(new Parked(sinkKey, routeId, subject, event, error, BatchBoundary.routing(), System.nanoTime()));
         waiting.merge(key(sinkKey, subject), 1, Integer::sum);
     }
 
-    /** Writes what the calling source parked with {@link #parkAtBatchEnd}; throws when it cannot (the source then delivers those events again). */
-    public void writeParked() throws SQLException {
-        List<Parked> mine = parkedBySource.mineIfAny();
-        if (mine == null) return;
-        synchronized (this) {
-            parkedBySource.discardEnded(List::clear);
-            if (mine.isEmpty()) return;
-            List<Parked> rows = List.copyOf(mine);
-            mine.clear();
+    /** Writes everything the calling source parked; throws when it cannot (the source then delivers those events again). */
+    public synchronized void writeParked() throws SQLException {
+        parkedBySource.discardEnded(p -> p.rows.clear());
+        Pending mine = parkedBySource.mineIfAny();
+        if (mine != null) write(mine);
+    }
+
+    /**
+     * The calling source's batch end: writes what it parked once enough waits or the oldest waited long enough, else
+     * keeps it and returns the {@link BatchBoundary#SEQUENCE} of the oldest (the source holds its position before it).
+     */
+    public synchronized long writeParkedDue() throws SQLException {
+        parkedBySource.discardEnded(p -> p.rows.clear());
+        Pending mine = parkedBySource.mineIfAny();
+        if (mine == null) return Long.MAX_VALUE;
+        if (mine.failure != null) {
+            SQLException failed = mine.failure;
+            mine.failure = null;
+            throw failed;
+        }
+        if (mine.rows.isEmpty()) return Long.MAX_VALUE;
+        Parked oldest = mine.rows.get(0);
+        if (mine.rows.size() < PARKED_MAX_ROWS && oldest.sequence() > 0 && System.nanoTime() - oldest.atNanos() < PARKED_LINGER_MS * 1_000_000) {
+            return oldest.sequence();
+        }
+        write(mine);
+        return Long.MAX_VALUE;
+    }
+
+    /** Writes what any source parked longer ago than the linger, even when its source ends no batch (a quiet database). */
+    public synchronized void writeLingering() {
+        parkedBySource.forEach(p -> {
+            if (p.rows.isEmpty() || System.nanoTime() - p.rows.get(0).atNanos() < PARKED_LINGER_MS * 1_000_000) return;
             try {
-                call(c -> {
-                    boolean auto = c.getAutoCommit();
-                    c.setAutoCommit(false);
-                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table()
-                            + " (sink_key, route_id, subject, event, attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, 0, now(), ?)")) {
-                        for (Parked p : rows) {
-                            ps.setString(1, p.sinkKey());
-                            ps.setString(2, p.routeId());
-                            ps.setString(3, p.subject());
-                            ps.setString(4, p.event());
-                            ps.setString(5, p.error());
-                            ps.addBatch();
-                        }
-                        ps.executeBatch();
-                        c.commit();
-                    } catch (SQLException e) {
-                        c.rollback();
-                        throw e;
-                    } finally {
-                        c.setAutoCommit(auto);
-                    }
-                    return null;
-                });
+                write(p);
             } catch (SQLException e) {
-                waiting = null; // counted events that are not in the table: re-read
-                throw e;
+                p.failure = e; // the source's next batch end throws: its position stays before these events
             }
+        });
+    }
+
+    private void write(Pending pending) throws SQLException {
+        if (pending.rows.isEmpty()) return;
+        List<Parked> rows = List.copyOf(pending.rows);
+        pending.rows.clear();
+        try {
+            call(c -> {
+                boolean auto = c.getAutoCommit();
+                c.setAutoCommit(false);
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table()
+                        + " (sink_key, route_id, subject, event, attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, 0, now(), ?)")) {
+                    for (Parked p : rows) {
+                        ps.setString(1, p.sinkKey());
+                        ps.setString(2, p.routeId());
+                        ps.setString(3, p.subject());
+                        ps.setString(4, p.event());
+                        ps.setString(5, p.error());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                    c.commit();
+                } catch (SQLException e) {
+                    c.rollback();
+                    throw e;
+                } finally {
+                    c.setAutoCommit(auto);
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            waiting = null; // counted events that are not in the table: re-read
+            throw e;
         }
     }
 

@@ -52,6 +52,14 @@ public class RetryWorker {
             return t;
         });
         timer.scheduleWithFixedDelay(this::deliverDue, 1, 1, TimeUnit.SECONDS);
+        // events parked at a source's batch end and left lingering are written even if that source ends no batch soon
+        senders.submit(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                store.writeLingering();
+                Thread.sleep(RetryStore.PARKED_LINGER_MS / 2);
+            }
+            return null;
+        });
     }
 
     public synchronized void stop() {

@@ -21,7 +21,7 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
         return Long.MAX_VALUE;
     }
 
-    /** The sink's batch end, then the events the source parked meanwhile are written to the retry store. */
+    /** The sink's batch end, then every event the source parked meanwhile is written to the retry store. */
     @Override
     public final void flush() throws Exception {
         try {
@@ -31,13 +31,17 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
         }
     }
 
+    /** As {@link #flush()}, but parked events may linger a little to be written with more (the source holds its position before them). */
     @Override
     public final long flushDue() throws Exception {
+        long held;
         try {
-            return flushSinkDue();
-        } finally {
+            held = flushSinkDue();
+        } catch (Exception e) {
             retryStore.writeParked();
+            throw e;
         }
+        return Math.min(held, retryStore.writeParkedDue());
     }
 
     @Inject

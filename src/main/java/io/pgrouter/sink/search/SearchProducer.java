@@ -109,6 +109,8 @@ class SearchProducer extends DefaultProducer {
         for (SearchAction a : actions) {
             if (delivery.admit(a.json(), a.subject(), a.routeId())) todo.add(a);
         }
+        // parked at the batch end, not while their events were routed: written now, never left to linger
+        delivery.writeParked();
         if (todo.isEmpty()) return;
         Round round = new Round(todo);
         SinkDeliveryException last;
