@@ -143,7 +143,7 @@ public final class DurableDelivery {
      * order) and returns true: the caller must not send it now. Events parked here and while the destination is down
      * are written at the source's batch end ({@link RetryStore#writeParked()}), or by the caller when it is not a source.
      */
-    public boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
+    private boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
         if (!policy.durable() || !retries.hasWaiting(sinkKey, subject)) return false;
         retries.parkAtBatchEnd(sinkKey, routeId, subject, json, "waiting behind an earlier event of subject " + subject);
         return true;
