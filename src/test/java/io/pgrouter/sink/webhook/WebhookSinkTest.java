@@ -234,8 +234,7 @@ class WebhookSinkTest {
     io.micrometer.core.instrument.MeterRegistry meters;
 
     private double eventsIn(String table) {
-        var counter = meters.find("pgrouter.events.in").tag("table", table).counter();
-        return counter == null ? 0 : counter.count();
+        return io.pgrouter.testing.Meters.eventsIn(meters, table);
     }
 
     @Test
