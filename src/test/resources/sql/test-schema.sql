@@ -81,3 +81,13 @@ CREATE TABLE IF NOT EXISTS test.ident_nothing (LIKE test.ident_default INCLUDING
 ALTER TABLE test.ident_nothing REPLICA IDENTITY NOTHING;
 CREATE TABLE IF NOT EXISTS test.ident_keyless (id int, note text);
 CREATE TABLE IF NOT EXISTS test.ident_install (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.flush_hooks (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.down_hooks (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_flush (id int PRIMARY KEY);
+-- a retry store that cannot take events (tests): counts each refused insert (a sequence survives the rollback)
+CREATE SEQUENCE IF NOT EXISTS test.refused_parks;
+CREATE OR REPLACE FUNCTION test.refuse_parks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM nextval('test.refused_parks');
+  RAISE EXCEPTION 'retry store unavailable';
+END $$;

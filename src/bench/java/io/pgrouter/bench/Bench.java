@@ -172,6 +172,21 @@ public final class Bench {
         if (code != 0) throw new IllegalStateException("benchmark incomplete: see the table above");
     }
 
+    /** A harness that measures and prints its own table: quiet logging, and whatever it opened closed at the end, even on Ctrl-C. */
+    interface Harness {
+        void run() throws Exception;
+    }
+
+    static void runHarness(Harness harness) throws Exception {
+        quietLogging();
+        Runtime.getRuntime().addShutdownHook(new Thread(Bench::closeAll, "bench-cleanup"));
+        try {
+            harness.run();
+        } finally {
+            closeAll();
+        }
+    }
+
     /**
      * The harness JVM runs jboss-logmanager with no configuration: its loggers answer "enabled" at every level, so the
      * brokers in this JVM formatted every trace and audit line they then dropped (half of Artemis' server thread in a

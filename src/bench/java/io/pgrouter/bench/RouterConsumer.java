@@ -55,6 +55,16 @@ final class RouterConsumer implements Consumer {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     RouterConsumer(String name, Path jar, Path route, Path work, String jdbcUrl, String slot, String table) {
+        this(name, jar, route, List.of(), work, jdbcUrl, slot, table);
+    }
+
+    private final List<Path> otherRoutes;
+    private final String[] props;
+
+    /** With more routes on the same source besides the measured one, and more router properties ({@code -Dname=value}). */
+    RouterConsumer(String name, Path jar, Path route, List<Path> otherRoutes, Path work, String jdbcUrl, String slot, String table, String... props) {
+        this.otherRoutes = otherRoutes;
+        this.props = props;
         this.name = name;
         this.jar = jar;
         this.route = route;
@@ -78,13 +88,21 @@ final class RouterConsumer implements Consumer {
         return work.resolve("router.log");
     }
 
+    /** The router's HTTP port (health, metrics). */
+    int httpPort() {
+        return httpPort;
+    }
+
     @Override
     public void start() throws Exception {
         Path routes = Files.createDirectories(work.resolve("routes"));
         Files.copy(route, routes.resolve(route.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        for (Path other : otherRoutes) Files.copy(other, routes.resolve(other.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         Path lake = Files.createDirectories(work.resolve("lake"));
         httpPort = Procs.freePort();
-        process = launch(jar, work, jdbcUrl, routes, slot, httpPort, log(), "-Dpgrouter.sinks.lake.root=" + lake);
+        List<String> all = new ArrayList<>(List.of(props));
+        all.add("-Dpgrouter.sinks.lake.root=" + lake);
+        process = launch(jar, work, jdbcUrl, routes, slot, httpPort, log(), all.toArray(String[]::new));
         tailing = true;
         Path folder = lake.resolve(table);
         tailer = new Thread(() -> tail(folder), "bench-lake-tailer");

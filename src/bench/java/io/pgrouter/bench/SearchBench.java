@@ -56,13 +56,7 @@ public final class SearchBench {
     }
 
     public static void main(String... args) throws Exception {
-        Bench.quietLogging();
-        Runtime.getRuntime().addShutdownHook(new Thread(Bench::closeAll, "bench-cleanup"));
-        try {
-            run();
-        } finally {
-            Bench.closeAll();
-        }
+        Bench.runHarness(SearchBench::run);
     }
 
     private static void run() throws Exception {

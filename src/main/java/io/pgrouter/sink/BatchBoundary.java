@@ -10,6 +10,16 @@ public interface BatchBoundary {
     /** Exchange property: the dispatcher's sequence number of the event (rising), for sinks that hold events longer. */
     String SEQUENCE = "pgrouter.sequence";
 
+    /** The {@link #SEQUENCE} of the event the calling thread's source is routing now (0 on a thread that routes none). */
+    static long routing() {
+        return Routing.CURRENT.get()[0];
+    }
+
+    /** Set by the source for each event it routes, before the routes run. */
+    static void routing(long sequence) {
+        Routing.CURRENT.get()[0] = sequence;
+    }
+
     /** Makes everything accepted so far durable; throws when it cannot (the batch is then delivered again). */
     void flush() throws Exception;
 
@@ -21,5 +31,13 @@ public interface BatchBoundary {
     default long flushDue() throws Exception {
         flush();
         return Long.MAX_VALUE;
+    }
+
+    /** Holder of the per-thread sequence (an interface has no private fields). */
+    final class Routing {
+        private static final ThreadLocal<long[]> CURRENT = ThreadLocal.withInitial(() -> new long[1]);
+
+        private Routing() {
+        }
     }
 }

@@ -14,6 +14,9 @@ import io.pgrouter.store.DeadLetterStore;
  * (a later event of a subject that waits queues behind it), and the dead-letter store for what will never succeed.
  * A sink supplies one {@link Attempt} per event or batch and says what failed through {@link SinkDeliveryException}
  * (retryable or not); the {@link RetryWorker} re-sends waiting events through the sink's {@link Redeliverable}.
+ * Once a delivery spent its in-line retries the destination is down ({@link SinkDestinations}): new events go to the
+ * retry store at once instead of each spending the in-line retries on the source's thread, until a retry worker's
+ * attempt ({@link #probe}) or a direct delivery succeeds.
  */
 public final class DurableDelivery {
 
@@ -50,36 +53,85 @@ public final class DurableDelivery {
     private final Policy policy;
     private final RetryStore retries;
     private final DeadLetterStore deadLetters;
+    private final SinkDestinations.Destination destination;
 
     /**
      * @param sink the sink's name in dead letters (e.g. {@code webhook-sink})
      * @param sinkKey stable across restarts for this configuration, never a secret (see {@link Redeliverable#sinkKey()})
      * @param where the destination as shown in logs and errors, without credentials
+     * @param destination whether the destination is down, shared by every endpoint that sends there
      */
-    public DurableDelivery(String sink, String sinkKey, String where, Policy policy, RetryStore retries, DeadLetterStore deadLetters) {
+    public DurableDelivery(String sink, String sinkKey, String where, Policy policy, RetryStore retries, DeadLetterStore deadLetters,
+            SinkDestinations.Destination destination) {
         this.sink = sink;
         this.sinkKey = sinkKey;
         this.where = where;
         this.policy = policy;
         this.retries = retries;
         this.deadLetters = deadLetters;
+        this.destination = destination;
     }
 
     public Policy policy() {
         return policy;
     }
 
+    public SinkDestinations.Destination destination() {
+        return destination;
+    }
+
     /**
-     * The whole path for one event: queued behind a waiting event of its subject, or delivered with in-line retries,
-     * or parked in the retry store when the retries ran out. Throws (for the dispatcher to dead-letter the event) on a
+     * Whether the event may be sent now. False when it went to the retry store instead: behind an earlier event of its
+     * subject, or because the destination is down.
+     */
+    public boolean admit(String json, String subject, String routeId) throws java.sql.SQLException {
+        return !queuedBehind(json, subject, routeId) && !parkedWhileDown(json, subject, routeId);
+    }
+
+    /** While the destination is down (and the sink has a retry budget), parks the event at once, due now, and returns true. */
+    private boolean parkedWhileDown(String json, String subject, String routeId) throws java.sql.SQLException {
+        if (!destination.isDown() || !policy.durable()) return false;
+        retries.parkAtBatchEnd(sinkKey, routeId, subject, json, where + " down since " + destination.downSince());
+        destination.parkedWhileDown(1);
+        return true;
+    }
+
+    /**
+     * After an attempt at a batch with its in-line retries: success (null) marks the destination up; retries spent
+     * mark it down, when the sink has a retry store to send new events to meanwhile.
+     */
+    public void settled(SinkDeliveryException last) {
+        if (last == null) {
+            destination.up();
+        } else if (policy.durable()) {
+            destination.down(last.attempts() + " attempts failed; last: " + last.getMessage());
+        }
+    }
+
+    /** Writes the events the calling thread parked (a thread other than a source's, which writes them at its batch end). */
+    public void writeParked() throws java.sql.SQLException {
+        retries.writeParked();
+    }
+
+    /** One attempt for an event waiting in the retry store: its success marks the destination up. */
+    public void probe(Attempt attempt) throws SinkDeliveryException, InterruptedException {
+        attempt.run();
+        destination.up();
+    }
+
+    /**
+     * The whole path for one event: queued behind a waiting event of its subject, parked while the destination is
+     * down, or delivered with in-line retries, or parked in the retry store when the retries ran out (the destination
+     * is then down). Throws (for the dispatcher to dead-letter the event) on a
      * permanent failure, or on a retryable one when the sink has no retry budget.
      */
     public void deliver(String json, String subject, String routeId, Attempt attempt) throws Exception {
-        if (queuedBehind(json, subject, routeId)) return;
+        if (!admit(json, subject, routeId)) return;
         SinkDeliveryException last = inline(attempt);
+        settled(last);
         if (last == null) return;
         if (policy.durable()) {
-            park(json, subject, routeId, last);
+            parkQuietly(json, subject, routeId, last);
             return;
         }
         throw new SinkDeliveryException(sink, where + " failed " + last.attempts() + " attempts; last: " + last.getMessage(), last.lastStatus(),
@@ -88,11 +140,12 @@ public final class DurableDelivery {
 
     /**
      * When an earlier event of this subject waits in the retry store for this sink, parks this one behind it (in
-     * order) and returns true: the caller must not send it now.
+     * order) and returns true: the caller must not send it now. Events parked here and while the destination is down
+     * are written at the source's batch end ({@link RetryStore#writeParked()}), or by the caller when it is not a source.
      */
-    public boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
+    private boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
         if (!policy.durable() || !retries.hasWaiting(sinkKey, subject)) return false;
-        retries.park(sinkKey, routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
+        retries.parkAtBatchEnd(sinkKey, routeId, subject, json, "waiting behind an earlier event of subject " + subject);
         return true;
     }
 

@@ -35,6 +35,11 @@ public interface Redeliverable {
         return policy().retryBudgetMs();
     }
 
+    /** Whether the destination is known to be down: the retry worker then stops a round after a failed probe. */
+    default boolean destinationDown() {
+        return false;
+    }
+
     /** How many subjects the retry worker may re-send to this sink at once (each subject still one at a time, in order). */
     default int concurrency() {
         return 1;

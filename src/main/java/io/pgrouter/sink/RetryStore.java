@@ -82,6 +82,8 @@ public class RetryStore {
                 }
                 return counts;
             });
+            // and what sources parked but have not written yet: later events of those subjects must still queue behind
+            parkedBySource.forEach(p -> p.rows.forEach(r -> waiting.merge(key(r.sinkKey(), r.subject()), 1, Integer::sum)));
         }
         return waiting;
     }
@@ -106,16 +108,139 @@ public class RetryStore {
         if (waiting != null) waiting.merge(key(sinkKey, subject), 1, Integer::sum);
     }
 
-    /** The oldest waiting event of every (sink, subject). */
-    public synchronized List<Waiting> heads() throws SQLException {
-        return call(c -> {
-        List<Waiting> heads = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (sink_key, subject) id, sink_key, route_id, subject, event, "
-                + "attempts, first_failed_at, next_attempt_at FROM " + table() + " ORDER BY sink_key, subject, id");
-                ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) heads.add(waiting(rs));
+    /** An event parked by a source, written at that source's batch end (see {@link #parkAtBatchEnd}). */
+    private record Parked(String sinkKey, String routeId, String subject, String event, String error, long sequence, long atNanos) {
+    }
+
+    /** What one source parked and has not written yet, and a failure to write it that its next batch end must report. */
+    private static final class Pending {
+        final List<Parked> rows = new ArrayList<>();
+        SQLException failure;
+    }
+
+    /** Parked events are written when this many wait, or when the oldest waited this long (one insert per batch at most). */
+    static final int PARKED_MAX_ROWS = 2000;
+    static final long PARKED_LINGER_MS = 200;
+
+    private final SourceBuffers<Pending> parkedBySource = new SourceBuffers<>(Pending::new);
+
+    /**
+     * Parks an event due now, written with the calling source's other parked events in one statement ({@link
+     * #writeParked()}, {@link #writeParkedDue()}) before the source's position passes it: a destination that is down
+     * costs the source one insert per batch or linger, not one per event. Later events of the subject queue behind it
+     * at once.
+     */
+    public synchronized void parkAtBatchEnd(String sinkKey, String routeId, String subject, String event, String error) throws SQLException {
+        waiting(); // the counts, loaded before they count an event the table does not hold yet
+        parkedBySource.mine().rows.add(new Parked(sinkKey, routeId, subject, event, error, BatchBoundary.routing(), System.nanoTime()));
+        waiting.merge(key(sinkKey, subject), 1, Integer::sum);
+    }
+
+    /** Writes everything the calling source parked; throws when it cannot (the source then delivers those events again). */
+    public synchronized void writeParked() throws SQLException {
+        parkedBySource.discardEnded(p -> p.rows.clear());
+        Pending mine = parkedBySource.mineIfAny();
+        if (mine != null) write(mine);
+    }
+
+    /**
+     * The calling source's batch end: writes what it parked once enough waits or the oldest waited long enough, else
+     * keeps it and returns the {@link BatchBoundary#SEQUENCE} of the oldest (the source holds its position before it).
+     */
+    public synchronized long writeParkedDue() throws SQLException {
+        parkedBySource.discardEnded(p -> p.rows.clear());
+        Pending mine = parkedBySource.mineIfAny();
+        if (mine == null) return Long.MAX_VALUE;
+        if (mine.failure != null) {
+            SQLException failed = mine.failure;
+            mine.failure = null;
+            throw failed;
         }
-        return heads;
+        if (mine.rows.isEmpty()) return Long.MAX_VALUE;
+        Parked oldest = mine.rows.get(0);
+        if (mine.rows.size() < PARKED_MAX_ROWS && oldest.sequence() > 0 && System.nanoTime() - oldest.atNanos() < PARKED_LINGER_MS * 1_000_000) {
+            return oldest.sequence();
+        }
+        write(mine);
+        return Long.MAX_VALUE;
+    }
+
+    /** Writes what any source parked longer ago than the linger, even when its source ends no batch (a quiet database). */
+    public synchronized void writeLingering() {
+        parkedBySource.forEach(p -> {
+            if (p.rows.isEmpty() || System.nanoTime() - p.rows.get(0).atNanos() < PARKED_LINGER_MS * 1_000_000) return;
+            try {
+                write(p);
+            } catch (SQLException e) {
+                p.failure = e; // the source's next batch end throws: its position stays before these events
+            }
+        });
+    }
+
+    private void write(Pending pending) throws SQLException {
+        if (pending.rows.isEmpty()) return;
+        List<Parked> rows = List.copyOf(pending.rows);
+        pending.rows.clear();
+        try {
+            call(c -> {
+                boolean auto = c.getAutoCommit();
+                c.setAutoCommit(false);
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table()
+                        + " (sink_key, route_id, subject, event, attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, 0, now(), ?)")) {
+                    for (Parked p : rows) {
+                        ps.setString(1, p.sinkKey());
+                        ps.setString(2, p.routeId());
+                        ps.setString(3, p.subject());
+                        ps.setString(4, p.event());
+                        ps.setString(5, p.error());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                    c.commit();
+                } catch (SQLException e) {
+                    c.rollback();
+                    throw e;
+                } finally {
+                    c.setAutoCommit(auto);
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            waiting = null; // counted events that are not in the table: re-read
+            throw e;
+        }
+    }
+
+    /** The oldest waiting event of every (sink, subject) that is due, but for the sinks in {@code except}. */
+    public synchronized List<Waiting> dueHeads(java.util.Collection<String> except) throws SQLException {
+        return call(c -> {
+            List<Waiting> heads = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM (SELECT DISTINCT ON (sink_key, subject) id, sink_key, route_id, subject, "
+                    + "event, attempts, first_failed_at, next_attempt_at FROM " + table() + " WHERE sink_key <> ALL (?) ORDER BY sink_key, subject, id) h "
+                    + "WHERE next_attempt_at <= now()")) {
+                ps.setArray(1, c.createArrayOf("text", except.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) heads.add(waiting(rs));
+                }
+            }
+            return heads;
+        });
+    }
+
+    /**
+     * One due event of the sink that is the oldest of its subject (the longest-waiting first), or null: the probe of a
+     * destination that is down, found without reading every waiting event.
+     */
+    public synchronized Waiting probe(String sinkKey) throws SQLException {
+        return call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, sink_key, route_id, subject, event, attempts, first_failed_at, next_attempt_at FROM "
+                    + table() + " r WHERE sink_key = ? AND next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM " + table()
+                    + " e WHERE e.sink_key = r.sink_key AND e.subject = r.subject AND e.id < r.id) ORDER BY id LIMIT 1")) {
+                ps.setString(1, sinkKey);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? waiting(rs) : null;
+                }
+            }
         });
     }
 

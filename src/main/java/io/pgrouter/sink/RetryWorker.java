@@ -52,6 +52,14 @@ public class RetryWorker {
             return t;
         });
         timer.scheduleWithFixedDelay(this::deliverDue, 1, 1, TimeUnit.SECONDS);
+        // events parked at a source's batch end and left lingering are written even if that source ends no batch soon
+        senders.submit(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                store.writeLingering();
+                Thread.sleep(RetryStore.PARKED_LINGER_MS / 2);
+            }
+            return null;
+        });
     }
 
     public synchronized void stop() {
@@ -62,15 +70,22 @@ public class RetryWorker {
     }
 
     /**
-     * One round: every (sink, subject) whose oldest event is due is drained in order, one event after the other while
+     * One round: a destination that is down is probed with one waiting event; then every (sink, subject) whose oldest
+     * event is due is drained in order, one event after the other while
      * they keep succeeding (a subject with many waiting events catches up at the receiver's pace, not one per round);
      * up to the sink's concurrency subjects at a time.
      */
     void deliverDue() {
         try {
+            // a destination that is down gets one attempt (its probe), not a read of everything waiting for it
+            java.util.Set<String> down = new java.util.HashSet<>();
+            for (Redeliverable sink : sinks.values()) {
+                if (!sink.destinationDown()) continue;
+                RetryStore.Waiting probe = store.probe(sink.sinkKey());
+                if (probe == null || !attempt(sink, probe) || sink.destinationDown()) down.add(sink.sinkKey());
+            }
             Map<Redeliverable, java.util.Queue<RetryStore.Waiting>> due = new java.util.LinkedHashMap<>();
-            for (RetryStore.Waiting head : store.heads()) {
-                if (head.nextAttemptAt().isAfter(Instant.now())) continue;
+            for (RetryStore.Waiting head : store.dueHeads(down)) {
                 Redeliverable sink = sinks.get(head.sinkKey());
                 if (sink == null) continue; // its route is not loaded in this router (yet): it waits
                 due.computeIfAbsent(sink, s -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(head);
@@ -91,12 +106,21 @@ public class RetryWorker {
         }
     }
 
-    /** Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. */
+    /**
+     * Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. When
+     * the destination went down meanwhile, the other subjects stay due for the next round's probe instead of each
+     * failing (and backing off) in turn.
+     */
     private Void drain(Redeliverable sink, java.util.Queue<RetryStore.Waiting> subjects) throws Exception {
         for (RetryStore.Waiting head = subjects.poll(); head != null; head = subjects.poll()) {
             RetryStore.Waiting next = head;
-            while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && attempt(sink, next)) {
+            boolean delivered = true;
+            while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && (delivered = attempt(sink, next))) {
                 next = store.head(next.sinkKey(), next.subject());
+            }
+            if (!delivered && sink.destinationDown()) {
+                subjects.clear();
+                return null;
             }
         }
         return null;

@@ -12,6 +12,38 @@ import io.pgrouter.store.DeadLetterStore;
  */
 public abstract class RetryingSinkComponent extends DefaultComponent implements BatchBoundary {
 
+    /** The sink's own batch end for the calling source (see {@link BatchBoundary#flush()}). */
+    protected abstract void flushSink() throws Exception;
+
+    /** The sink's own batch end with lingering (see {@link BatchBoundary#flushDue()}); by default all of {@link #flushSink()}. */
+    protected long flushSinkDue() throws Exception {
+        flushSink();
+        return Long.MAX_VALUE;
+    }
+
+    /** The sink's batch end, then every event the source parked meanwhile is written to the retry store. */
+    @Override
+    public final void flush() throws Exception {
+        try {
+            flushSink();
+        } finally {
+            retryStore.writeParked();
+        }
+    }
+
+    /** As {@link #flush()}, but parked events may linger a little to be written with more (the source holds its position before them). */
+    @Override
+    public final long flushDue() throws Exception {
+        long held;
+        try {
+            held = flushSinkDue();
+        } catch (Exception e) {
+            retryStore.writeParked();
+            throw e;
+        }
+        return Math.min(held, retryStore.writeParkedDue());
+    }
+
     @Inject
     RetryStore retryStore;
 
@@ -21,14 +53,27 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
     @Inject
     DeadLetterStore deadLetters;
 
+    @Inject
+    SinkDestinations destinations;
+
     /** Hands the endpoint to the retry worker, which re-sends its parked events. */
     protected void registerWithRetryWorker(RetryingSinkEndpoint endpoint) {
         retryWorker.register(endpoint);
     }
 
-    /** The delivery contract for one endpoint: its policy and sink key, the shared retry and dead-letter stores. */
+    /**
+     * The delivery contract for one endpoint: its policy and sink key, the shared retry and dead-letter stores, and the
+     * up/down state of its destination ({@code where}), shared with every endpoint that sends there.
+     */
     public DurableDelivery delivery(String sink, RetryingSinkEndpoint endpoint, String where) {
-        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters);
+        return delivery(sink, endpoint, where, where);
+    }
+
+    /** As {@link #delivery(String, RetryingSinkEndpoint, String)}, with the destination named apart from {@code where} (logs). */
+    public DurableDelivery delivery(String sink, RetryingSinkEndpoint endpoint, String destinationName, String where) {
+        SinkDestinations.Destination destination = destinations.of(sink, destinationName);
+        endpoint.destination(destination);
+        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters, destination);
     }
 
     public RetryStore retryStore() {

@@ -15,6 +15,7 @@ public abstract class RetryingSinkEndpoint extends DefaultEndpoint implements Re
     private long backoffMs = 500;
     private long maxBackoffMs = 60L * 60 * 1000;
     private long retryBudgetMs = 25L * 60 * 60 * 1000;
+    private volatile SinkDestinations.Destination destination;
 
     protected RetryingSinkEndpoint(String uri, Component component) {
         super(uri, component);
@@ -24,6 +25,16 @@ public abstract class RetryingSinkEndpoint extends DefaultEndpoint implements Re
     @Override
     public DurableDelivery.Policy policy() {
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
+    }
+
+    void destination(SinkDestinations.Destination destination) {
+        this.destination = destination;
+    }
+
+    @Override
+    public boolean destinationDown() {
+        SinkDestinations.Destination d = destination;
+        return d != null && d.isDown();
     }
 
     public int getRetries() { return retries; }

@@ -79,6 +79,7 @@ public class PgConsumer extends DefaultConsumer {
     public Exception deliver(EventBody body, long sequence) {
         Exchange exchange = createExchange(false);
         exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
+        io.pgrouter.sink.BatchBoundary.routing(sequence);
         exchange.getIn().setBody(body);
         body.event().putHeaders(exchange.getIn().getHeaders());
         exchange.setProperty(ROUTE_ID, getRouteId());

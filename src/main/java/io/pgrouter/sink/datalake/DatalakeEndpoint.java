@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
@@ -24,9 +23,10 @@ import org.jboss.logging.Logger;
 
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.sink.BatchBoundary;
+import io.pgrouter.sink.SourceBuffers;
 
 /**
- * One lake (target + format + layout). Files are kept per source thread: a source's {@link DatalakeComponent#flush()}
+ * One lake (target + format + layout). Files are kept per source ({@link SourceBuffers}): a source's {@link DatalakeComponent#flush()}
  * commits exactly the files holding its batch, so the NOTIFY source finishing a notification never commits, or
  * discards, a half-routed WAL batch.
  */
@@ -57,7 +57,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     private List<MetaField> meta;
     private boolean parquet;
     private CompressionCodecName codec;
-    private final Map<Thread, OpenFiles> byThread = new ConcurrentHashMap<>();
+    private final SourceBuffers<OpenFiles> bySource = new SourceBuffers<>(OpenFiles::new);
 
     DatalakeEndpoint(String uri, DatalakeComponent component) {
         super(uri, component);
@@ -104,8 +104,8 @@ public class DatalakeEndpoint extends DefaultEndpoint {
 
     @Override
     protected void doStop() throws Exception {
-        byThread.values().forEach(OpenFiles::abortAll);
-        byThread.clear();
+        bySource.forEach(OpenFiles::abortAll);
+        bySource.clear();
         if (storage != null) storage.close();
         getComponent().forget(this);
         super.doStop();
@@ -133,7 +133,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
      * delivered again rather than this one event dead-lettered.
      */
     void append(CanonicalEvent event, long sequence) throws Exception {
-        OpenFiles files = byThread.computeIfAbsent(Thread.currentThread(), t -> new OpenFiles());
+        OpenFiles files = bySource.mine();
         synchronized (files) {
             append(files, event, sequence);
         }
@@ -180,14 +180,12 @@ public class DatalakeEndpoint extends DefaultEndpoint {
      * @return the {@link BatchBoundary#SEQUENCE} of the oldest event still held in an open file, or Long.MAX_VALUE
      */
     long commitOpenFiles(boolean all) throws Exception {
-        byThread.entrySet().removeIf(e -> {
-            if (e.getKey().isAlive()) return false;
-            synchronized (e.getValue()) {
-                e.getValue().abortAll();
+        bySource.discardEnded(dead -> {
+            synchronized (dead) {
+                dead.abortAll();
             }
-            return true;
         });
-        OpenFiles files = byThread.get(Thread.currentThread());
+        OpenFiles files = bySource.mineIfAny();
         if (files == null) return Long.MAX_VALUE;
         synchronized (files) {
             return files.commitDue(all);
@@ -197,7 +195,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     /** Commits lingering files whose time is up even when no source batch ends (a quiet database). */
     void commitLingering() {
         if (lingerMs == 0) return;
-        for (OpenFiles files : byThread.values()) {
+        bySource.forEach(files -> {
             synchronized (files) {
                 try {
                     if (files.failure == null) files.commitDue(false);
@@ -206,7 +204,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
                     files.failure = e;
                 }
             }
-        }
+        });
     }
 
     /** The files one source thread has open, least recently written first. */

@@ -13,14 +13,12 @@ import io.pgrouter.sink.SinkDeliveryException;
  * attempt sends a whole batch (a JMS transaction, a round of Kafka sends awaited together); what the broker refuses
  * for good goes to dead letters with the reason; retryable failures are retried in-line, then the events still
  * unsent wait in the retry store, in order. While a broker is known to be down (a batch spent its in-line retries),
- * new events go straight to the retry store, so the stream moves at the source's pace; the retry worker's attempts
- * are the probes, and the first one that succeeds lets events through again.
+ * new events go straight to the retry store ({@link DurableDelivery#admit}), so the stream moves at the source's pace;
+ * the retry worker's attempts are the probes, and the first one that succeeds lets events through again.
  */
 public final class QueueDelivery {
 
     private static final Logger LOG = Logger.getLogger(QueueDelivery.class);
-    /** While the broker is down, the retry worker tries it at most this often; the other waiting events fail at once. */
-    static final long PROBE_INTERVAL_MS = 1000;
 
     /**
      * One attempt at the events left in {@code batch}: returns when the broker took all of them, throws a retryable
@@ -71,28 +69,13 @@ public final class QueueDelivery {
         }
     }
 
-    private final String sink;
     private final DurableDelivery delivery;
     private final String where;
-    private final Availability broker;
 
-    /**
-     * Whether a broker is down, shared by the endpoints of one sink key (same destination, several routes): the retry
-     * worker probes through one of them only, and the first success must let every one of them send directly again.
-     */
-    public static final class Availability {
-        private volatile long downSince;
-        private volatile long lastProbe;
-        /** Events sent straight to the retry store since the broker went down (logged when it is back). */
-        private final java.util.concurrent.atomic.AtomicLong parkedWhileDown = new java.util.concurrent.atomic.AtomicLong();
-    }
-
-    /** @param sink and @param where as in {@link DurableDelivery}; {@code delivery} is this endpoint's, {@code broker} its sink key's. */
-    public QueueDelivery(String sink, String where, DurableDelivery delivery, Availability broker) {
-        this.sink = sink;
+    /** @param where as in {@link DurableDelivery}; {@code delivery} is this endpoint's (its destination's state is shared). */
+    public QueueDelivery(String where, DurableDelivery delivery) {
         this.delivery = delivery;
         this.where = where;
-        this.broker = broker;
     }
 
     /**
@@ -100,21 +83,12 @@ public final class QueueDelivery {
      * of its subject, or because the broker is down.
      */
     public boolean admit(QueueEvent event) throws Exception {
-        if (delivery.queuedBehind(event.json(), event.subject(), event.routeId())) return false;
-        if (broker.downSince == 0 || !delivery.policy().durable()) return true;
-        delivery.parkQuietly(event.json(), event.subject(), event.routeId(), unavailable());
-        broker.parkedWhileDown.incrementAndGet();
-        return false;
+        return delivery.admit(event.json(), event.subject(), event.routeId());
     }
 
     /** A batch spent its in-line retries and no attempt has succeeded since. */
     public boolean isBrokerDown() {
-        return broker.downSince != 0;
-    }
-
-    private SinkDeliveryException unavailable() {
-        return new SinkDeliveryException(sink, where + " unavailable since " + java.time.Instant.ofEpochMilli(broker.downSince), null, null, 0, true, null,
-                null);
+        return delivery.destination().isDown();
     }
 
     /** Delivers admitted events, in order: sent, dead-lettered, or parked when the in-line retries ran out. */
@@ -134,10 +108,8 @@ public final class QueueDelivery {
             LOG.errorf("%s refused event %s for good (%s): it goes to dead letters", where, e.id(), reason.getMessage());
             delivery.deadLetter(e.json(), e.routeId(), reason);
         }
-        if (last == null) {
-            up();
-            return;
-        }
+        delivery.settled(last);
+        if (last == null) return;
         List<QueueEvent> left = batch.remaining();
         if (!delivery.policy().durable()) {
             LOG.errorf("%s failed %d attempts (%s): %d events go to dead letters (no retry budget)", where, last.attempts(), last.getMessage(), left.size());
@@ -145,39 +117,13 @@ public final class QueueDelivery {
             return;
         }
         for (QueueEvent e : left) delivery.parkQuietly(e.json(), e.subject(), e.routeId(), last);
-        if (broker.downSince == 0) {
-            broker.downSince = System.currentTimeMillis();
-            broker.lastProbe = broker.downSince;
-            broker.parkedWhileDown.set(0);
-        }
-        LOG.warnf("%s is unavailable after %d attempts (%s): %d events wait in the retry store, and new events go there until it answers again",
-                where, last.attempts(), last.getMessage(), left.size());
+        LOG.warnf("%s: %d events wait in the retry store after %d attempts (%s)", where, left.size(), last.attempts(), last.getMessage());
     }
 
-    /** One attempt for an event waiting in the retry store; while the broker is down, only one such attempt per second reaches it. */
+    /** One attempt for an event waiting in the retry store; its success marks the broker up. */
     public void redeliver(QueueEvent event, Sender sender) throws SinkDeliveryException, InterruptedException {
-        long now = System.currentTimeMillis();
-        if (broker.downSince != 0 && now - broker.lastProbe < PROBE_INTERVAL_MS) throw unavailable();
-        broker.lastProbe = now;
         Batch batch = new Batch(List.of(event));
-        try {
-            sender.send(batch);
-        } catch (SinkDeliveryException e) {
-            if (e.retryable() && delivery.policy().durable() && broker.downSince == 0) {
-                broker.downSince = now;
-                broker.parkedWhileDown.set(0);
-            }
-            throw e;
-        }
+        delivery.probe(() -> sender.send(batch));
         if (!batch.rejected.isEmpty()) throw batch.reasons.get(0);
-        up();
-    }
-
-    private void up() {
-        if (broker.downSince != 0) {
-            LOG.infof("%s answers again after %d s: events flow directly; %d events that arrived meanwhile are re-sent from the retry store", where,
-                    (System.currentTimeMillis() - broker.downSince) / 1000, broker.parkedWhileDown.get());
-        }
-        broker.downSince = 0;
     }
 }

@@ -2,7 +2,6 @@ package io.pgrouter.sink.queue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.camel.Endpoint;
@@ -16,8 +15,6 @@ import io.pgrouter.sink.RetryingSinkComponent;
 public abstract class QueueSinkComponent extends RetryingSinkComponent {
 
     private final List<QueueSinkEndpoint> endpoints = new CopyOnWriteArrayList<>();
-    /** Per sink key: routes sending to one destination share its known-down state (the retry worker probes through one of them). */
-    private final Map<String, QueueDelivery.Availability> brokers = new ConcurrentHashMap<>();
 
     protected abstract QueueSinkEndpoint newEndpoint(String uri);
 
@@ -25,15 +22,15 @@ public abstract class QueueSinkComponent extends RetryingSinkComponent {
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         QueueSinkEndpoint endpoint = newEndpoint(uri);
         setProperties(endpoint, parameters);
-        endpoint.init(this, brokers.computeIfAbsent(endpoint.sinkKey(), k -> new QueueDelivery.Availability()));
+        endpoint.init(this);
         registerWithRetryWorker(endpoint);
         endpoints.add(endpoint);
         return endpoint;
     }
 
-    /** Every endpoint sends its batch; the first failure is thrown after all were tried (the source batch then comes again). */
+    /** Every endpoint sends the calling source's batch; the first failure is thrown after all were tried (the source batch then comes again). */
     @Override
-    public void flush() throws Exception {
+    protected void flushSink() throws Exception {
         Exception first = null;
         for (QueueSinkEndpoint e : endpoints) {
             try {

@@ -14,6 +14,7 @@ import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryingSinkComponent;
 import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.sink.SourceBuffers;
 import io.pgrouter.source.PgConsumer;
 
 /**
@@ -25,7 +26,8 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
 
     private int batchSize = 1000;
 
-    private final List<QueueEvent> buffered = new ArrayList<>();
+    /** Admitted events per source, sent as one batch at that source's batch end. */
+    private final SourceBuffers<List<QueueEvent>> buffers = new SourceBuffers<>(ArrayList::new);
     private QueueDelivery delivery;
 
     protected QueueSinkEndpoint(String uri, QueueSinkComponent component) {
@@ -61,11 +63,11 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
     /** Releases every connection; the endpoint connects again on its next send. */
     protected abstract void disconnect();
 
-    /** Checks the options and wires the delivery contract; {@code broker} is shared by the endpoints of this sink key. */
-    void init(RetryingSinkComponent component, QueueDelivery.Availability broker) {
+    /** Checks the options and wires the delivery contract (the broker's up/down state is shared by every endpoint sending there). */
+    void init(RetryingSinkComponent component) {
         if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
         validate();
-        delivery = new QueueDelivery(sink(), where(), component.delivery(sink(), this, where()), broker);
+        delivery = new QueueDelivery(where(), component.delivery(sink(), this, where()));
     }
 
     @Override
@@ -88,17 +90,29 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
     synchronized void accept(String json, String routeId, CanonicalEvent source) throws Exception {
         QueueEvent event = QueueEvent.of(json, routeId, sink(), source);
         if (!delivery.admit(event)) return;
+        List<QueueEvent> buffered = buffers.mine();
         buffered.add(event);
         buffered(event);
         if (buffered.size() >= batchSize) flush();
     }
 
-    /** Sends what is buffered; returns once every event is delivered, dead-lettered or in the retry store. */
+    /**
+     * Sends what the calling source buffered; returns once every event is delivered, dead-lettered or in the retry
+     * store. When that cannot be (the stores are unavailable too) the batch is held again and this throws, so the
+     * source keeps its position before those events.
+     */
     public synchronized void flush() throws Exception {
-        if (buffered.isEmpty()) return;
+        buffers.discardEnded(List::clear);
+        List<QueueEvent> buffered = buffers.mineIfAny();
+        if (buffered == null || buffered.isEmpty()) return;
         List<QueueEvent> batch = List.copyOf(buffered);
         buffered.clear();
-        delivery.deliver(batch, this::send);
+        try {
+            delivery.deliver(batch, this::send);
+        } catch (Exception e) {
+            buffered.addAll(0, batch);
+            throw e;
+        }
     }
 
     /**

@@ -40,7 +40,7 @@ public class RabbitMqComponent extends RetryingSinkComponent {
 
     /** The end of a source batch: waits for the broker to confirm what each endpoint published during it. */
     @Override
-    public void flush() throws Exception {
+    protected void flushSink() throws Exception {
         for (RabbitMqProducer p : producers) p.flush();
     }
 }

@@ -27,6 +27,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.sink.SourceBuffers;
 
 /**
  * Publishes each event as a persistent message (body = the CloudEvent, {@code ce_*} headers, message id = event id)
@@ -52,11 +53,15 @@ class RabbitMqProducer extends DefaultProducer {
     private final RabbitMqEndpoint endpoint;
     private final DurableDelivery delivery;
 
-    // the stream's state, guarded by this: events of the current source batch and the channel they went out on
-    private final List<ConfirmedChannel.Sent> batch = new ArrayList<>();
-    private final List<Outgoing> unsent = new ArrayList<>();
-    private ConfirmedChannel channel;
-    private SinkDeliveryException unreachable;
+    /** One source's state, guarded by this producer: the events of its current batch and the channel they went out on. */
+    private static final class Stream {
+        final List<ConfirmedChannel.Sent> batch = new ArrayList<>();
+        final List<Outgoing> unsent = new ArrayList<>();
+        ConfirmedChannel channel;
+        SinkDeliveryException unreachable;
+    }
+
+    private final SourceBuffers<Stream> streams = new SourceBuffers<>(Stream::new);
 
     // exchanges checked (or declared) on the current connection; the broker's message size limit once it told us
     private final Set<String> knownExchanges = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -78,48 +83,67 @@ class RabbitMqProducer extends DefaultProducer {
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
         String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
         synchronized (this) {
-            if (delivery.queuedBehind(json, subject, routeId)) return;
+            if (!delivery.admit(json, subject, routeId)) return;
             Outgoing m = prepare(json, subject, routeId);
-            if (unreachable != null) {
+            Stream stream = streams.mine();
+            if (stream.unreachable != null) {
                 // the broker did not answer earlier in this batch: the end of the batch tries again, once
-                unsent.add(m);
+                stream.unsent.add(m);
                 return;
             }
             try {
                 checkDestination(m); // a permanent failure throws: the dispatcher dead-letters the event
-                batch.add(channel().publish(m));
+                stream.batch.add(channel(stream).publish(m));
             } catch (SinkDeliveryException e) {
                 if (!e.retryable()) throw e;
-                unreachable = e;
-                unsent.add(m);
+                stream.unreachable = e;
+                stream.unsent.add(m);
             } catch (IOException | ShutdownSignalException e) {
-                unreachable = retryable("publishing failed: " + e, null);
-                unsent.add(m);
+                stream.unreachable = retryable("publishing failed: " + e, null);
+                stream.unsent.add(m);
             }
         }
     }
 
     /**
-     * The end of the source batch: waits for the confirms, dead-letters what the broker refused for good, retries
-     * the rest in-line with backoff and then parks it in the retry store (or dead-letters it without a budget).
+     * The end of the calling source's batch: waits for the confirms, dead-letters what the broker refused for good,
+     * retries the rest in-line with backoff and then parks it in the retry store (or dead-letters it without a budget).
+     * When an event can be neither confirmed, stored for a retry nor dead-lettered, the batch's events are held again
+     * (published anew at the next batch end) and this throws: the source keeps its position before them.
      */
     synchronized void flush() throws Exception {
-        if (batch.isEmpty() && unsent.isEmpty()) return;
-        List<ConfirmedChannel.Sent> sent = List.copyOf(batch);
-        List<Outgoing> notSent = List.copyOf(unsent);
-        SinkDeliveryException unreachableBy = unreachable;
-        batch.clear();
-        unsent.clear();
-        unreachable = null;
+        streams.discardEnded(this::close);
+        Stream stream = streams.mineIfAny();
+        if (stream == null || (stream.batch.isEmpty() && stream.unsent.isEmpty())) return;
+        List<ConfirmedChannel.Sent> sent = List.copyOf(stream.batch);
+        List<Outgoing> notSent = List.copyOf(stream.unsent);
+        SinkDeliveryException unreachableBy = stream.unreachable;
+        stream.batch.clear();
+        stream.unsent.clear();
+        stream.unreachable = null;
         // once the broker failed during the batch nothing more was sent: the unsent events come after the sent ones
         List<Outgoing> all = new ArrayList<>();
         sent.forEach(s -> all.add(s.message));
         all.addAll(notSent);
+        try {
+            settleBatch(stream, sent, notSent, all, unreachableBy);
+        } catch (Exception e) {
+            stream.unsent.addAll(0, all);
+            stream.unreachable = retryable("the previous batch end failed: " + e.getMessage(), null);
+            throw e;
+        }
+    }
+
+    private void settleBatch(Stream stream, List<ConfirmedChannel.Sent> sent, List<Outgoing> notSent, List<Outgoing> all,
+            SinkDeliveryException unreachableBy) throws Exception {
 
         Outcome first = settle(sent);
         deadLetter(first.refused());
         List<Outgoing> pending = following(all, first.retry(), notSent);
-        if (pending.isEmpty()) return;
+        if (pending.isEmpty()) {
+            delivery.settled(null);
+            return;
+        }
         SinkDeliveryException firstFailure = first.lastRetryable() != null ? first.lastRetryable() : unreachableBy;
         boolean[] firstAttempt = {true};
         SinkDeliveryException last = delivery.inline(() -> {
@@ -128,13 +152,14 @@ class RabbitMqProducer extends DefaultProducer {
                 firstAttempt[0] = false;
                 throw firstFailure;
             }
-            Outcome again = settle(republish(pending));
+            Outcome again = settle(republish(stream, pending));
             deadLetter(again.refused());
             List<Outgoing> still = following(pending, again.retry(), List.of());
             pending.clear();
             pending.addAll(still);
             if (!pending.isEmpty()) throw again.lastRetryable();
         });
+        delivery.settled(last);
         if (last == null) return;
         for (Outgoing m : pending) delivery.parkOrDeadLetter(m.json(), m.subject(), m.routeId(), last);
         LOG.warnf("%s: %d events of the batch not confirmed after %d attempts (%s); %s", endpoint.where(), pending.size(), last.attempts(),
@@ -172,7 +197,7 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     /** Publishes the events again, in order, on an open channel (a new connection if need be). */
-    private List<ConfirmedChannel.Sent> republish(List<Outgoing> events) throws SinkDeliveryException {
+    private List<ConfirmedChannel.Sent> republish(Stream stream, List<Outgoing> events) throws SinkDeliveryException {
         List<ConfirmedChannel.Sent> sent = new ArrayList<>();
         Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
         try {
@@ -184,10 +209,10 @@ class RabbitMqProducer extends DefaultProducer {
                     refused.put(m, e);
                     continue;
                 }
-                sent.add(channel().publish(m));
+                sent.add(channel(stream).publish(m));
             }
         } catch (IOException | ShutdownSignalException e) {
-            resetChannel();
+            close(stream);
             throw retryable("publishing failed: " + e, null);
         } finally {
             deadLetter(refused);
@@ -280,18 +305,20 @@ class RabbitMqProducer extends DefaultProducer {
             throw new SinkDeliveryException(SINK, "stored event is not JSON: " + e.getMessage(), null, null, 1, e);
         }
         synchronized (retryLock) {
-            checkDestination(m);
-            ConfirmedChannel.Sent sent;
-            try {
-                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
-                sent = retryChannel.publish(m);
-            } catch (IOException | ShutdownSignalException e) {
-                retryChannel = null;
-                throw retryable("publishing failed: " + e, null);
-            }
-            Outcome outcome = settle(List.of(sent));
-            if (!outcome.refused().isEmpty()) throw outcome.refused().get(m);
-            if (!outcome.retry().isEmpty()) throw outcome.lastRetryable();
+            delivery.probe(() -> {
+                checkDestination(m);
+                ConfirmedChannel.Sent sent;
+                try {
+                    if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
+                    sent = retryChannel.publish(m);
+                } catch (IOException | ShutdownSignalException e) {
+                    retryChannel = null;
+                    throw retryable("publishing failed: " + e, null);
+                }
+                Outcome outcome = settle(List.of(sent));
+                if (!outcome.refused().isEmpty()) throw outcome.refused().get(m);
+                if (!outcome.retry().isEmpty()) throw outcome.lastRetryable();
+            });
         }
     }
 
@@ -355,18 +382,18 @@ class RabbitMqProducer extends DefaultProducer {
         }
     }
 
-    /** The stream's channel, opened (and the connection with it) when needed. */
-    private ConfirmedChannel channel() throws SinkDeliveryException, IOException {
-        if (channel == null || !channel.isOpen()) {
-            if (channel != null) knownExchanges.clear();
-            channel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
+    /** A source's channel, opened (and the connection with it) when needed. */
+    private ConfirmedChannel channel(Stream stream) throws SinkDeliveryException, IOException {
+        if (stream.channel == null || !stream.channel.isOpen()) {
+            if (stream.channel != null) knownExchanges.clear();
+            stream.channel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
         }
-        return channel;
+        return stream.channel;
     }
 
-    private void resetChannel() {
-        if (channel != null) channel.close();
-        channel = null;
+    private void close(Stream stream) {
+        if (stream.channel != null) stream.channel.close();
+        stream.channel = null;
     }
 
     private SinkDeliveryException retryable(String message, Integer code) {
@@ -375,7 +402,10 @@ class RabbitMqProducer extends DefaultProducer {
 
     @Override
     protected void doStop() throws Exception {
-        resetChannel();
+        synchronized (this) {
+            streams.forEach(this::close);
+            streams.clear();
+        }
         synchronized (retryLock) {
             if (retryChannel != null) retryChannel.close();
         }

@@ -28,7 +28,7 @@ public class SearchComponent extends RetryingSinkComponent {
 
     /** The end of a source batch: every endpoint sends the bulk it holds. */
     @Override
-    public void flush() throws Exception {
+    protected void flushSink() throws Exception {
         for (SearchEndpoint e : endpoints) e.producer().sendBuffered();
     }
 

@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.sink.DurableDelivery;
 import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.sink.SourceBuffers;
 
 /**
  * Keeps a route's events in a {@code _bulk} request, sent when it reaches bulkMaxActions or bulkMaxBytes and at the
@@ -37,8 +38,8 @@ class SearchProducer extends DefaultProducer {
     private final SearchEndpoint endpoint;
     private final SearchClient client;
     private final DurableDelivery delivery;
-    private final List<SearchAction> buffered = new ArrayList<>();
-    private long bufferedBytes;
+    /** The bulk each source is filling, sent at that source's batch end. */
+    private final SourceBuffers<Bulk> bulks = new SourceBuffers<>(Bulk::new);
     /** Indexes known to exist (checked once when a mapping file bootstraps them). */
     private final Set<String> ensured = ConcurrentHashMap.newKeySet();
     private final String bulkPath;
@@ -47,7 +48,7 @@ class SearchProducer extends DefaultProducer {
         super(endpoint);
         this.endpoint = endpoint;
         this.client = endpoint.client();
-        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, "search " + client.where());
+        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, endpoint.getUrls(), "search " + client.where());
         this.bulkPath = "_bulk?refresh=" + endpoint.getRefresh() + "&filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
     }
 
@@ -60,10 +61,16 @@ class SearchProducer extends DefaultProducer {
             return;
         }
         synchronized (this) {
-            buffered.add(action);
-            bufferedBytes += json.length();
-            if (buffered.size() >= endpoint.getBulkMaxActions() || bufferedBytes >= endpoint.getBulkMaxBytes()) sendBuffered();
+            Bulk bulk = bulks.mine();
+            bulk.actions.add(action);
+            bulk.bytes += json.length();
+            if (bulk.actions.size() >= endpoint.getBulkMaxActions() || bulk.bytes >= endpoint.getBulkMaxBytes()) sendBuffered();
         }
+    }
+
+    private static final class Bulk {
+        final List<SearchAction> actions = new ArrayList<>();
+        long bytes;
     }
 
     private SearchAction action(String json, String routeId) throws SinkDeliveryException {
@@ -74,21 +81,36 @@ class SearchProducer extends DefaultProducer {
         }
     }
 
-    /** Sends what the bulk holds: at the end of every source batch, and whenever it is full. */
+    /**
+     * Sends the calling source's bulk: at the end of its batch, and whenever the bulk is full. When an event can be
+     * neither written, stored for a retry nor dead-lettered, the bulk is held again and this throws: the source keeps
+     * its position before those events.
+     */
     synchronized void sendBuffered() throws Exception {
-        if (buffered.isEmpty()) return;
-        List<SearchAction> batch = List.copyOf(buffered);
-        buffered.clear();
-        bufferedBytes = 0;
-        send(batch);
+        bulks.discardEnded(b -> b.actions.clear());
+        Bulk bulk = bulks.mineIfAny();
+        if (bulk == null || bulk.actions.isEmpty()) return;
+        List<SearchAction> batch = List.copyOf(bulk.actions);
+        long bytes = bulk.bytes;
+        bulk.actions.clear();
+        bulk.bytes = 0;
+        try {
+            send(batch);
+        } catch (Exception e) {
+            bulk.actions.addAll(0, batch);
+            bulk.bytes += bytes;
+            throw e;
+        }
     }
 
-    /** One bulk with the shared contract: queued behind waiting events, in-line retries of failed items, then park or dead letters. */
+    /** One bulk with the shared contract: queued behind waiting events or parked while the cluster is down, in-line retries of failed items, then park or dead letters. */
     private void send(List<SearchAction> actions) throws Exception {
         List<SearchAction> todo = new ArrayList<>(actions.size());
         for (SearchAction a : actions) {
-            if (!delivery.queuedBehind(a.json(), a.subject(), a.routeId())) todo.add(a);
+            if (delivery.admit(a.json(), a.subject(), a.routeId())) todo.add(a);
         }
+        // parked at the batch end, not while their events were routed: written now, never left to linger
+        delivery.writeParked();
         if (todo.isEmpty()) return;
         Round round = new Round(todo);
         SinkDeliveryException last;
@@ -103,6 +125,7 @@ class SearchProducer extends DefaultProducer {
         for (Map.Entry<SearchAction, SinkDeliveryException> r : round.rejected.entrySet()) {
             delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
         }
+        delivery.settled(last);
         if (last != null) {
             for (SearchAction a : round.remaining) delivery.parkOrDeadLetter(a.json(), a.subject(), a.routeId(), last);
         }
@@ -116,7 +139,7 @@ class SearchProducer extends DefaultProducer {
             return;
         }
         Round round = new Round(List.of(action));
-        round.attempt();
+        delivery.probe(round::attempt);
         for (SinkDeliveryException rejected : round.rejected.values()) throw rejected;
     }
 

@@ -52,16 +52,16 @@ public class WebhookComponent extends RetryingSinkComponent {
         return l;
     }
 
-    /** Sends what batched endpoints hold and waits for the events still in lanes. */
+    /** Sends what batched endpoints hold for the calling source and waits for its events still in lanes. */
     @Override
-    public void flush() throws Exception {
+    protected void flushSink() throws Exception {
         for (WebhookEndpoint e : batching) e.sendBuffered();
         for (WebhookLanes l : lanes) l.drain();
     }
 
     /** The end of a source batch: as {@link #flush()}, but batched endpoints with a linger keep a partial batch until it is due. */
     @Override
-    public long flushDue() throws Exception {
+    protected long flushSinkDue() throws Exception {
         long held = Long.MAX_VALUE;
         for (WebhookEndpoint e : batching) held = Math.min(held, e.sendDue());
         for (WebhookLanes l : lanes) l.drain();
@@ -73,7 +73,7 @@ public class WebhookComponent extends RetryingSinkComponent {
         for (WebhookEndpoint e : batching) {
             if (!e.lingers()) continue;
             try {
-                e.sendDue();
+                e.sendLingering();
             } catch (Exception failure) {
                 org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("webhook batch not sent yet: %s", failure.getMessage());
             }

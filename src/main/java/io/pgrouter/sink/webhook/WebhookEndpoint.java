@@ -13,6 +13,7 @@ import org.apache.camel.Producer;
 import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryingSinkEndpoint;
 import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.sink.SourceBuffers;
 
 /** One webhook receiver and how to deliver to it. */
 public class WebhookEndpoint extends RetryingSinkEndpoint {
@@ -26,7 +27,13 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
     private int concurrency = 1;
     private int batchSize = 100;
     private long lingerMs;
-    private final java.util.List<WebhookProducer.Batched> buffered = new java.util.ArrayList<>();
+    /** Batched mode: each source's partial batch, sent when full, at that source's batch end, or when its linger is over. */
+    private final SourceBuffers<Pending> pending = new SourceBuffers<>(Pending::new);
+
+    private static final class Pending {
+        final java.util.List<WebhookProducer.Batched> events = new java.util.ArrayList<>();
+        long oldestAt;
+    }
 
     private StandardWebhooksSigner signer;
     private Map<String, String> extraHeaders;
@@ -122,28 +129,54 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
     public void setMaxRetryAfterMs(long maxRetryAfterMs) { this.maxRetryAfterMs = maxRetryAfterMs; }
     /** Batched mode: keeps the event; sends a batch when it is full (a partial one when its linger is over). */
     synchronized void buffer(WebhookProducer.Batched event) throws Exception {
-        if (buffered.isEmpty()) oldestBufferedAt = System.nanoTime();
-        buffered.add(event);
-        if (buffered.size() >= batchSize) sendBuffered();
+        Pending mine = pending.mine();
+        if (mine.events.isEmpty()) mine.oldestAt = System.nanoTime();
+        mine.events.add(event);
+        if (mine.events.size() >= batchSize) send(mine);
     }
 
-    private long oldestBufferedAt;
-
-    /** Sends the partial batch if its oldest event waited lingerMs; the sequence of the oldest event still held. */
+    /** The calling source's batch end: sends its partial batch if due; the sequence of its oldest event still held. */
     synchronized long sendDue() throws Exception {
-        if (!buffered.isEmpty() && System.nanoTime() - oldestBufferedAt >= lingerMs * 1_000_000) sendBuffered();
-        return buffered.isEmpty() ? Long.MAX_VALUE : buffered.get(0).sequence();
+        pending.discardEnded(p -> p.events.clear());
+        Pending mine = pending.mineIfAny();
+        return mine == null ? Long.MAX_VALUE : sendDue(mine);
     }
 
+    private long sendDue(Pending p) throws Exception {
+        if (!p.events.isEmpty() && System.nanoTime() - p.oldestAt >= lingerMs * 1_000_000) send(p);
+        return p.events.isEmpty() ? Long.MAX_VALUE : p.events.get(0).sequence();
+    }
+
+    /** Every source's partial batch whose linger is over, even if no source batch ends (a quiet database); the first failure is thrown. */
+    synchronized void sendLingering() throws Exception {
+        Exception[] first = {null};
+        pending.forEach(p -> {
+            try {
+                sendDue(p);
+            } catch (Exception e) {
+                if (first[0] == null) first[0] = e;
+            }
+        });
+        if (first[0] != null) throw first[0];
+    }
+
+    /** The calling source's batch end without a linger (a replay, a shutdown): sends its partial batch. */
     synchronized void sendBuffered() throws Exception {
-        if (buffered.isEmpty()) return;
-        java.util.List<WebhookProducer.Batched> batch = java.util.List.copyOf(buffered);
-        buffered.clear();
+        Pending mine = pending.mineIfAny();
+        if (mine != null) send(mine);
+    }
+
+    private void send(Pending p) throws Exception {
+        if (p.events.isEmpty()) return;
+        java.util.List<WebhookProducer.Batched> batch = java.util.List.copyOf(p.events);
+        p.events.clear();
         try {
             producer().sendBatch(batch);
+            // what it parked is written now: the linger timer that may send this batch is no source with a batch end
+            getComponent().retryStore().writeParked();
         } catch (Exception e) {
             // neither sent, parked nor dead-lettered (the stores are down): held again, the source keeps its position
-            buffered.addAll(0, batch);
+            p.events.addAll(0, batch);
             throw e;
         }
     }

@@ -45,7 +45,7 @@ class WebhookProducer extends DefaultProducer {
         // error messages name the receiver without its query string, which may carry a token
         this.where = WebhookComponent.plain(endpoint.getUrl());
         this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
-        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, "webhook " + where);
+        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, where, "webhook " + where);
     }
 
     private final DurableDelivery delivery;
@@ -80,6 +80,8 @@ class WebhookProducer extends DefaultProducer {
         } catch (SinkDeliveryException e) {
             // the route already moved on: the lane dead-letters what the dispatcher would have
             delivery.deadLetter(json, routeId, e);
+        } finally {
+            delivery.writeParked(); // a lane is no source: what it parked is written now, before the source's batch end
         }
     }
 
@@ -94,13 +96,13 @@ class WebhookProducer extends DefaultProducer {
 
     /**
      * Batched mode: one {@code application/cloudevents-batch+json} request for the events, in order. Events of a
-     * subject that waits in the retry store join it instead; a permanent failure dead-letters every event of the
+     * subject that waits in the retry store join it instead, and so do all while the receiver is down; a permanent failure dead-letters every event of the
      * batch; retryable failures past the in-line budget put each event in the retry store (re-sent one by one).
      */
     void sendBatch(List<Batched> events) throws Exception {
         List<Batched> batch = new java.util.ArrayList<>();
         for (Batched e : events) {
-            if (!delivery.queuedBehind(e.json(), e.subject(), e.routeId())) batch.add(e);
+            if (delivery.admit(e.json(), e.subject(), e.routeId())) batch.add(e);
         }
         if (batch.isEmpty()) return;
         StringBuilder body = new StringBuilder("[");
@@ -126,6 +128,7 @@ class WebhookProducer extends DefaultProducer {
             for (Batched e : batch) delivery.deadLetter(e.json(), e.routeId(), permanent);
             return;
         }
+        delivery.settled(last);
         if (last == null) return;
         for (Batched e : batch) delivery.parkOrDeadLetter(e.json(), e.subject(), e.routeId(), last);
         LOG.warnf("webhook %s: a batch of %d events failed %d attempts (%s); %s", where, batch.size(), last.attempts(), last.getMessage(),
@@ -135,7 +138,8 @@ class WebhookProducer extends DefaultProducer {
     /** One attempt for an event waiting in the retry store. */
     void redeliver(String json) throws SinkDeliveryException, InterruptedException {
         try {
-            attempt(prepare(json, null));
+            Prepared request = prepare(json, null);
+            delivery.probe(() -> attempt(request));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SinkDeliveryException(SINK, "stored event is not JSON: " + e.getMessage(), null, null, 1, e);
         }

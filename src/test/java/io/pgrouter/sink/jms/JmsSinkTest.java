@@ -162,6 +162,40 @@ class JmsSinkTest {
      * The issue's fault test: the broker stops for 30 s while rows change at ~25 tx/s, then comes back on the same port
      * and journal. Every change arrives, in order per subject; a change that arrives twice has the same ce_id.
      */
+    @jakarta.inject.Inject
+    io.micrometer.core.instrument.MeterRegistry meters;
+
+    private double eventsIn(String table) {
+        return io.pgrouter.testing.Meters.eventsIn(meters, table);
+    }
+
+    @Test
+    void theNotifySourcesBatchEndNeverTakesAWalEventThatCouldNotBeStored() throws Exception {
+        List<Received> got = Collections.synchronizedList(new ArrayList<>());
+        // the WAL route waits 4 s at a slow receiver after handing its event to the JMS sink, inside the WAL batch
+        TestServers.webhook.delay("/mq-flush-slow", 4000);
+        long refusedBefore = Sql.count("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM test.refused_parks");
+        MessageBrokers.stopArtemis();
+        // the retry store cannot take events either
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 1);
+        Sql.exec("CREATE TRIGGER refuse BEFORE INSERT ON pgrouter.retries FOR EACH ROW EXECUTE FUNCTION test.refuse_parks()");
+        try {
+            double in = eventsIn("test.mq_flush");
+            Sql.exec("INSERT INTO test.mq_flush VALUES (1)");
+            await().atMost(WAIT).until(() -> eventsIn("test.mq_flush") > in);
+            // meanwhile the NOTIFY source routes a notification into the same sink and ends its batch: its flush fails
+            Sql.exec("SELECT pg_notify('mq_flush', '{\"n\": 1}')");
+            await().atMost(WAIT).until(() -> Sql.count("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM test.refused_parks") > refusedBefore);
+        } finally {
+            Sql.exec("DROP TRIGGER refuse ON pgrouter.retries");
+            MessageBrokers.startArtemis();
+        }
+        // the WAL source must not move past its event: it reaches the queue once the broker is back
+        listen("flush", false, "flush", got);
+        await().atMost(WAIT).until(() -> got.stream().anyMatch(r -> "1".equals(r.subject())));
+        TestServers.webhook.delay("/mq-flush-slow", 0);
+    }
+
     @Test
     void brokerStoppedForThirtySecondsUnderLoadLosesNothing() throws Exception {
         Map<Integer, Integer> finalVersions = BrokerOutage.run("test.mq_outage", "wal-mq-outage-to-jms",

@@ -20,6 +20,7 @@ import io.cloudevents.core.provider.EventFormatProvider;
 import io.cloudevents.http.HttpMessageFactory;
 import io.cloudevents.jackson.JsonFormat;
 import io.pgrouter.demo.WebhookReceiver;
+import io.pgrouter.testing.Lake;
 import io.pgrouter.testing.Sql;
 import io.pgrouter.testing.TestServers;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -233,8 +234,7 @@ class WebhookSinkTest {
     io.micrometer.core.instrument.MeterRegistry meters;
 
     private double eventsIn(String table) {
-        var counter = meters.find("pgrouter.events.in").tag("table", table).counter();
-        return counter == null ? 0 : counter.count();
+        return io.pgrouter.testing.Meters.eventsIn(meters, table);
     }
 
     @Test
@@ -307,6 +307,61 @@ class WebhookSinkTest {
     static String get(java.net.URL url) throws Exception {
         return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(url.toURI()).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    void aDownReceiverParksNewEventsAtOnceSaysSoInHealthAndMetricsAndGetsEverythingInOrderWhenBack() throws Exception {
+        Integer[] down = new Integer[100_000];
+        java.util.Arrays.fill(down, 503);
+        receiver().script("/down", down);
+        String destination = "webhook-sink " + receiver().url("/down");
+        String gauge = "pgrouter_sink_down\\{destination=\"" + java.util.regex.Pattern.quote(receiver().url("/down")) + "\",sink=\"webhook-sink\"\\} ";
+        long started = System.nanoTime();
+        // one transaction each, as users write: each is its own source batch
+        for (int id = 1; id <= 20; id++) Sql.exec("INSERT INTO test.down_hooks VALUES (" + id + ", 'a')");
+        Sql.exec("UPDATE test.down_hooks SET note = 'b' WHERE id = 1");
+        // the lake route on the same source keeps going: one event spends the in-line retries (~2 s), the rest are parked at once
+        await().atMost(Duration.ofSeconds(20)).until(() -> Lake.rows("test.down_hooks").size() == 21);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+        String health = get(readiness);
+        assertThat(health).contains("\"status\": \"UP\"").contains("pgrouter-sinks").contains(destination).contains("down since");
+        assertThat(get(metrics)).containsPattern(gauge + "1.0");
+        assertThat(receiver().deliveries("/down")).isEmpty();
+
+        // back: the retry worker's probe succeeds, every event arrives, the subject's in order, and new events go directly
+        receiver().script("/down");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/down").size() == 21);
+        assertThat(receiver().deliveries("/down").stream().map(d -> readTree(d.body())).filter(e -> e.get("subject").asText().equals("1"))
+                .map(e -> e.at("/data/after/note").asText()).toList()).containsExactly("a", "b");
+        await().atMost(WAIT).until(() -> !get(readiness).contains(destination));
+        assertThat(get(metrics)).containsPattern(gauge + "0.0");
+        Sql.exec("INSERT INTO test.down_hooks VALUES (21, 'a')");
+        await().atMost(WAIT).until(() -> receiver().deliveries("/down").size() == 22);
+        assertThat(receiver().attempts("/down").stream().filter(a -> a.request().body().contains("\"subject\":\"21\""))).hasSize(1);
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-down-hooks-to-webhook'")).isZero();
+    }
+
+    @Test
+    void theNotifySourcesBatchEndNeverTakesAWalEventThatCouldNotBeStored() throws Exception {
+        // the lane's event fails twice; the route then waits 4 s at the slow receiver, inside the WAL batch
+        receiver().script("/flush-lane", 500, 500);
+        receiver().delay("/flush-slow", 4000);
+        // the retry store cannot take events (it can still be read): nothing failing can be parked
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 1);
+        Sql.exec("CREATE TRIGGER refuse BEFORE INSERT ON pgrouter.retries FOR EACH ROW EXECUTE FUNCTION test.refuse_parks()");
+        try {
+            Sql.exec("INSERT INTO test.flush_hooks VALUES (1, 'a')");
+            // the lane's event spent its in-line retries and cannot be parked
+            await().atMost(WAIT).until(() -> receiver().attempts("/flush-lane").size() == 2);
+            // meanwhile the NOTIFY source routes a notification into the same sink and ends its batch
+            Sql.exec("SELECT pg_notify('flush_test', '{\"n\": 1}')");
+            await().atMost(WAIT).until(() -> receiver().deliveries("/flush-notify").size() == 1);
+        } finally {
+            Sql.exec("DROP TRIGGER refuse ON pgrouter.retries");
+        }
+        // the WAL source must not move past the event: it comes again and reaches the receiver, now answering 200
+        await().atMost(Duration.ofSeconds(60)).until(() -> receiver().deliveries("/flush-lane").stream().anyMatch(d -> d.body().contains("\"subject\":\"1\"")));
+        receiver().delay("/flush-slow", 0);
     }
 
     @Test
