@@ -50,19 +50,22 @@ public final class DurableDelivery {
     private final Policy policy;
     private final RetryStore retries;
     private final DeadLetterStore deadLetters;
+    private final EventsOut out;
 
     /**
      * @param sink the sink's name in dead letters (e.g. {@code webhook-sink})
      * @param sinkKey stable across restarts for this configuration, never a secret (see {@link Redeliverable#sinkKey()})
      * @param where the destination as shown in logs and errors, without credentials
      */
-    public DurableDelivery(String sink, String sinkKey, String where, Policy policy, RetryStore retries, DeadLetterStore deadLetters) {
+    public DurableDelivery(String sink, String sinkKey, String where, Policy policy, RetryStore retries, DeadLetterStore deadLetters,
+            EventsOut out) {
         this.sink = sink;
         this.sinkKey = sinkKey;
         this.where = where;
         this.policy = policy;
         this.retries = retries;
         this.deadLetters = deadLetters;
+        this.out = out;
     }
 
     public Policy policy() {
@@ -77,7 +80,10 @@ public final class DurableDelivery {
     public void deliver(String json, String subject, String routeId, Attempt attempt) throws Exception {
         if (queuedBehind(json, subject, routeId)) return;
         SinkDeliveryException last = inline(attempt);
-        if (last == null) return;
+        if (last == null) {
+            delivered(routeId);
+            return;
+        }
         if (policy.durable()) {
             park(json, subject, routeId, last);
             return;
@@ -93,6 +99,7 @@ public final class DurableDelivery {
     public boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
         if (!policy.durable() || !retries.hasWaiting(sinkKey, subject)) return false;
         retries.park(sinkKey, routeId, subject, json, 0, Instant.now(), null, "waiting behind an earlier event of subject " + subject);
+        out.count(routeId, sink, EventsOut.PARKED);
         return true;
     }
 
@@ -145,11 +152,18 @@ public final class DurableDelivery {
     public void parkQuietly(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
         long delay = Math.max(policy.nextDelayMs(last.attempts()), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
         retries.park(sinkKey, routeId, subject, json, last.attempts(), Instant.now().plusMillis(delay), last.lastStatus(), last.getMessage());
+        out.count(routeId, sink, EventsOut.PARKED);
     }
 
     /** For events whose route already moved on: the dead-letter record the dispatcher would have written. */
     public void deadLetter(String json, String routeId, SinkDeliveryException failure)
             throws java.sql.SQLException, com.fasterxml.jackson.core.JsonProcessingException {
         deadLetters.record(CanonicalEvent.fromJson(json), json, routeId, failure);
+        out.count(routeId, sink, EventsOut.DEAD_LETTERED);
+    }
+
+    /** The destination confirmed an event that a sink sent in a batch of its own (a single send counts itself). */
+    public void delivered(String routeId) {
+        out.count(routeId, sink, EventsOut.DELIVERED);
     }
 }

@@ -28,14 +28,16 @@ public class RetryWorker {
 
     private final RetryStore store;
     private final DeadLetterStore deadLetters;
+    private final EventsOut out;
     private final Map<String, Redeliverable> sinks = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
     // the sends of one round, several subjects at a time
     private java.util.concurrent.ExecutorService senders;
 
-    public RetryWorker(RetryStore store, DeadLetterStore deadLetters) {
+    public RetryWorker(RetryStore store, DeadLetterStore deadLetters, EventsOut out) {
         this.store = store;
         this.deadLetters = deadLetters;
+        this.out = out;
     }
 
     public void register(Redeliverable sink) {
@@ -107,6 +109,7 @@ public class RetryWorker {
         try {
             sink.redeliver(head.event());
             store.remove(head.id());
+            out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DELIVERED);
             return true;
         } catch (SinkDeliveryException e) {
             int attempts = head.attempts() + 1;
@@ -120,6 +123,7 @@ public class RetryWorker {
             deadLetters.record(event, head.event(), head.routeId(), new SinkDeliveryException(e.sink(),
                     (spent ? "retry budget spent: " : "") + e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e));
             store.remove(head.id());
+            out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DEAD_LETTERED);
             return true;
         }
     }

@@ -21,6 +21,9 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
     @Inject
     DeadLetterStore deadLetters;
 
+    @Inject
+    EventsOut out;
+
     /** Hands the endpoint to the retry worker, which re-sends its parked events. */
     protected void registerWithRetryWorker(RetryingSinkEndpoint endpoint) {
         retryWorker.register(endpoint);
@@ -28,7 +31,7 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
 
     /** The delivery contract for one endpoint: its policy and sink key, the shared retry and dead-letter stores. */
     public DurableDelivery delivery(String sink, RetryingSinkEndpoint endpoint, String where) {
-        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters);
+        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters, out);
     }
 
     public RetryStore retryStore() {

@@ -53,7 +53,7 @@ public class DeadLetterReplayer {
                     continue;
                 }
                 CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
-                Exception failure = consumer.deliver(new EventBody(event, replay.event()));
+                Exception failure = consumer.deliver(new EventBody(event, replay.event())).failure();
                 if (failure == null) {
                     dispatcher.flushAll();
                     store.replayed(replay.id());

@@ -134,11 +134,12 @@ public final class QueueDelivery {
             LOG.errorf("%s refused event %s for good (%s): it goes to dead letters", where, e.id(), reason.getMessage());
             delivery.deadLetter(e.json(), e.routeId(), reason);
         }
+        List<QueueEvent> left = last == null ? List.of() : batch.remaining();
+        countDelivered(events, batch.rejected, left);
         if (last == null) {
             up();
             return;
         }
-        List<QueueEvent> left = batch.remaining();
         if (!delivery.policy().durable()) {
             LOG.errorf("%s failed %d attempts (%s): %d events go to dead letters (no retry budget)", where, last.attempts(), last.getMessage(), left.size());
             for (QueueEvent e : left) delivery.deadLetter(e.json(), e.routeId(), last);
@@ -152,6 +153,16 @@ public final class QueueDelivery {
         }
         LOG.warnf("%s is unavailable after %d attempts (%s): %d events wait in the retry store, and new events go there until it answers again",
                 where, last.attempts(), last.getMessage(), left.size());
+    }
+
+    /** Every event of a delivery that was neither refused nor left over counts as delivered. */
+    private void countDelivered(List<QueueEvent> events, List<QueueEvent> rejected, List<QueueEvent> left) {
+        java.util.Set<QueueEvent> not = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        not.addAll(rejected);
+        not.addAll(left);
+        for (QueueEvent e : events) {
+            if (!not.contains(e)) delivery.delivered(e.routeId());
+        }
     }
 
     /** One attempt for an event waiting in the retry store; while the broker is down, only one such attempt per second reaches it. */

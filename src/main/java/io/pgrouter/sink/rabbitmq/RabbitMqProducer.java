@@ -55,6 +55,8 @@ class RabbitMqProducer extends DefaultProducer {
     // the stream's state, guarded by this: events of the current source batch and the channel they went out on
     private final List<ConfirmedChannel.Sent> batch = new ArrayList<>();
     private final List<Outgoing> unsent = new ArrayList<>();
+    // events of the batch being flushed that were not delivered (refused for good, or left to the retry store)
+    private final Set<Outgoing> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private ConfirmedChannel channel;
     private SinkDeliveryException unreachable;
 
@@ -111,6 +113,7 @@ class RabbitMqProducer extends DefaultProducer {
         batch.clear();
         unsent.clear();
         unreachable = null;
+        notDelivered.clear();
         // once the broker failed during the batch nothing more was sent: the unsent events come after the sent ones
         List<Outgoing> all = new ArrayList<>();
         sent.forEach(s -> all.add(s.message));
@@ -119,8 +122,17 @@ class RabbitMqProducer extends DefaultProducer {
         Outcome first = settle(sent);
         deadLetter(first.refused());
         List<Outgoing> pending = following(all, first.retry(), notSent);
+        retryPending(pending, first.lastRetryable() != null ? first.lastRetryable() : unreachableBy);
+        // whatever the broker neither refused for good nor left pending, it confirmed
+        notDelivered.addAll(pending);
+        for (Outgoing m : all) {
+            if (!notDelivered.contains(m)) delivery.delivered(m.routeId());
+        }
+    }
+
+    /** The in-line retries of what the batch could not deliver, then the retry store or dead letters; {@code pending} keeps what is left. */
+    private void retryPending(List<Outgoing> pending, SinkDeliveryException firstFailure) throws Exception {
         if (pending.isEmpty()) return;
-        SinkDeliveryException firstFailure = first.lastRetryable() != null ? first.lastRetryable() : unreachableBy;
         boolean[] firstAttempt = {true};
         SinkDeliveryException last = delivery.inline(() -> {
             // the publishing during the batch was the first attempt
@@ -159,8 +171,9 @@ class RabbitMqProducer extends DefaultProducer {
         return retry;
     }
 
-    private void deadLetter(Map<Outgoing, SinkDeliveryException> refused) {
-        for (Map.Entry<Outgoing, SinkDeliveryException> r : refused.entrySet()) {
+    private void deadLetter(Map<Outgoing, SinkDeliveryException> refusedForGood) {
+        notDelivered.addAll(refusedForGood.keySet());
+        for (Map.Entry<Outgoing, SinkDeliveryException> r : refusedForGood.entrySet()) {
             LOG.errorf("%s refused event %s for good: %s; writing it to the dead-letter store", endpoint.where(), r.getKey().id(), r.getValue().getMessage());
             try {
                 delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());

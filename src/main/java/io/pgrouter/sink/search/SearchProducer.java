@@ -91,20 +91,27 @@ class SearchProducer extends DefaultProducer {
         }
         if (todo.isEmpty()) return;
         Round round = new Round(todo);
+        java.util.Set<SearchAction> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         SinkDeliveryException last;
         try {
             last = delivery.inline(round::attempt);
         } catch (SinkDeliveryException permanent) {
             // the whole request was refused (credentials, a broken mapping file): no item can succeed as it is
             for (SearchAction a : round.remaining) delivery.deadLetter(a.json(), a.routeId(), permanent);
+            notDelivered.addAll(round.remaining);
             round.remaining = List.of();
             last = null;
         }
         for (Map.Entry<SearchAction, SinkDeliveryException> r : round.rejected.entrySet()) {
             delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
         }
+        notDelivered.addAll(round.rejected.keySet());
         if (last != null) {
             for (SearchAction a : round.remaining) delivery.parkOrDeadLetter(a.json(), a.subject(), a.routeId(), last);
+            notDelivered.addAll(round.remaining);
+        }
+        for (SearchAction a : todo) {
+            if (!notDelivered.contains(a)) delivery.delivered(a.routeId());
         }
     }
 
@@ -279,6 +286,7 @@ class SearchProducer extends DefaultProducer {
         sendBuffered();
         SinkDeliveryException last = delivery.inline(() -> deleteAll(action.index()));
         if (last != null) throw last; // not parked: a truncate retried later would delete rows written after it
+        delivery.delivered(action.routeId());
     }
 
     private void deleteAll(String index) throws SinkDeliveryException, InterruptedException {

@@ -126,7 +126,10 @@ class WebhookProducer extends DefaultProducer {
             for (Batched e : batch) delivery.deadLetter(e.json(), e.routeId(), permanent);
             return;
         }
-        if (last == null) return;
+        if (last == null) {
+            for (Batched e : batch) delivery.delivered(e.routeId());
+            return;
+        }
         for (Batched e : batch) delivery.parkOrDeadLetter(e.json(), e.subject(), e.routeId(), last);
         LOG.warnf("webhook %s: a batch of %d events failed %d attempts (%s); %s", where, batch.size(), last.attempts(), last.getMessage(),
                 delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");
