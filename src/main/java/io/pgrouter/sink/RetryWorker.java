@@ -26,6 +26,9 @@ public class RetryWorker {
 
     private static final Logger LOG = Logger.getLogger(RetryWorker.class);
 
+    // while PostgreSQL is away every round fails the same way: said once
+    private final io.pgrouter.log.RecurringProblem problem = new io.pgrouter.log.RecurringProblem(LOG, "retrying waiting events");
+
     private final RetryStore store;
     private final DeadLetterStore deadLetters;
     private final EventsOut out;
@@ -83,12 +86,13 @@ public class RetryWorker {
                 for (int i = 0; i < lanes; i++) running.add(senders.submit(() -> drain(e.getKey(), e.getValue())));
             }
             for (Future<?> f : running) f.get();
+            problem.ok();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
             if (!(cause instanceof java.sql.SQLException sql && "42P01".equals(sql.getSQLState()))) {
-                LOG.warnf("retrying waiting events: %s", cause.getMessage());
+                problem.failed(String.valueOf(cause.getMessage()));
             }
         }
     }
