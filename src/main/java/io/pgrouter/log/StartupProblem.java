@@ -60,17 +60,32 @@ final class StartupProblem {
 
     /**
      * The message written for people: the first one in the cause chain thrown by the router's own code (it names the
-     * route, file and setting), else the deepest one.
+     * route, file and setting), else the deepest one, with the route and its file:line when Camel names them.
      */
     private static String ourMessage(Throwable failure) {
         String deepest = null;
+        String route = null;
+        String routes = setting("pgrouter.routes.dir", "routes");
         for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (route == null && t instanceof org.apache.camel.FailedToCreateRouteException f) route = route(f.getRouteId(), f.getLocation());
+            if (route == null && t instanceof org.apache.camel.FailedToStartRouteException f) route = route(f.getRouteId(), f.getLocation());
+            if (t instanceof java.nio.file.NoSuchFileException missing && missing.getFile() != null && missing.getFile().endsWith(routes)) {
+                return "The routes folder " + missing.getFile() + " does not exist: create it, or set pgrouter.routes.dir (now " + routes
+                        + ") to the folder with your route files.";
+            }
             if (t.getMessage() != null && !t.getMessage().isBlank()) {
                 if (t.getStackTrace().length > 0 && t.getStackTrace()[0].getClassName().startsWith("io.pgrouter.")) return t.getMessage();
-                deepest = t.getMessage();
+                // the exception's name says what a bare message (a path, a number) does not
+                deepest = t.getClass().getSimpleName() + ": " + t.getMessage();
             }
         }
-        return deepest == null ? failure.toString() : deepest;
+        if (deepest == null) deepest = failure.toString();
+        return route == null || deepest.contains(route) ? deepest : route + ": " + deepest;
+    }
+
+    private static String route(String id, String location) {
+        if (id == null) return null;
+        return "route '" + id + "'" + (location == null || location.isBlank() ? "" : " (" + location.replaceFirst("^file:", "") + ")");
     }
 
     private static String setting(String key, String otherwise) {

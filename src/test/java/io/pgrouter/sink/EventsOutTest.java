@@ -53,6 +53,12 @@ class EventsOutTest {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes()).isEqualTo(expected));
         assertThat(Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = '" + ROUTE + "'")).isEqualTo(1);
         assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = '" + ROUTE + "'")).isEqualTo(1);
+
+        // the receiver is back: the retry worker delivers the parked event, and it counts as delivered then
+        TestServers.webhook.script("/metered-down", 200);
+        expected.put("delivered/webhook-sink", 6.0);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes()).isEqualTo(expected));
+        assertThat(Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = '" + ROUTE + "'")).isZero();
     }
 
     /** The route's series as outcome/sink -> count. */
