@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS test.types (
 );
 ALTER TABLE test.types ALTER COLUMN long_text SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS test.fragile (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.metered (id int PRIMARY KEY, keep boolean NOT NULL, target text NOT NULL);
 CREATE TABLE IF NOT EXISTS test.echo (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.hooks (id int PRIMARY KEY, target text NOT NULL, note text);
 CREATE TABLE IF NOT EXISTS test.durable_hooks (id int PRIMARY KEY, note text);

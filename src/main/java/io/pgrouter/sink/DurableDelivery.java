@@ -54,6 +54,7 @@ public final class DurableDelivery {
     private final RetryStore retries;
     private final DeadLetterStore deadLetters;
     private final SinkDestinations.Destination destination;
+    private final EventsOut out;
 
     /**
      * @param sink the sink's name in dead letters (e.g. {@code webhook-sink})
@@ -62,7 +63,7 @@ public final class DurableDelivery {
      * @param destination whether the destination is down, shared by every endpoint that sends there
      */
     public DurableDelivery(String sink, String sinkKey, String where, Policy policy, RetryStore retries, DeadLetterStore deadLetters,
-            SinkDestinations.Destination destination) {
+            SinkDestinations.Destination destination, EventsOut out) {
         this.sink = sink;
         this.sinkKey = sinkKey;
         this.where = where;
@@ -70,6 +71,7 @@ public final class DurableDelivery {
         this.retries = retries;
         this.deadLetters = deadLetters;
         this.destination = destination;
+        this.out = out;
     }
 
     public Policy policy() {
@@ -93,6 +95,7 @@ public final class DurableDelivery {
         if (!destination.isDown() || !policy.durable()) return false;
         retries.parkAtBatchEnd(sinkKey, routeId, subject, json, where + " down since " + destination.downSince());
         destination.parkedWhileDown(1);
+        out.count(routeId, sink, EventsOut.PARKED);
         return true;
     }
 
@@ -129,7 +132,10 @@ public final class DurableDelivery {
         if (!admit(json, subject, routeId)) return;
         SinkDeliveryException last = inline(attempt);
         settled(last);
-        if (last == null) return;
+        if (last == null) {
+            delivered(routeId);
+            return;
+        }
         if (policy.durable()) {
             parkQuietly(json, subject, routeId, last);
             return;
@@ -146,6 +152,7 @@ public final class DurableDelivery {
     private boolean queuedBehind(String json, String subject, String routeId) throws java.sql.SQLException {
         if (!policy.durable() || !retries.hasWaiting(sinkKey, subject)) return false;
         retries.parkAtBatchEnd(sinkKey, routeId, subject, json, "waiting behind an earlier event of subject " + subject);
+        out.count(routeId, sink, EventsOut.PARKED);
         return true;
     }
 
@@ -198,11 +205,18 @@ public final class DurableDelivery {
     public void parkQuietly(String json, String subject, String routeId, SinkDeliveryException last) throws java.sql.SQLException {
         long delay = Math.max(policy.nextDelayMs(last.attempts()), last.retryAfterMs() == null ? 0 : last.retryAfterMs());
         retries.park(sinkKey, routeId, subject, json, last.attempts(), Instant.now().plusMillis(delay), last.lastStatus(), last.getMessage());
+        out.count(routeId, sink, EventsOut.PARKED);
     }
 
     /** For events whose route already moved on: the dead-letter record the dispatcher would have written. */
     public void deadLetter(String json, String routeId, SinkDeliveryException failure)
             throws java.sql.SQLException, com.fasterxml.jackson.core.JsonProcessingException {
         deadLetters.record(CanonicalEvent.fromJson(json), json, routeId, failure);
+        out.count(routeId, sink, EventsOut.DEAD_LETTERED);
+    }
+
+    /** The destination confirmed an event that a sink sent in a batch of its own (a single send counts itself). */
+    public void delivered(String routeId) {
+        out.count(routeId, sink, EventsOut.DELIVERED);
     }
 }

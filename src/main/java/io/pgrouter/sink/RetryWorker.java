@@ -26,16 +26,21 @@ public class RetryWorker {
 
     private static final Logger LOG = Logger.getLogger(RetryWorker.class);
 
+    // while PostgreSQL is away every round fails the same way: said once
+    private final io.pgrouter.log.RecurringProblem problem = new io.pgrouter.log.RecurringProblem(LOG, "retrying waiting events");
+
     private final RetryStore store;
     private final DeadLetterStore deadLetters;
+    private final EventsOut out;
     private final Map<String, Redeliverable> sinks = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
     // the sends of one round, several subjects at a time
     private java.util.concurrent.ExecutorService senders;
 
-    public RetryWorker(RetryStore store, DeadLetterStore deadLetters) {
+    public RetryWorker(RetryStore store, DeadLetterStore deadLetters, EventsOut out) {
         this.store = store;
         this.deadLetters = deadLetters;
+        this.out = out;
     }
 
     public void register(Redeliverable sink) {
@@ -96,12 +101,13 @@ public class RetryWorker {
                 for (int i = 0; i < lanes; i++) running.add(senders.submit(() -> drain(e.getKey(), e.getValue())));
             }
             for (Future<?> f : running) f.get();
+            problem.ok();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
             if (!(cause instanceof java.sql.SQLException sql && "42P01".equals(sql.getSQLState()))) {
-                LOG.warnf("retrying waiting events: %s", cause.getMessage());
+                problem.failed(String.valueOf(cause.getMessage()));
             }
         }
     }
@@ -131,6 +137,7 @@ public class RetryWorker {
         try {
             sink.redeliver(head.event());
             store.remove(head.id());
+            out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DELIVERED);
             return true;
         } catch (SinkDeliveryException e) {
             int attempts = head.attempts() + 1;
@@ -144,6 +151,7 @@ public class RetryWorker {
             deadLetters.record(event, head.event(), head.routeId(), new SinkDeliveryException(e.sink(),
                     (spent ? "retry budget spent: " : "") + e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e));
             store.remove(head.id());
+            out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DEAD_LETTERED);
             return true;
         }
     }

@@ -56,6 +56,9 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
     @Inject
     SinkDestinations destinations;
 
+    @Inject
+    EventsOut out;
+
     /** Hands the endpoint to the retry worker, which re-sends its parked events. */
     protected void registerWithRetryWorker(RetryingSinkEndpoint endpoint) {
         retryWorker.register(endpoint);
@@ -73,7 +76,7 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
     public DurableDelivery delivery(String sink, RetryingSinkEndpoint endpoint, String destinationName, String where) {
         SinkDestinations.Destination destination = destinations.of(sink, destinationName);
         endpoint.destination(destination);
-        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters, destination);
+        return new DurableDelivery(sink, endpoint.sinkKey(), where, endpoint.policy(), retryStore, deadLetters, destination, out);
     }
 
     public RetryStore retryStore() {

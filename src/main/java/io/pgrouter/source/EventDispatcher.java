@@ -20,6 +20,8 @@ import io.pgrouter.event.CommitTimes;
 import io.pgrouter.event.EventBody;
 import io.pgrouter.event.Op;
 import io.pgrouter.sink.BatchBoundary;
+import io.pgrouter.sink.EventsOut;
+import io.pgrouter.sink.SinkDeliveryException;
 import io.pgrouter.store.DeadLetterStore;
 
 /**
@@ -33,17 +35,18 @@ public class EventDispatcher {
 
     private final DeadLetterStore deadLetters;
     private final MeterRegistry metrics;
+    private final EventsOut out;
     // meters looked up once per tag combination, not once per event
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
-    private final Map<String, Counter> delivered = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Map<Op, Counter>>> inCounters = new ConcurrentHashMap<>();
 
     private final List<BatchBoundary> batchingSinks;
 
-    public EventDispatcher(DeadLetterStore deadLetters, MeterRegistry metrics, @Any Instance<BatchBoundary> batchingSinks) {
+    public EventDispatcher(DeadLetterStore deadLetters, MeterRegistry metrics, EventsOut out, @Any Instance<BatchBoundary> batchingSinks) {
         this.deadLetters = deadLetters;
         this.metrics = metrics;
+        this.out = out;
         this.batchingSinks = batchingSinks.stream().toList();
     }
 
@@ -94,12 +97,13 @@ public class EventDispatcher {
             // one body for every route: its JSON is built once, and only if something reads it
             if (body == null) body = new EventBody(event);
             taken = true;
-            Exception failure = consumer.deliver(body, sequence);
+            PgConsumer.Delivery delivery = consumer.deliver(body, sequence);
             String route = consumer.getRouteId();
+            Exception failure = delivery.failure();
             if (failure == null) {
-                delivered.computeIfAbsent(route, r -> Counter.builder("pgrouter.events.out").tag("route", r).tag("outcome", "delivered")
-                        .register(metrics)).increment();
-                if (event.time() != null) {
+                if (!delivery.reachedSink()) {
+                    out.count(route, "", EventsOut.FILTERED);
+                } else if (event.time() != null) {
                     timers.computeIfAbsent(route, r -> Timer.builder("pgrouter.commit.to.delivered").tag("route", r)
                             .publishPercentileHistogram().register(metrics))
                             .record(Duration.between(CommitTimes.parse(event.time()), Instant.now()));
@@ -108,16 +112,12 @@ public class EventDispatcher {
                 LOG.errorf("%s failed on event %s (%s): %s; writing it to the dead-letter store", consumer.location(), event.id(),
                         event.type(), failure.toString());
                 deadLetters.record(event, body.json(), route, failure);
-                outcome(route, "dead-lettered");
+                // a sink that gave up names itself; any other step of the route failed before a sink
+                out.count(route, failure instanceof SinkDeliveryException s ? s.sink() : "", EventsOut.DEAD_LETTERED);
                 counters.computeIfAbsent("dead/" + route, k -> Counter.builder("pgrouter.dead.letters").tag("route", route).register(metrics))
                         .increment();
             }
         }
         return taken;
-    }
-
-    private void outcome(String route, String outcome) {
-        counters.computeIfAbsent("out/" + route + "/" + outcome, k -> Counter.builder("pgrouter.events.out")
-                .tag("route", route).tag("outcome", outcome).register(metrics)).increment();
     }
 }

@@ -70,13 +70,17 @@ public class PgConsumer extends DefaultConsumer {
         return (PgEndpoint) super.getEndpoint();
     }
 
-    /** Runs the route for one event and returns its failure, or null once the route finished with it. */
-    public Exception deliver(EventBody body) {
+    /** What a route did with one event: its failure, or whether it reached a sink (when it did not, it filtered the event out). */
+    public record Delivery(Exception failure, boolean reachedSink) {
+    }
+
+    /** Runs the route for one event. */
+    public Delivery deliver(EventBody body) {
         return deliver(body, 0);
     }
 
     /** @param sequence the dispatcher's number of the event, for sinks that hold events across source batches */
-    public Exception deliver(EventBody body, long sequence) {
+    public Delivery deliver(EventBody body, long sequence) {
         Exchange exchange = createExchange(false);
         exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
         io.pgrouter.sink.BatchBoundary.routing(sequence);
@@ -88,8 +92,8 @@ public class PgConsumer extends DefaultConsumer {
         } catch (Exception e) {
             exchange.setException(e);
         }
-        Exception failure = exchange.getException();
+        Delivery delivery = new Delivery(exchange.getException(), exchange.getProperty(SinkSends.REACHED) != null);
         releaseExchange(exchange, false);
-        return failure;
+        return delivery;
     }
 }

@@ -28,6 +28,9 @@ public class DeadLetterReplayer {
     private final EventDispatcher dispatcher;
     private ScheduledExecutorService timer;
 
+    // while PostgreSQL is away every round fails the same way: said once
+    private final io.pgrouter.log.RecurringProblem problem = new io.pgrouter.log.RecurringProblem(LOG, "replaying dead letters");
+
     public DeadLetterReplayer(DeadLetterStore store, EventDispatcher dispatcher) {
         this.store = store;
         this.dispatcher = dispatcher;
@@ -53,7 +56,7 @@ public class DeadLetterReplayer {
                     continue;
                 }
                 CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
-                Exception failure = consumer.deliver(new EventBody(event, replay.event()));
+                Exception failure = consumer.deliver(new EventBody(event, replay.event())).failure();
                 if (failure == null) {
                     dispatcher.flushAll();
                     store.replayed(replay.id());
@@ -63,10 +66,11 @@ public class DeadLetterReplayer {
                     LOG.errorf("dead letter %d (event %s) failed again in route '%s': %s", replay.id(), event.id(), replay.routeId(), failure.getMessage());
                 }
             }
+            problem.ok();
         } catch (java.sql.SQLException e) {
-            if (!"42P01".equals(e.getSQLState())) LOG.warnf("replaying dead letters: %s", e.getMessage()); // 42P01: no store yet
+            if (!"42P01".equals(e.getSQLState())) problem.failed(String.valueOf(e.getMessage())); // 42P01: no store yet
         } catch (Exception e) {
-            LOG.warnf("replaying dead letters: %s", e.getMessage());
+            problem.failed(String.valueOf(e.getMessage()));
         }
     }
 }

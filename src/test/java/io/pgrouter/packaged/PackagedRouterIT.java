@@ -79,8 +79,40 @@ class PackagedRouterIT {
                 """);
         try (RouterProcess router = RouterProcess.start(with("pgrouter.routes.dir", dir.toString()))) {
             assertThat(router.exitCode(90)).isNotZero();
-            assertThat(router.output()).contains("broken-route.yaml").containsPattern("line:? ?5");
+            assertThat(router.output()).contains("broken-route.yaml:5").contains("indent");
+            assertReadable(router.output());
         }
+    }
+
+    @Test
+    void aWrongPasswordFailsStartUpNamingTheUserTheSettingAndTheFix() throws Exception {
+        // a role that must give its password (scram-sha-256), whatever the test database asks of others
+        Sql.exec("DO $$ BEGIN CREATE ROLE wrong_pw LOGIN REPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                "SET password_encryption = 'scram-sha-256'", "ALTER ROLE wrong_pw PASSWORD 'the-right-one'");
+        Path hba = Path.of(Sql.text("SHOW hba_file"));
+        String rules = Files.readString(hba);
+        if (!rules.contains("wrong_pw")) {
+            Files.writeString(hba, "host all wrong_pw 127.0.0.1/32 scram-sha-256\nhost all wrong_pw ::1/128 scram-sha-256\n" + rules);
+            Sql.exec("SELECT pg_reload_conf()");
+        }
+        Map<String, String> c = with("pgrouter.postgres.user", "wrong_pw");
+        c.put("pgrouter.postgres.password", "a-wrong-one");
+        try (RouterProcess router = RouterProcess.start(c)) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("wrong_pw").contains("pgrouter.postgres.password").contains("PGROUTER_POSTGRES_PASSWORD")
+                    .doesNotContain("a-wrong-one");
+            assertReadable(router.output());
+        }
+    }
+
+    /**
+     * What a person reads when the router cannot start: no "Caused by" chains, no stack frames, and from the first
+     * error on (Camel's lines about stopping the routes included) a screenful at most.
+     */
+    static void assertReadable(String output) {
+        assertThat(output).as(output).doesNotContain("Caused by").doesNotContainPattern("(?m)^\\s+at [\\w$.]+\\(");
+        String fromError = output.substring(Math.max(0, output.indexOf(" ERROR ")));
+        assertThat(fromError.lines().filter(l -> !l.isBlank()).count()).as(output).isLessThanOrEqualTo(15);
     }
 
     @Test

@@ -85,6 +85,36 @@ class WalSourceFaultsIT {
     }
 
     @Test
+    void aPostgresRestartIsOneWarningAndReadinessLogsItsChangesNotEachProbe() throws Exception {
+        int port = freePort();
+        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.wal.slot", "restart", "pgrouter.wal.publication", "restart",
+                "quarkus.http.port", String.valueOf(port))))) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
+            int before = router.output().length();
+            TestServers.db.stop();
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(port).statusCode() == 503);
+            int probing = router.output().length();
+            for (int probe = 0; probe < 10; probe++) assertThat(readiness(port).statusCode()).isEqualTo(503);
+            // ten probes while DOWN add nothing to the log (the change was logged once, at the first)
+            assertThat(router.output().substring(probing)).doesNotContain("readiness").doesNotContain("\"status\"");
+            TestServers.db.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'after-restart', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Lake.rows("marketplace.products").stream()
+                    .anyMatch(e -> "after-restart".equals(e.path("title").asText())));
+            String during = router.output().substring(before);
+            assertThat(during).as(router.output()).doesNotContain("Caused by").doesNotContainPattern("(?m)^\\s+at [\\w$.]+\\(")
+                    .doesNotContain(" ERROR ").doesNotContain("\"status\"");
+            assertThat(during.lines().filter(l -> l.contains(" WARN ") && l.contains("WAL source lost its connection"))).as(during).hasSize(1);
+            assertThat(during.lines().filter(l -> l.contains("readiness DOWN"))).as(during).isNotEmpty();
+            assertThat(during.lines().filter(l -> l.contains("readiness UP"))).as(during).isNotEmpty();
+            // the retry worker and the replayer fail every round while PostgreSQL is away: said when it starts or changes, and when it is over
+            assertThat(during.lines().filter(l -> l.contains("retrying waiting events"))).as(during).hasSizeLessThanOrEqualTo(3);
+            assertThat(during.lines().filter(l -> l.contains("replaying dead letters"))).as(during).hasSizeLessThanOrEqualTo(3);
+        }
+    }
+
+    @Test
     void anEventThatIsNeitherDeliveredNorDeadLetteredHoldsThePositionUntilItCanBe() throws Exception {
         java.nio.file.Path routes = java.nio.file.Files.createTempDirectory("routes");
         java.nio.file.Files.writeString(routes.resolve("wal-fragile-to-nowhere.yaml"), """

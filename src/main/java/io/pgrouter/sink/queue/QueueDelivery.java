@@ -109,8 +109,9 @@ public final class QueueDelivery {
             delivery.deadLetter(e.json(), e.routeId(), reason);
         }
         delivery.settled(last);
+        List<QueueEvent> left = last == null ? List.of() : batch.remaining();
+        countDelivered(events, batch.rejected, left);
         if (last == null) return;
-        List<QueueEvent> left = batch.remaining();
         if (!delivery.policy().durable()) {
             LOG.errorf("%s failed %d attempts (%s): %d events go to dead letters (no retry budget)", where, last.attempts(), last.getMessage(), left.size());
             for (QueueEvent e : left) delivery.deadLetter(e.json(), e.routeId(), last);
@@ -118,6 +119,16 @@ public final class QueueDelivery {
         }
         for (QueueEvent e : left) delivery.parkQuietly(e.json(), e.subject(), e.routeId(), last);
         LOG.warnf("%s: %d events wait in the retry store after %d attempts (%s)", where, left.size(), last.attempts(), last.getMessage());
+    }
+
+    /** Every event of a delivery that was neither refused nor left over counts as delivered. */
+    private void countDelivered(List<QueueEvent> events, List<QueueEvent> rejected, List<QueueEvent> left) {
+        java.util.Set<QueueEvent> not = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        not.addAll(rejected);
+        not.addAll(left);
+        for (QueueEvent e : events) {
+            if (!not.contains(e)) delivery.delivered(e.routeId());
+        }
     }
 
     /** One attempt for an event waiting in the retry store; its success marks the broker up. */

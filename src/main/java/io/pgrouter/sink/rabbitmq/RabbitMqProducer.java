@@ -62,6 +62,8 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     private final SourceBuffers<Stream> streams = new SourceBuffers<>(Stream::new);
+    // events of the batch being flushed that were not delivered (refused for good, or left to the retry store)
+    private final Set<Outgoing> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     // exchanges checked (or declared) on the current connection; the broker's message size limit once it told us
     private final Set<String> knownExchanges = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -121,20 +123,26 @@ class RabbitMqProducer extends DefaultProducer {
         stream.batch.clear();
         stream.unsent.clear();
         stream.unreachable = null;
+        notDelivered.clear();
         // once the broker failed during the batch nothing more was sent: the unsent events come after the sent ones
         List<Outgoing> all = new ArrayList<>();
         sent.forEach(s -> all.add(s.message));
         all.addAll(notSent);
         try {
-            settleBatch(stream, sent, notSent, all, unreachableBy);
+            notDelivered.addAll(settleBatch(stream, sent, notSent, all, unreachableBy));
         } catch (Exception e) {
             stream.unsent.addAll(0, all);
             stream.unreachable = retryable("the previous batch end failed: " + e.getMessage(), null);
             throw e;
         }
+        // whatever the broker neither refused for good nor left pending, it confirmed
+        for (Outgoing m : all) {
+            if (!notDelivered.contains(m)) delivery.delivered(m.routeId());
+        }
     }
 
-    private void settleBatch(Stream stream, List<ConfirmedChannel.Sent> sent, List<Outgoing> notSent, List<Outgoing> all,
+    /** Settles a flushed batch; returns the events left to the retry store or dead letters after the in-line retries. */
+    private List<Outgoing> settleBatch(Stream stream, List<ConfirmedChannel.Sent> sent, List<Outgoing> notSent, List<Outgoing> all,
             SinkDeliveryException unreachableBy) throws Exception {
 
         Outcome first = settle(sent);
@@ -142,7 +150,7 @@ class RabbitMqProducer extends DefaultProducer {
         List<Outgoing> pending = following(all, first.retry(), notSent);
         if (pending.isEmpty()) {
             delivery.settled(null);
-            return;
+            return pending;
         }
         SinkDeliveryException firstFailure = first.lastRetryable() != null ? first.lastRetryable() : unreachableBy;
         boolean[] firstAttempt = {true};
@@ -160,10 +168,11 @@ class RabbitMqProducer extends DefaultProducer {
             if (!pending.isEmpty()) throw again.lastRetryable();
         });
         delivery.settled(last);
-        if (last == null) return;
+        if (last == null) return pending;
         for (Outgoing m : pending) delivery.parkOrDeadLetter(m.json(), m.subject(), m.routeId(), last);
         LOG.warnf("%s: %d events of the batch not confirmed after %d attempts (%s); %s", endpoint.where(), pending.size(), last.attempts(),
                 last.getMessage(), delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");
+        return pending;
     }
 
     /** The broker's answers for some published events: what to try again, what it refused for good and why. */
@@ -185,6 +194,7 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     private void deadLetter(Map<Outgoing, SinkDeliveryException> refused) {
+        notDelivered.addAll(refused.keySet());
         for (Map.Entry<Outgoing, SinkDeliveryException> r : refused.entrySet()) {
             LOG.errorf("%s refused event %s for good: %s; writing it to the dead-letter store", endpoint.where(), r.getKey().id(), r.getValue().getMessage());
             try {

@@ -113,12 +113,14 @@ class SearchProducer extends DefaultProducer {
         delivery.writeParked();
         if (todo.isEmpty()) return;
         Round round = new Round(todo);
+        java.util.Set<SearchAction> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         SinkDeliveryException last;
         try {
             last = delivery.inline(round::attempt);
         } catch (SinkDeliveryException permanent) {
             // the whole request was refused (credentials, a broken mapping file): no item can succeed as it is
             for (SearchAction a : round.remaining) delivery.deadLetter(a.json(), a.routeId(), permanent);
+            notDelivered.addAll(round.remaining);
             round.remaining = List.of();
             last = null;
         }
@@ -126,8 +128,13 @@ class SearchProducer extends DefaultProducer {
             delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
         }
         delivery.settled(last);
+        notDelivered.addAll(round.rejected.keySet());
         if (last != null) {
             for (SearchAction a : round.remaining) delivery.parkOrDeadLetter(a.json(), a.subject(), a.routeId(), last);
+            notDelivered.addAll(round.remaining);
+        }
+        for (SearchAction a : todo) {
+            if (!notDelivered.contains(a)) delivery.delivered(a.routeId());
         }
     }
 
@@ -302,6 +309,7 @@ class SearchProducer extends DefaultProducer {
         sendBuffered();
         SinkDeliveryException last = delivery.inline(() -> deleteAll(action.index()));
         if (last != null) throw last; // not parked: a truncate retried later would delete rows written after it
+        delivery.delivered(action.routeId());
     }
 
     private void deleteAll(String index) throws SinkDeliveryException, InterruptedException {

@@ -129,7 +129,10 @@ class WebhookProducer extends DefaultProducer {
             return;
         }
         delivery.settled(last);
-        if (last == null) return;
+        if (last == null) {
+            for (Batched e : batch) delivery.delivered(e.routeId());
+            return;
+        }
         for (Batched e : batch) delivery.parkOrDeadLetter(e.json(), e.subject(), e.routeId(), last);
         LOG.warnf("webhook %s: a batch of %d events failed %d attempts (%s); %s", where, batch.size(), last.attempts(), last.getMessage(),
                 delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");

@@ -150,6 +150,9 @@ public class NotifySource implements EventSource {
                 .subscribeHandler(v -> {
                     everConnected = true;
                     LOG.debugf("LISTEN %s", channel);
+                    // without a handler Vert.x prints the stack trace of a lost connection; the reconnect policy says it in one line
+                    var connection = subscriber.actualConnection();
+                    if (connection != null) connection.exceptionHandler(e -> LOG.debugf("LISTEN connection: %s", e.toString()));
                 })
                 .handler(payload -> routing.execute(() -> route(channel, payload)));
     }

@@ -188,7 +188,12 @@ public class WalSource implements EventSource {
         if (stopping || stopped != engine) return;
         String reason = error != null ? rootMessage(error) : message;
         state = SourceState.down("Debezium engine stopped: " + reason);
-        LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+        if (error != null && io.pgrouter.postgres.PostgresErrors.connectionLost(error)) {
+            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting
+            LOG.warnf("WAL source lost its connection to PostgreSQL (%s); reconnecting in %d ms", firstLine(reason), restartDelayMs);
+        } else {
+            LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+        }
         scheduleRestart();
     }
 
@@ -262,6 +267,11 @@ public class WalSource implements EventSource {
     }
 
     /** The error chain in one line, with any password Debezium puts in its messages (its config map) masked. */
+    private static String firstLine(String text) {
+        int nl = text.indexOf('\n');
+        return nl < 0 ? text : text.substring(0, nl);
+    }
+
     static String rootMessage(Throwable error) {
         Throwable t = error;
         StringBuilder s = new StringBuilder(String.valueOf(t.getMessage()));

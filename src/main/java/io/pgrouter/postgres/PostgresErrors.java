@@ -1,0 +1,39 @@
+package io.pgrouter.postgres;
+
+import java.sql.SQLException;
+
+/** What a failure from PostgreSQL means for the router, read from its SQLSTATE along the cause chain. */
+public final class PostgresErrors {
+
+    private PostgresErrors() {
+    }
+
+    /** PostgreSQL refused the login: a wrong password (28P01) or no pg_hba.conf entry / no such role (28000). */
+    public static SQLException loginRefused(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException e && e.getSQLState() != null && e.getSQLState().startsWith("28")) return e;
+            if (t.getCause() == t) break;
+        }
+        return null;
+    }
+
+    /**
+     * The connection broke or could not be made: the server shut down or restarted (57P01-57P03), a connection
+     * exception (class 08), or the socket closed under the driver. The router reconnects by itself.
+     */
+    public static boolean connectionLost(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException e && e.getSQLState() != null
+                    && (e.getSQLState().startsWith("08") || e.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+            if (t instanceof io.vertx.pgclient.PgException e && e.getSqlState() != null
+                    && (e.getSqlState().startsWith("08") || e.getSqlState().startsWith("57P"))) {
+                return true;
+            }
+            if (t instanceof java.io.EOFException || t instanceof java.net.SocketException) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
+}

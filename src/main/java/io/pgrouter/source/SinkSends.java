@@ -1,0 +1,68 @@
+package io.pgrouter.source;
+
+import jakarta.inject.Singleton;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
+
+import io.pgrouter.sink.EventsOut;
+import io.pgrouter.sink.RetryingSinkEndpoint;
+
+/**
+ * Sees every send of a route's event to an endpoint: marks the event as having reached a sink (a route that ends
+ * without one filtered it out) and counts it delivered for endpoints that do not count their own outcomes (the data
+ * lake, any stock Camel endpoint). A Kamelet or {@code direct:} is a step on the way, not a sink. Camel finds it as a bean.
+ */
+@Singleton
+@io.quarkus.arc.Unremovable
+public class SinkSends extends EventNotifierSupport {
+
+    /** Exchange property: some sink took the event. */
+    static final String REACHED = "pgSinkReached";
+
+    private final EventsOut out;
+
+    public SinkSends(EventsOut out) {
+        this.out = out;
+        setIgnoreCamelContextEvents(true);
+        setIgnoreRouteEvents(true);
+        setIgnoreServiceEvents(true);
+        setIgnoreExchangeCreatedEvent(true);
+        setIgnoreExchangeCompletedEvent(true);
+        setIgnoreExchangeFailedEvents(true);
+        setIgnoreExchangeRedeliveryEvents(true);
+        setIgnoreStepEvents(true);
+    }
+
+    // Camel announces the sent event only to notifiers that took the sending one
+    @Override
+    public boolean isEnabled(CamelEvent event) {
+        return event instanceof CamelEvent.ExchangeSentEvent || event instanceof CamelEvent.ExchangeSendingEvent;
+    }
+
+    @Override
+    public void notify(CamelEvent event) {
+        if (!(event instanceof CamelEvent.ExchangeSentEvent sent)) return;
+        Exchange exchange = sent.getExchange();
+        String route = exchange.getProperty(PgConsumer.ROUTE_ID, String.class);
+        if (route == null || exchange.getException() != null) return;
+        Endpoint endpoint = sent.getEndpoint();
+        String scheme = endpoint.getEndpointBaseUri();
+        int colon = scheme.indexOf(':');
+        String component = colon < 0 ? scheme : scheme.substring(0, colon);
+        if ("kamelet".equals(component) || "direct".equals(component)) return;
+        exchange.setProperty(REACHED, Boolean.TRUE);
+        if (endpoint instanceof RetryingSinkEndpoint) return; // counts what its destination confirmed, parked or refused
+        out.count(route, sinkName(endpoint, component), EventsOut.DELIVERED);
+    }
+
+    /** The router's own sinks by their Kamelet's name (their endpoint path), other endpoints by their component. */
+    private static String sinkName(Endpoint endpoint, String component) {
+        if (!endpoint.getClass().getPackageName().startsWith("io.pgrouter.sink")) return component;
+        String base = endpoint.getEndpointBaseUri();
+        String path = base.substring(base.indexOf(':') + 1);
+        return path.startsWith("//") ? path.substring(2) : path;
+    }
+}
