@@ -277,6 +277,7 @@ public final class WebhookBench {
             Thread.sleep(1000);
             receiver.arrivals.drain();
             double cpuBefore = Procs.cpuSeconds(p.pid());
+            double jitBefore = Procs.jitCpuSeconds(p.pid());
             double[] accountBefore = cpuAccount(p, work);
             long wallBefore = System.nanoTime();
             String loadBefore = Bench.loadAverage();
@@ -292,10 +293,11 @@ public final class WebhookBench {
                 if (!r.complete()) break;
             }
             double cpu = Procs.cpuSeconds(p.pid()) - cpuBefore;
+            double jit = Procs.jitCpuSeconds(p.pid()) - jitBefore;
             double other = Bench.otherCores(accountBefore, cpuAccount(p, work), (System.nanoTime() - wallBefore) / 1e9);
-            notes.add(String.format(Locale.ROOT, "%s: peak RSS %.0f MiB, CPU %.1f s over the measured phases (%.0f ms per 1000 events); "
-                    + "load avg (1 min) %s → %s; CPU used by other processes on the machine meanwhile: %.2f cores", name,
-                    Procs.statusMiB(p.pid(), "VmHWM"), cpu, events == 0 ? Double.NaN : cpu * 1e6 / events, loadBefore, Bench.loadAverage(), other));
+            notes.add(String.format(Locale.ROOT, "%s: peak RSS %.0f MiB, CPU %.1f s over the measured phases (%.0f ms per 1000 events), of which "
+                    + "%.1f s in its JIT compiler threads; load avg (1 min) %s → %s; CPU used by other processes on the machine meanwhile: %.2f cores", name,
+                    Procs.statusMiB(p.pid(), "VmHWM"), cpu, events == 0 ? Double.NaN : cpu * 1e6 / events, jit, loadBefore, Bench.loadAverage(), other));
         } finally {
             Bench.close(stopper);
         }
