@@ -34,7 +34,7 @@ import io.pgrouter.demo.EmbeddedDatabase;
 
 /**
  * WAL -> webhook benchmark (bench/webhook.sh, README in bench/): the packaged router with
- * {@code pg:wal?tables=bench.events -> kamelet:webhook-sink?retries=0}, then Debezium Server's HTTP sink on the
+ * {@code pg:wal?tables=bench.events -> kamelet:webhook-sink} (its defaults unless bench.webhook.sink.params), then Debezium Server's HTTP sink on the
  * same PostgreSQL and table, both POSTing to an HTTP receiver in this JVM (JDK HttpServer) that answers 200 after
  * a fixed delay (~1 ms, then ~50 ms).
  *
@@ -55,8 +55,11 @@ public final class WebhookBench {
     static final int PACED_N_RATE = Integer.getInteger("bench.webhook.pacedn.rate", 100);
     static final int FAST_MS = Integer.getInteger("bench.webhook.fast.ms", 1);
     static final int SLOW_MS = Integer.getInteger("bench.webhook.slow.ms", 50);
-    /** Options of the router's webhook-sink besides url, e.g. -Dbench.webhook.sink.params=retries=0&retryBudgetMs=0 */
-    static final String SINK_PARAMS = System.getProperty("bench.webhook.sink.params", "retries=0");
+    /**
+     * Options of the router's webhook-sink besides url, e.g. {@code concurrency=1}; empty: what a user gets by default.
+     * Several configurations separated by {@code |} are measured one after the other in the same session.
+     */
+    static final List<String> SINK_PARAMS = List.of(System.getProperty("bench.webhook.sink.params", "").split("\\|", -1));
     static final int WARMUP_TX1 = Integer.getInteger("bench.webhook.warmup.tx1", 500);
     static final int WARMUP_TXN = Integer.getInteger("bench.webhook.warmup.txn", 2);
 
@@ -184,14 +187,28 @@ public final class WebhookBench {
         List<String> notes = new ArrayList<>();
         long started = System.nanoTime();
 
-        String routerName = "router (pg:wal -> webhook-sink?" + SINK_PARAMS + ")";
-        Path routerWork = Files.createDirectories(work.resolve("router"));
+        List<String> routerNames = new ArrayList<>();
         String only = System.getProperty("bench.webhook.only", "router,debezium");
-        if (only.contains("router")) {
-            measure(work, routerName, () -> startRouter(jar, routerWork, db.jdbcUrl(), receiver.url()), db, admin, receiver, runs, notes);
-        }
-        try (Statement s = admin.createStatement()) {
-            s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'bench_router' AND NOT active");
+        for (String params : SINK_PARAMS) {
+            String routerName = "router (pg:wal -> webhook-sink" + (params.isEmpty() ? ", defaults" : "?" + params) + ")";
+            routerNames.add(routerName);
+            Path routerWork = Files.createDirectories(work.resolve(SINK_PARAMS.size() == 1 ? "router" : "router-" + routerNames.size()));
+            // each configuration on its own slot, so that none resumes from another's stored offset
+            String slot = SINK_PARAMS.size() == 1 ? "bench_router" : "bench_router_" + routerNames.size();
+            if (only.contains("router")) {
+                measure(work, routerName, () -> startRouter(jar, routerWork, db.jdbcUrl(), receiver.url(), params, slot), db, admin, receiver, runs, notes);
+            }
+            // the next router starts on a fresh slot: wait for the stopped one's walsender to let go of it
+            try (Statement s = admin.createStatement()) {
+                for (int i = 0; i < 50; i++) {
+                    try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND active")) {
+                        rs.next();
+                        if (rs.getInt(1) == 0) break;
+                    }
+                    Thread.sleep(200);
+                }
+                s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND NOT active");
+            }
         }
 
         String dbzName = "Debezium Server 3.0.0.Final (http sink)";
@@ -205,12 +222,13 @@ public final class WebhookBench {
         }
         double minutes = (System.nanoTime() - started) / 60e9;
 
-        String report = report(runs, notes, serverVersion, minutes, routerName, dbzName);
+        String report = report(runs, notes, serverVersion, minutes, routerNames, dbzName);
         Files.writeString(work.resolve("results.md"), report);
         System.out.println();
         System.out.println(report);
         Bench.say("written to %s; logs under %s/{router,debezium}/*.log", work.resolve("results.md"), work);
-        boolean routerOk = (!only.contains("router") || runs.stream().filter(r -> r.consumer().equals(routerName)).count() == Load.values().length)
+        boolean routerOk = (!only.contains("router")
+                || routerNames.stream().allMatch(n -> runs.stream().filter(r -> r.consumer().equals(n)).count() == Load.values().length))
                 && runs.stream().allMatch(Run::complete);
         return routerOk ? 0 : 1;
     }
@@ -259,6 +277,7 @@ public final class WebhookBench {
             Thread.sleep(1000);
             receiver.arrivals.drain();
             double cpuBefore = Procs.cpuSeconds(p.pid());
+            double jitBefore = Procs.jitCpuSeconds(p.pid());
             double[] accountBefore = cpuAccount(p, work);
             long wallBefore = System.nanoTime();
             String loadBefore = Bench.loadAverage();
@@ -274,10 +293,11 @@ public final class WebhookBench {
                 if (!r.complete()) break;
             }
             double cpu = Procs.cpuSeconds(p.pid()) - cpuBefore;
+            double jit = Procs.jitCpuSeconds(p.pid()) - jitBefore;
             double other = Bench.otherCores(accountBefore, cpuAccount(p, work), (System.nanoTime() - wallBefore) / 1e9);
-            notes.add(String.format(Locale.ROOT, "%s: peak RSS %.0f MiB, CPU %.1f s over the measured phases (%.0f ms per 1000 events); "
-                    + "load avg (1 min) %s → %s; CPU used by other processes on the machine meanwhile: %.2f cores", name,
-                    Procs.statusMiB(p.pid(), "VmHWM"), cpu, events == 0 ? Double.NaN : cpu * 1e6 / events, loadBefore, Bench.loadAverage(), other));
+            notes.add(String.format(Locale.ROOT, "%s: peak RSS %.0f MiB, CPU %.1f s over the measured phases (%.0f ms per 1000 events), of which "
+                    + "%.1f s in its JIT compiler threads; load avg (1 min) %s → %s; CPU used by other processes on the machine meanwhile: %.2f cores", name,
+                    Procs.statusMiB(p.pid(), "VmHWM"), cpu, events == 0 ? Double.NaN : cpu * 1e6 / events, jit, loadBefore, Bench.loadAverage(), other));
         } finally {
             Bench.close(stopper);
         }
@@ -387,7 +407,7 @@ public final class WebhookBench {
 
     // ---------------------------------------------------------------- the two consumers
 
-    private static Process startRouter(Path jar, Path work, String jdbcUrl, String url) throws Exception {
+    private static Process startRouter(Path jar, Path work, String jdbcUrl, String url, String params, String slot) throws Exception {
         Path routes = Files.createDirectories(work.resolve("routes"));
         Files.writeString(routes.resolve("wal-bench-events-to-webhook.yaml"), """
                 # written by WebhookBench: every committed change to bench.events POSTed to the harness' receiver
@@ -398,9 +418,9 @@ public final class WebhookBench {
                       parameters:
                         tables: bench.events
                       steps:
-                        - to: "kamelet:webhook-sink?url=%s&%s"
-                """.formatted(url, SINK_PARAMS));
-        return RouterConsumer.launch(jar, work, jdbcUrl, routes, "bench_router", Procs.freePort(), work.resolve("router.log"));
+                        - to: "kamelet:webhook-sink?url=%s%s"
+                """.formatted(url, params.isEmpty() ? "" : "&" + params));
+        return RouterConsumer.launch(jar, work, jdbcUrl, routes, slot, Procs.freePort(), work.resolve("router.log"));
     }
 
     private static Process startDebezium(Path home, String java, Path work, int pgPort, String url) throws Exception {
@@ -444,7 +464,7 @@ public final class WebhookBench {
 
     // ---------------------------------------------------------------- report
 
-    private static String report(List<Run> runs, List<String> notes, String serverVersion, double minutes, String routerName, String dbzName) {
+    private static String report(List<Run> runs, List<String> notes, String serverVersion, double minutes, List<String> routerNames, String dbzName) {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "## WAL -> webhook: PostgreSQL %s, run took %.1f min%n%n", serverVersion, minutes));
         s.append(String.format(Locale.ROOT, "Loads: %d × %d-row tx flat out, %d × 1-row tx paced at %d tx/s, and %d × %d-row tx paced at %d tx/s "
@@ -457,7 +477,7 @@ public final class WebhookBench {
         s.append("|---|---|---:|---:|---:|---:|---|---:|\n");
         for (Run r : runs) {
             String ratio = "";
-            if (r.consumer().equals(routerName)) {
+            if (routerNames.contains(r.consumer())) {
                 Run d = runs.stream().filter(x -> x.consumer().equals(dbzName) && x.load() == r.load()).findFirst().orElse(null);
                 ratio = d == null || d.eventsPerSec() == 0 ? "—" : String.format(Locale.ROOT, "**%.2f×**", r.eventsPerSec() / d.eventsPerSec());
             }

@@ -18,9 +18,22 @@ import javax.crypto.spec.SecretKeySpec;
 final class StandardWebhooksSigner {
 
     private final List<byte[]> keys;
+    // one initialised Mac per key, cloned per signature: cheaper than a provider lookup and key set-up each time
+    private final List<Mac> initialised = new ArrayList<>();
 
     private StandardWebhooksSigner(List<byte[]> keys) {
         this.keys = keys;
+        for (byte[] key : keys) initialised.add(mac(key));
+    }
+
+    private static Mac mac(byte[] key) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            return mac;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
     }
 
     /** Secrets separated by spaces or commas; an empty text means unsigned. Never echoes a secret in an error. */
@@ -50,19 +63,24 @@ final class StandardWebhooksSigner {
 
     String signature(String id, long timestampSeconds, byte[] body) {
         byte[] prefix = (id + "." + timestampSeconds + ".").getBytes(StandardCharsets.UTF_8);
-        List<String> signatures = new ArrayList<>();
-        for (byte[] key : keys) {
-            try {
-                Mac mac = Mac.getInstance("HmacSHA256");
-                mac.init(new SecretKeySpec(key, "HmacSHA256"));
-                mac.update(prefix);
-                mac.update(body);
-                signatures.add("v1," + Base64.getEncoder().encodeToString(mac.doFinal()));
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("HmacSHA256 is not available", e);
-            }
+        StringBuilder signatures = new StringBuilder();
+        for (int i = 0; i < keys.size(); i++) {
+            Mac mac = copy(i);
+            mac.update(prefix);
+            mac.update(body);
+            if (i > 0) signatures.append(' ');
+            signatures.append("v1,").append(Base64.getEncoder().encodeToString(mac.doFinal()));
         }
-        return String.join(" ", signatures);
+        return signatures.toString();
+    }
+
+    /** A Mac of key i for this signature alone (lanes sign at the same time; a Mac is not thread-safe). */
+    private Mac copy(int i) {
+        try {
+            return (Mac) initialised.get(i).clone();
+        } catch (CloneNotSupportedException e) {
+            return mac(keys.get(i));
+        }
     }
 
     @Override

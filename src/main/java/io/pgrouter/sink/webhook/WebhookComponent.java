@@ -106,6 +106,7 @@ public class WebhookComponent extends RetryingSinkComponent {
     /** 410 Gone: kept in pgrouter.disabled_webhooks, so it stays disabled across restarts until re-enabled. */
     void disable(String url, String answer) {
         String plain = plain(url);
+        disabledHere.put(plain, Long.MAX_VALUE);
         disabled.add(plain);
         try (java.sql.Connection c = postgres.open()) {
             ensureTable(c);
@@ -117,8 +118,13 @@ public class WebhookComponent extends RetryingSinkComponent {
             }
         } catch (java.sql.SQLException e) {
             org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("could not store that %s is disabled: %s", plain, e.getMessage());
+        } finally {
+            disabledHere.put(plain, System.nanoTime());
         }
     }
+
+    /** URLs this router disabled, and when their row was stored (MAX_VALUE while storing). */
+    private final Map<String, Long> disabledHere = new ConcurrentHashMap<>();
 
     private void ensureTable(java.sql.Connection c) throws java.sql.SQLException {
         try (java.sql.Statement s = c.createStatement()) {
@@ -136,11 +142,13 @@ public class WebhookComponent extends RetryingSinkComponent {
     void refreshDisabled() {
         try (java.sql.Connection c = postgres.open(); java.sql.Statement s = c.createStatement()) {
             ensureTable(c);
+            long readAt = System.nanoTime();
             Set<String> stored = new java.util.HashSet<>();
             try (java.sql.ResultSet rs = s.executeQuery("SELECT url FROM " + postgres.schema() + ".disabled_webhooks")) {
                 while (rs.next()) stored.add(rs.getString(1));
             }
-            disabled.retainAll(stored);
+            // a URL this router disabled while the query ran may be missing from it: kept until a later read
+            disabled.removeIf(u -> !stored.contains(u) && disabledHere.getOrDefault(u, Long.MIN_VALUE) < readAt);
             disabled.addAll(stored);
         } catch (java.sql.SQLException e) {
             // the database is unreachable: keep what we know

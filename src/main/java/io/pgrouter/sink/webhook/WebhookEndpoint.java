@@ -1,14 +1,20 @@
 package io.pgrouter.sink.webhook;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
 
 import io.pgrouter.sink.Redeliverable;
 import io.pgrouter.sink.RetryingSinkEndpoint;
@@ -18,13 +24,16 @@ import io.pgrouter.sink.SourceBuffers;
 /** One webhook receiver and how to deliver to it. */
 public class WebhookEndpoint extends RetryingSinkEndpoint {
 
+    /** Requests in flight per endpoint unless a route says otherwise; the Kamelet's {@code concurrency} default is the same (tested). */
+    public static final int DEFAULT_CONCURRENCY = 8;
+
     private String url;
     private String secret;
     private String mode = "structured";
     private long timeoutMs = 15_000;
     private long maxRetryAfterMs = 60_000;
     private String headers;
-    private int concurrency = 1;
+    private int concurrency = DEFAULT_CONCURRENCY;
     private int batchSize = 100;
     private long lingerMs;
     /** Batched mode: each source's partial batch, sent when full, at that source's batch end, or when its linger is over. */
@@ -37,7 +46,7 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
 
     private StandardWebhooksSigner signer;
     private Map<String, String> extraHeaders;
-    private HttpClient client;
+    private CloseableHttpClient client;
 
     WebhookEndpoint(String uri, WebhookComponent component) {
         super(uri, component);
@@ -63,10 +72,20 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
                 extraHeaders.put(pair.substring(0, colon).trim(), pair.substring(colon + 1).trim());
             }
         }
-        client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofMillis(timeoutMs))
-                // plain http: no h2c upgrade dance (receivers rarely speak it); https still negotiates HTTP/2 by ALPN
-                .version("http".equals(parsed.getScheme()) ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
-                .build();
+        // blocking HTTP/1.1 on the lane's own thread: no selector or executor hand-offs per request, the main CPU cost
+        // of the JDK client here; retries are the sink's own, redirects are not followed
+        Timeout timeout = Timeout.ofMilliseconds(timeoutMs);
+        client = HttpClients.custom()
+                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create().useSystemProperties()
+                        // the lanes and the retry worker's subjects at once
+                        .setMaxConnPerRoute(2 * concurrency).setMaxConnTotal(2 * concurrency)
+                        .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(timeout).setSocketTimeout(timeout)
+                                // a connection idle for a while is checked first: receivers close idle keep-alive connections
+                                .setValidateAfterInactivity(TimeValue.ofSeconds(1)).build())
+                        .build())
+                .setDefaultRequestConfig(RequestConfig.custom().setConnectionRequestTimeout(timeout).setResponseTimeout(timeout).build())
+                .disableAutomaticRetries().disableRedirectHandling().disableCookieManagement().disableContentCompression()
+                .disableAuthCaching().build();
     }
 
     @Override
@@ -115,7 +134,13 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
 
     StandardWebhooksSigner signer() { return signer; }
     Map<String, String> extraHeaders() { return extraHeaders; }
-    HttpClient client() { return client; }
+    CloseableHttpClient client() { return client; }
+
+    @Override
+    protected void doShutdown() throws Exception {
+        if (client != null) client.close(CloseMode.GRACEFUL);
+        super.doShutdown();
+    }
 
     public String getUrl() { return url; }
     public void setUrl(String url) { this.url = url; }

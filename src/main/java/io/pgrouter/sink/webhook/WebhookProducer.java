@@ -2,19 +2,25 @@ package io.pgrouter.sink.webhook;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.support.DefaultProducer;
+import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.http.message.BasicHeader;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -50,12 +56,23 @@ class WebhookProducer extends DefaultProducer {
 
     private final DurableDelivery delivery;
 
-    private record Prepared(HttpRequest.Builder template, byte[] body, String id) {
+    private static final ContentType STRUCTURED = ContentType.create("application/cloudevents+json", StandardCharsets.UTF_8);
+    private static final ContentType BATCH = ContentType.create("application/cloudevents-batch+json", StandardCharsets.UTF_8);
+    private static final ContentType BINARY = ContentType.create("application/json");
+
+    /** What every attempt of one request sends; {@code headers}: the ce-* headers of binary mode. */
+    private record Prepared(ContentType type, List<Header> headers, byte[] body, String id) {
+    }
+
+    /** What one attempt got back: the status, an excerpt of the answer and Retry-After when not 2xx. */
+    private record Answer(int status, String excerpt, Long retryAfterMs) {
     }
 
     @Override
     public void process(Exchange exchange) throws Exception {
-        String json = exchange.getMessage().getBody(String.class);
+        Object payload = exchange.getMessage().getBody();
+        // the source's body as routes left it: its JSON is built once; anything else through Camel's converters
+        String json = payload instanceof io.pgrouter.event.EventBody body ? body.json() : exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
         String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
         String id = exchange.getMessage().getHeader("ceId", String.class);
@@ -78,7 +95,8 @@ class WebhookProducer extends DefaultProducer {
         try {
             deliver(json, subject, routeId, id);
         } catch (SinkDeliveryException e) {
-            // the route already moved on: the lane dead-letters what the dispatcher would have
+            // the route already moved on: the lane dead-letters, and says so, what the dispatcher would have
+            LOG.errorf("route %s failed on event %s: %s; writing it to the dead-letter store", routeId, id, e.toString());
             delivery.deadLetter(json, routeId, e);
         } finally {
             delivery.writeParked(); // a lane is no source: what it parked is written now, before the source's batch end
@@ -114,13 +132,9 @@ class WebhookProducer extends DefaultProducer {
         }
         body.append(']');
         byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(ids.toString().getBytes(StandardCharsets.UTF_8));
-        HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()))
-                .header("Content-Type", "application/cloudevents-batch+json; charset=UTF-8");
-        endpoint.extraHeaders().forEach(template::header);
         // the same batch gets the same webhook-id on every attempt
         String id = "batch:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
-        template.header("webhook-id", id);
-        Prepared request = new Prepared(template, body.toString().getBytes(StandardCharsets.UTF_8), id);
+        Prepared request = new Prepared(BATCH, List.of(), body.toString().getBytes(StandardCharsets.UTF_8), id);
         SinkDeliveryException last;
         try {
             last = delivery.inline(() -> attempt(request));
@@ -150,29 +164,22 @@ class WebhookProducer extends DefaultProducer {
 
     /** @param knownId the event's id when the caller has it (the ceId header), else null: read from the event */
     private Prepared prepare(String json, String knownId) throws com.fasterxml.jackson.core.JsonProcessingException {
-        HttpRequest.Builder template = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(endpoint.getTimeoutMs()));
         String id = knownId;
-        byte[] body;
         if ("binary".equals(endpoint.getMode())) {
             ObjectNode event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
             if (id == null) id = event.path("id").asText(null);
             JsonNode data = event.remove("data");
             event.remove("datacontenttype");
+            List<Header> headers = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext();) {
                 Map.Entry<String, JsonNode> attribute = it.next();
-                template.header("ce-" + attribute.getKey(), attribute.getValue().asText());
+                headers.add(new BasicHeader("ce-" + attribute.getKey(), attribute.getValue().asText()));
             }
-            template.header("Content-Type", "application/json");
-            body = CanonicalEvent.JSON.writeValueAsBytes(data);
-        } else {
-            // structured: the body is the event as the route has it; parsed only when the id is not known
-            if (id == null) id = CanonicalEvent.JSON.readTree(json).path("id").asText(null);
-            template.header("Content-Type", "application/cloudevents+json; charset=UTF-8");
-            body = json.getBytes(StandardCharsets.UTF_8);
+            return new Prepared(BINARY, headers, CanonicalEvent.JSON.writeValueAsBytes(data), id);
         }
-        endpoint.extraHeaders().forEach(template::header);
-        template.header("webhook-id", id);
-        return new Prepared(template, body, id);
+        // structured: the body is the event as the route has it; parsed only when the id is not known
+        if (id == null) id = CanonicalEvent.JSON.readTree(json).path("id").asText(null);
+        return new Prepared(STRUCTURED, List.of(), json.getBytes(StandardCharsets.UTF_8), id);
     }
 
     /** One request: returns on 2xx, throws a retryable or permanent {@link SinkDeliveryException} otherwise. */
@@ -180,19 +187,24 @@ class WebhookProducer extends DefaultProducer {
         if (endpoint.getComponent().isDisabled(where)) {
             throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (re-enable it with bin/pgrouter webhooks enable)", 410, null, 0, null);
         }
-        long timestamp = Instant.now().getEpochSecond();
-        HttpRequest.Builder request = prepared.template().copy().POST(HttpRequest.BodyPublishers.ofByteArray(prepared.body()))
-                .header("webhook-timestamp", Long.toString(timestamp));
-        if (endpoint.signer().signs()) request.header("webhook-signature", endpoint.signer().signature(prepared.id(), timestamp, prepared.body()));
-        HttpResponse<String> response;
+        long timestamp = System.currentTimeMillis() / 1000;
+        HttpPost request = new HttpPost(uri);
+        for (Header h : prepared.headers()) request.addHeader(h);
+        endpoint.extraHeaders().forEach(request::addHeader);
+        request.addHeader("webhook-id", prepared.id());
+        request.addHeader("webhook-timestamp", Long.toString(timestamp));
+        if (endpoint.signer().signs()) request.addHeader("webhook-signature", endpoint.signer().signature(prepared.id(), timestamp, prepared.body()));
+        request.setEntity(new ByteArrayEntity(prepared.body(), prepared.type()));
+        Answer response;
         try {
-            response = endpoint.client().send(request.build(), HttpResponse.BodyHandlers.ofString());
+            response = endpoint.client().execute(request, WebhookProducer::answer);
         } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) throw new InterruptedException("interrupted while sending to " + where);
             throw new SinkDeliveryException(SINK, e.toString(), null, e.toString(), 1, true, null, null);
         }
-        int status = response.statusCode();
+        int status = response.status();
         if (status / 100 == 2) return;
-        String answer = excerpt(response.body());
+        String answer = response.excerpt();
         if (status == 410) {
             endpoint.getComponent().disable(endpoint.getUrl(), answer);
             LOG.errorf("webhook %s answered 410 Gone: disabled, its events go to dead letters until re-enabled (bin/pgrouter webhooks enable %s)",
@@ -202,14 +214,24 @@ class WebhookProducer extends DefaultProducer {
         if (status != 408 && status != 429 && status < 500) {
             throw new SinkDeliveryException(SINK, where + " answered " + status + " (not retried)", status, answer, 1, null);
         }
-        Long retryAfter = status == 429 || status == 503 ? retryAfterMs(response) : null;
-        throw new SinkDeliveryException(SINK, "status " + status, status, answer, 1, true, retryAfter, null);
+        throw new SinkDeliveryException(SINK, "status " + status, status, answer, 1, true, response.retryAfterMs(), null);
     }
 
-    /** Retry-After as seconds or an HTTP date; null when absent or unreadable. */
-    static Long retryAfterMs(HttpResponse<?> response) {
-        String value = response.headers().firstValue("Retry-After").orElse(null);
-        if (value == null) return null;
+    /** Reads a 2xx answer's body only to free the connection; other answers keep an excerpt and Retry-After (429, 503). */
+    private static Answer answer(ClassicHttpResponse response) throws IOException {
+        int status = response.getCode();
+        if (status / 100 == 2) {
+            EntityUtils.consume(response.getEntity());
+            return new Answer(status, null, null);
+        }
+        // the answer as text, whatever charset it claims: only an excerpt for dead letters
+        String body = response.getEntity() == null ? null : new String(EntityUtils.toByteArray(response.getEntity()), StandardCharsets.UTF_8);
+        Header retryAfter = status == 429 || status == 503 ? response.getFirstHeader("Retry-After") : null;
+        return new Answer(status, excerpt(body), retryAfter == null ? null : retryAfterMs(retryAfter.getValue()));
+    }
+
+    /** Retry-After as seconds or an HTTP date; null when unreadable. */
+    static Long retryAfterMs(String value) {
         try {
             return Math.max(0, Long.parseLong(value.trim()) * 1000);
         } catch (NumberFormatException notSeconds) {

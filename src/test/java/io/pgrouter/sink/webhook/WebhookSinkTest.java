@@ -198,15 +198,20 @@ class WebhookSinkTest {
     }
 
     @Test
-    void concurrencyDeliversSubjectsInParallelAndEachSubjectInOrder() {
+    void byDefaultSubjectsGoInParallelAndEachSubjectInOrder() {
         receiver().delay("/parallel", 100);
-        Sql.exec("BEGIN; INSERT INTO test.parallel_hooks SELECT i, 'a' FROM generate_series(1, 20) i; "
-                + "UPDATE test.parallel_hooks SET note = 'b' WHERE id = 1; UPDATE test.parallel_hooks SET note = 'c' WHERE id = 1; COMMIT");
-        await().atMost(WAIT).until(() -> receiver().deliveries("/parallel").size() == 22);
+        // one transaction: 20 subjects, then subjects 1-5 updated five times each, interleaved
+        StringBuilder tx = new StringBuilder("BEGIN; INSERT INTO test.parallel_hooks SELECT i, 'a' FROM generate_series(1, 20) i; ");
+        for (String note : List.of("b", "c", "d", "e", "f")) tx.append("UPDATE test.parallel_hooks SET note = '").append(note).append("' WHERE id <= 5; ");
+        Sql.exec(tx.append("COMMIT").toString());
+        await().atMost(WAIT).until(() -> receiver().deliveries("/parallel").size() == 45);
         assertThat(receiver().maxInFlight()).isGreaterThan(1);
-        List<String> notesOfOne = receiver().deliveries("/parallel").stream().map(d -> readTree(d.body()))
-                .filter(e -> e.get("subject").asText().equals("1")).map(e -> e.at("/data/after/note").asText()).toList();
-        assertThat(notesOfOne).containsExactly("a", "b", "c");
+        for (int subject = 1; subject <= 5; subject++) {
+            String s = Integer.toString(subject);
+            List<String> notes = receiver().deliveries("/parallel").stream().map(d -> readTree(d.body()))
+                    .filter(e -> e.get("subject").asText().equals(s)).map(e -> e.at("/data/after/note").asText()).toList();
+            assertThat(notes).as("subject " + s).containsExactly("a", "b", "c", "d", "e", "f");
+        }
     }
 
     @Test
