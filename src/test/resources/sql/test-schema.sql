@@ -42,6 +42,8 @@ ALTER TABLE test.search_items ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS test.search_strict (id int PRIMARY KEY, code text, note text);
 -- RabbitMQ sink (RabbitMqSinkTest): one table per scenario, so each route's destination is its own
 CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, version int NOT NULL DEFAULT 1, note text);
+-- the subscribers read `changed`, which needs the old row: REPLICA IDENTITY FULL
+ALTER TABLE test.rabbit_orders REPLICA IDENTITY FULL;
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);
