@@ -82,6 +82,9 @@ class WebhookProducer extends DefaultProducer {
             return;
         }
         if (lanes != null) {
+            // checked on the source's thread: an event parked while the destination is down (or behind its subject) is
+            // written with the source's batch, not in a transaction of its own from a lane
+            if (!delivery.admit(json, subject, routeId)) return;
             lanes.submit(subject, () -> deliverInLane(json, subject, routeId, id));
             return;
         }

@@ -95,7 +95,12 @@ public class NotifySource implements EventSource {
         subscriber = PgSubscriber.subscriber(vertx, options)
                 .reconnectPolicy(attempt -> {
                     long delay = backoff(attempt);
-                    LOG.warnf("LISTEN connection to %s lost; reconnecting (attempt %d) in %d ms", postgres.database(), attempt + 1, delay);
+                    // one line per outage, not one per attempt (readiness data shows the state meanwhile)
+                    if (attempt == 0) {
+                        LOG.warnf("LISTEN connection to %s lost; reconnecting every %d ms at most", postgres.database(), config.maxReconnectBackoffMs());
+                    } else {
+                        LOG.debugf("LISTEN reconnect attempt %d failed; next in %d ms", attempt.longValue(), delay);
+                    }
                     return delay;
                 });
         channels().forEach(this::listen);
@@ -151,7 +156,8 @@ public class NotifySource implements EventSource {
                     everConnected = true;
                     LOG.debugf("LISTEN %s", channel);
                     // without a handler Vert.x prints the stack trace of a lost connection; the reconnect policy says it in one line
-                    var connection = subscriber.actualConnection();
+                    PgSubscriber current = subscriber;
+                    var connection = current == null ? null : current.actualConnection();
                     if (connection != null) connection.exceptionHandler(e -> LOG.debugf("LISTEN connection: %s", e.toString()));
                 })
                 .handler(payload -> routing.execute(() -> route(channel, payload)));
