@@ -49,9 +49,14 @@ public final class SinkDownBench {
                 exchange.sendResponseHeaders(204, -1);
             }
         });
-        receiver.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+        java.util.concurrent.ExecutorService handlers = java.util.concurrent.Executors.newFixedThreadPool(4);
+        receiver.setExecutor(handlers);
         receiver.start();
-        Bench.open(() -> receiver.stop(0));
+        // the pool's threads would keep exec:java waiting after the results are printed
+        Bench.open(() -> {
+            receiver.stop(0);
+            handlers.shutdownNow();
+        });
         String upUrl = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
         double[][] alone = new double[2][REPEATS];
         double[][] withDown = new double[2][REPEATS];
