@@ -23,6 +23,9 @@ public class SinkSends extends EventNotifierSupport {
     static final String REACHED = "pgSinkReached";
 
     private final EventsOut out;
+    // worked out once per endpoint, not on every send
+    private static final int MAX_CACHED = 10_000;
+    private final java.util.Map<Endpoint, String> sinkNames = new java.util.concurrent.ConcurrentHashMap<>();
 
     public SinkSends(EventsOut out) {
         this.out = out;
@@ -49,20 +52,28 @@ public class SinkSends extends EventNotifierSupport {
         String route = exchange.getProperty(PgConsumer.ROUTE_ID, String.class);
         if (route == null || exchange.getException() != null) return;
         Endpoint endpoint = sent.getEndpoint();
+        String sink = sinkNames.get(endpoint);
+        if (sink == null) {
+            sink = sinkName(endpoint);
+            if (sinkNames.size() < MAX_CACHED) sinkNames.put(endpoint, sink); // toD can make endpoints without end
+        }
+        if (sink.isEmpty()) return;
+        exchange.setProperty(REACHED, Boolean.TRUE);
+        if (endpoint instanceof RetryingSinkEndpoint) return; // counts what its destination confirmed, parked or refused
+        out.count(route, sink, EventsOut.DELIVERED);
+    }
+
+    /**
+     * The router's own sinks by their Kamelet's name (their endpoint path), other endpoints by their component; empty
+     * for a step on the way (a Kamelet, {@code direct:}).
+     */
+    private static String sinkName(Endpoint endpoint) {
         String scheme = endpoint.getEndpointBaseUri();
         int colon = scheme.indexOf(':');
         String component = colon < 0 ? scheme : scheme.substring(0, colon);
-        if ("kamelet".equals(component) || "direct".equals(component)) return;
-        exchange.setProperty(REACHED, Boolean.TRUE);
-        if (endpoint instanceof RetryingSinkEndpoint) return; // counts what its destination confirmed, parked or refused
-        out.count(route, sinkName(endpoint, component), EventsOut.DELIVERED);
-    }
-
-    /** The router's own sinks by their Kamelet's name (their endpoint path), other endpoints by their component. */
-    private static String sinkName(Endpoint endpoint, String component) {
+        if ("kamelet".equals(component) || "direct".equals(component)) return "";
         if (!endpoint.getClass().getPackageName().startsWith("io.pgrouter.sink")) return component;
-        String base = endpoint.getEndpointBaseUri();
-        String path = base.substring(base.indexOf(':') + 1);
+        String path = scheme.substring(colon + 1);
         return path.startsWith("//") ? path.substring(2) : path;
     }
 }
