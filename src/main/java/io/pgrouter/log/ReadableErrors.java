@@ -12,8 +12,8 @@ import io.quarkus.logging.LoggingFilter;
 /**
  * Keeps the console readable (quarkus.log.console.filter): a start-up failure becomes one paragraph (what failed,
  * where, the fix; see {@link StartupProblem}) instead of chains of "Caused by", and Debezium's ERROR traces for a lost
- * PostgreSQL connection (and its report of the stopped engine), which the WAL source handles and reports in one WARN
- * line, are dropped; so are Camel's copies of a failed start. With
+ * PostgreSQL connection (and its reports of the stopped engine), which the WAL source handles and reports in one line
+ * (a WARN per outage, an ERROR for anything else), are dropped; so are Camel's copies of a failed start. With
  * {@code quarkus.log.category."io.pgrouter".level=DEBUG} the stack traces are kept: a failed start's once, after the
  * paragraph.
  */
@@ -27,6 +27,8 @@ public final class ReadableErrors implements Filter {
             "Failed to start application", "org.apache.camel.impl.engine.AbstractCamelContext", "Error starting CamelContext");
     /** Debezium's report of a stopped engine: the WAL source reports the stop itself, with the reason and what it does. */
     static final String ENGINE_ERRORS = "io.debezium.pipeline.ErrorHandler";
+    /** The engine's own trace of why it stopped ("Engine has failed with"): the WAL source reports every stop in one line. */
+    static final String ENGINE_RUNNER = "io.debezium.embedded.async.AsyncEmbeddedEngine";
 
     @Override
     public boolean isLoggable(LogRecord record) {
@@ -35,7 +37,8 @@ public final class ReadableErrors implements Filter {
         Throwable thrown = record.getThrown();
         if (logger.startsWith("io.debezium")) {
             boolean handled = (thrown != null && PostgresErrors.connectionLost(thrown))
-                    || (ENGINE_ERRORS.equals(logger) && record.getLevel().intValue() >= Level.SEVERE.intValue());
+                    || (ENGINE_ERRORS.equals(logger) && record.getLevel().intValue() >= Level.SEVERE.intValue())
+                    || (ENGINE_RUNNER.equals(logger) && record.getMessage() != null && record.getMessage().startsWith("Engine has failed"));
             return !handled || traces();
         }
         if (thrown == null || record.getLevel().intValue() < Level.SEVERE.intValue()) return true;

@@ -21,6 +21,14 @@ public final class PostgresErrors {
      * The connection broke or could not be made: the server shut down or restarted (57P01-57P03), a connection
      * exception (class 08), or the socket closed under the driver. The router reconnects by itself.
      */
+    /**
+     * The same failures when only their text survives: Debezium validates its configuration by connecting, and reports
+     * a refused or not-yet-accepting server as a message without the SQLException (as of Debezium 3.4).
+     */
+    private static final java.util.regex.Pattern UNREACHABLE = java.util.regex.Pattern.compile(
+            "the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)"
+                    + "|The connection attempt failed|Connection to \\S+ refused|Connection refused");
+
     public static boolean connectionLost(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof SQLException e && e.getSQLState() != null
@@ -32,6 +40,7 @@ public final class PostgresErrors {
                 return true;
             }
             if (t instanceof java.io.EOFException || t instanceof java.net.SocketException) return true;
+            if (t.getMessage() != null && UNREACHABLE.matcher(t.getMessage()).find()) return true;
             if (t.getCause() == t) break;
         }
         return false;

@@ -14,15 +14,29 @@ import io.pgrouter.postgres.Postgres;
 /**
  * Detects a slot that has moved past the position the router stored (advanced or recreated by someone else):
  * the changes in between can no longer be delivered. Debezium resumes from the slot without a word; we stop.
+ * <p>
+ * The stored position compared is the one Debezium confirms to the slot for that offset (its commit position,
+ * {@code lsn_commit}, else {@code lsn_proc}), not the event's own {@code lsn}: a non-transactional message (the
+ * heartbeat, a durable NOTIFY) written while a large transaction was open is decoded before that transaction's rows,
+ * so a row's offset can carry a commit position past its own LSN, and the slot is confirmed up to it.
  */
 final class OffsetGapCheck {
 
+    /** Offset keys in the order Debezium's PostgreSQL connector picks the position it confirms (commitOffset). */
+    static final java.util.List<String> CONFIRMED_KEYS = java.util.List.of("lsn_commit", "lsn_proc", "lsn");
+
     private final Postgres postgres;
-    private final WalConfig config;
+    private final String slot;
+    private final String engineName;
 
     OffsetGapCheck(Postgres postgres, WalConfig config) {
+        this(postgres, config.slot(), WalSource.engineName(config));
+    }
+
+    OffsetGapCheck(Postgres postgres, String slot, String engineName) {
         this.postgres = postgres;
-        this.config = config;
+        this.slot = slot;
+        this.engineName = engineName;
     }
 
     /** The reason the source must not resume, or null when the stored position is still in the slot. */
@@ -33,17 +47,17 @@ final class OffsetGapCheck {
             Long confirmed = null;
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = ?")) {
-                ps.setString(1, config.slot());
+                ps.setString(1, slot);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) confirmed = rs.getObject(1) == null ? null : rs.getLong(1);
                 }
             }
             if (confirmed == null || confirmed <= stored) return null;
-            return "slot " + config.slot() + " has confirmed up to " + CanonicalEvent.formatLsn(confirmed)
+            return "slot " + slot + " has confirmed up to " + CanonicalEvent.formatLsn(confirmed)
                     + " but the router's stored offset is at " + CanonicalEvent.formatLsn(stored)
                     + ": the changes in between were consumed outside the router (slot advanced or recreated) and cannot be delivered."
                     + " To accept the gap and resume from the slot, delete the stored offset (DELETE FROM "
-                    + postgres.schema() + ".debezium_offsets WHERE offset_key LIKE '[\"" + WalSource.engineName(config) + "\"%') and restart";
+                    + postgres.schema() + ".debezium_offsets WHERE offset_key LIKE '[\"" + engineName + "\"%') and restart";
         } catch (SQLException e) {
             return null; // the database is unreachable: Debezium's own start-up reports that
         }
@@ -52,11 +66,10 @@ final class OffsetGapCheck {
     private Long storedLsn(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT offset_val FROM " + postgres.schema() + ".debezium_offsets "
                 + "WHERE offset_key LIKE ? ORDER BY record_insert_ts DESC, record_insert_seq DESC LIMIT 1")) {
-            ps.setString(1, "[\"" + WalSource.engineName(config) + "\"%");
+            ps.setString(1, "[\"" + engineName + "\"%");
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) return null;
-                JsonNode offset = CanonicalEvent.JSON.readTree(rs.getString(1));
-                return offset.hasNonNull("lsn") ? offset.get("lsn").asLong() : null;
+                return confirmedBy(CanonicalEvent.JSON.readTree(rs.getString(1)));
             }
         } catch (SQLException e) {
             if ("42P01".equals(e.getSQLState())) return null; // no offsets table yet: first start
@@ -64,5 +77,13 @@ final class OffsetGapCheck {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return null;
         }
+    }
+
+    /** The position Debezium confirms to the slot for a stored offset, or null when the offset holds none. */
+    static Long confirmedBy(JsonNode offset) {
+        for (String key : CONFIRMED_KEYS) {
+            if (offset.hasNonNull(key)) return offset.get(key).asLong();
+        }
+        return null;
     }
 }

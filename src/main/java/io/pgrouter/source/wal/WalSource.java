@@ -70,6 +70,10 @@ public class WalSource implements EventSource {
     private boolean restartPending;
     private long restartDelayMs = 500;
     private long slotInactiveSince;
+    /** An outage already reported (one WARN): further failed attempts to reach PostgreSQL are DEBUG until streaming again. */
+    private volatile boolean outageReported;
+    /** The offset gap last reported: checked again at each restart, logged again only when it changes. */
+    private String reportedGap;
 
     private final AtomicLong slotLagBytes = new AtomicLong();
     /** schema → table → replica identity of the published tables, read at start-up (a lookup per event: no string built). */
@@ -147,7 +151,8 @@ public class WalSource implements EventSource {
         if (gap != null) {
             // Debezium would silently resume from the slot's position: refuse, say why, and check again later
             state = SourceState.down(gap);
-            LOG.error(gap);
+            if (!gap.equals(reportedGap)) LOG.error(gap);
+            reportedGap = gap;
             restartDelayMs = config.maxRestartBackoffMs();
             scheduleRestart();
             return;
@@ -161,6 +166,8 @@ public class WalSource implements EventSource {
                     public void taskStarted() {
                         if (engine != self[0]) return;
                         state = SourceState.up("streaming from slot " + config.slot() + " (publication " + config.publication() + ")");
+                        outageReported = false;
+                        reportedGap = null;
                         LOG.infof("WAL source streaming from slot %s for tables %s", config.slot(), tables);
                     }
                 })
@@ -189,8 +196,13 @@ public class WalSource implements EventSource {
         String reason = error != null ? rootMessage(error) : message;
         state = SourceState.down("Debezium engine stopped: " + reason);
         if (error != null && io.pgrouter.postgres.PostgresErrors.connectionLost(error)) {
-            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting
-            LOG.warnf("WAL source lost its connection to PostgreSQL (%s); reconnecting in %d ms", firstLine(reason), restartDelayMs);
+            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting; said once per outage
+            if (outageReported) {
+                LOG.debugf("WAL source still cannot reach PostgreSQL (%s); trying again in %d ms", firstLine(reason), restartDelayMs);
+            } else {
+                LOG.warnf("WAL source lost its connection to PostgreSQL (%s); reconnecting in %d ms", firstLine(reason), restartDelayMs);
+            }
+            outageReported = true;
         } else {
             LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
         }
@@ -225,7 +237,9 @@ public class WalSource implements EventSource {
                 } else if (now - slotInactiveSince > config.stallTimeoutMs()) {
                     state = SourceState.down("slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince)
                             + " ms; restarting the Debezium engine");
-                    LOG.warn(state.detail());
+                    if (outageReported) LOG.debug(state.detail());
+                    else LOG.warn(state.detail());
+                    outageReported = true;
                     closeQuietly(engine);
                     engine = null;
                     scheduleRestart();
