@@ -94,3 +94,5 @@ BEGIN
   PERFORM nextval('test.refused_parks');
   RAISE EXCEPTION 'retry store unavailable';
 END $$;
+-- LeaderElectionIT: rows written while the leader is killed or handed over
+CREATE TABLE IF NOT EXISTS test.ha_orders (id int PRIMARY KEY, note text);

@@ -45,4 +45,18 @@ public final class PostgresErrors {
         }
         return false;
     }
+
+    /**
+     * The replication slot is streamed by another connection (55006, "replication slot ... is active for PID ..."):
+     * another router (a leader that is still stopping, or one started twice) holds it. PostgreSQL allows one consumer
+     * per slot; the router waits for it to be released.
+     */
+    public static boolean slotInUse(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException e && "55006".equals(e.getSQLState())) return true;
+            if (t.getMessage() != null && t.getMessage().contains("is active for PID")) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
 }

@@ -12,10 +12,8 @@ import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 
-import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
-import org.apache.camel.StartupListener;
 import org.apache.camel.spi.TypeConverterRegistry;
 import org.apache.camel.support.DefaultComponent;
 import org.apache.camel.support.TypeConverterSupport;
@@ -23,31 +21,23 @@ import org.apache.camel.support.TypeConverterSupport;
 import io.pgrouter.event.EventBody;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
-import io.pgrouter.sink.RetryWorker;
-import io.pgrouter.store.DeadLetterReplayer;
 import io.quarkus.arc.Unremovable;
 
 /**
  * The {@code pg:} component routes subscribe with: {@code pg:wal?tables=public.products&ops=insert,update},
  * {@code pg:wal?messages=orders}, {@code pg:notify?channels=products}. Every endpoint of a kind shares one
- * source (one replication slot, one LISTEN connection); the sources start once every route has subscribed.
+ * source (one replication slot, one LISTEN connection). The router's lifecycle decides when the sources run.
  */
 @Singleton
 @Named("pg")
 @Unremovable
-public class PgComponent extends DefaultComponent implements StartupListener {
+public class PgComponent extends DefaultComponent {
 
     @Inject
     WalSource wal;
 
     @Inject
     NotifySource notify;
-
-    @Inject
-    DeadLetterReplayer replayer;
-
-    @Inject
-    RetryWorker retries;
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
@@ -87,34 +77,6 @@ public class PgComponent extends DefaultComponent implements StartupListener {
         public <T> T convertTo(Class<T> type, Exchange exchange, Object value) {
             return type.cast(convert.apply((EventBody) value));
         }
-    }
-
-    @Override
-    protected void doStart() throws Exception {
-        super.doStart();
-        getCamelContext().addStartupListener(this);
-    }
-
-    @Override
-    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
-        // routes are started but the sources wait for the fully-started callback, so no route misses the first events
-    }
-
-    @Override
-    public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
-        wal.start();
-        notify.start();
-        replayer.start(context);
-        retries.start();
-    }
-
-    @Override
-    protected void doStop() throws Exception {
-        replayer.stop();
-        retries.stop();
-        wal.stop();
-        notify.stop();
-        super.doStop();
     }
 
     EventSource source(PgEndpoint.Kind kind) {

@@ -203,6 +203,12 @@ public class WalSource implements EventSource {
                 LOG.warnf("WAL source lost its connection to PostgreSQL (%s); reconnecting in %d ms", firstLine(reason), restartDelayMs);
             }
             outageReported = true;
+        } else if (io.pgrouter.postgres.PostgresErrors.slotInUse(error)) {
+            // another consumer streams the slot (a previous leader still stopping): wait quietly for its release
+            state = SourceState.down("slot " + config.slot() + " is streamed by another consumer (" + firstLine(reason) + "); waiting for it to be released");
+            if (outageReported) LOG.debug(state.detail());
+            else LOG.warn(state.detail());
+            outageReported = true;
         } else {
             LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
         }

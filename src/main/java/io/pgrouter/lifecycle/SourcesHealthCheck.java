@@ -1,15 +1,20 @@
-package io.pgrouter.source;
+package io.pgrouter.lifecycle;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
+import io.pgrouter.source.SourceState;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
 
-/** Readiness is DOWN while a source is disconnected or its engine has stopped, with the reason. */
+/**
+ * Readiness is DOWN while a source is disconnected or its engine has stopped, with the reason. A standby (leader
+ * election on, another replica leads) is ready: it has nothing to connect, and says who leads.
+ */
 @Readiness
 @ApplicationScoped
 public class SourcesHealthCheck implements HealthCheck {
@@ -18,16 +23,28 @@ public class SourcesHealthCheck implements HealthCheck {
 
     private final WalSource wal;
     private final NotifySource notify;
+    private final RouterLifecycle lifecycle;
     // the last status reported: a change is logged once, not every probe
     private volatile Boolean wasUp;
 
-    public SourcesHealthCheck(WalSource wal, NotifySource notify) {
+    public SourcesHealthCheck(WalSource wal, NotifySource notify, RouterLifecycle lifecycle) {
         this.wal = wal;
         this.notify = notify;
+        this.lifecycle = lifecycle;
     }
 
     @Override
     public HealthCheckResponse call() {
+        RouterLifecycle.Role role = lifecycle.role();
+        HealthCheckResponseBuilder response = HealthCheckResponse.named("pgrouter-sources");
+        if (lifecycle.electing()) {
+            response.withData("role", role.name().toLowerCase(java.util.Locale.ROOT));
+            lifecycle.leadershipData().forEach(response::withData);
+        }
+        if (role == RouterLifecycle.Role.STANDBY) {
+            String leader = lifecycle.leadershipData().getOrDefault("leader", "none");
+            return response.up().withData("wal", "standby, leader is " + leader).withData("notify", "standby, leader is " + leader).build();
+        }
         SourceState w = wal.state();
         SourceState n = notify.state();
         boolean up = w.up() && n.up();
@@ -39,10 +56,6 @@ public class SourcesHealthCheck implements HealthCheck {
             }
             wasUp = up;
         }
-        return HealthCheckResponse.named("pgrouter-sources")
-                .status(up)
-                .withData("wal", w.detail())
-                .withData("notify", n.detail())
-                .build();
+        return response.status(up).withData("wal", w.detail()).withData("notify", n.detail()).build();
     }
 }

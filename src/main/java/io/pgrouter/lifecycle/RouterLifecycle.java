@@ -1,0 +1,171 @@
+package io.pgrouter.lifecycle;
+
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Singleton;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.StartupListener;
+import org.apache.camel.support.LifecycleStrategySupport;
+import org.jboss.logging.Logger;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.pgrouter.config.HaConfig;
+import io.pgrouter.config.WalConfig;
+import io.pgrouter.sink.RetryWorker;
+import io.pgrouter.source.notify.NotifySource;
+import io.pgrouter.source.wal.WalSource;
+import io.pgrouter.store.DeadLetterReplayer;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * When the router is active, and what being active starts: the WAL source, the LISTEN connection, the retry worker
+ * and the dead-letter replayer, together. Routes are started by Camel; the sources follow once every route has
+ * subscribed (no route misses the first events) and stop before the routes do (no event reaches a stopped route).
+ * <p>
+ * Alone (the default) the router is active from start-up to shutdown. With {@code pgrouter.ha.enabled} it is active
+ * only while it holds the Lease: it activates on winning it, deactivates on losing it (renewal failed past the
+ * deadline, so before the Lease can expire for anyone else), and on shutdown deactivates first (the batch finished,
+ * the offset stored) and then releases the Lease.
+ */
+@Singleton
+public class RouterLifecycle implements StartupListener {
+
+    private static final Logger LOG = Logger.getLogger(RouterLifecycle.class);
+
+    public enum Role {
+        STARTING, ACTIVE, STANDBY, STOPPED
+    }
+
+    private final WalSource wal;
+    private final NotifySource notify;
+    private final DeadLetterReplayer replayer;
+    private final RetryWorker retries;
+    private final HaConfig ha;
+    private final WalConfig walConfig;
+    private final Instance<KubernetesClient> kubernetes;
+
+    private CamelContext camel;
+    private Leadership leadership;
+    private volatile Role role = Role.STARTING;
+    private volatile long since = System.currentTimeMillis();
+
+    public RouterLifecycle(WalSource wal, NotifySource notify, DeadLetterReplayer replayer, RetryWorker retries, HaConfig ha,
+            WalConfig walConfig, Instance<KubernetesClient> kubernetes) {
+        this.wal = wal;
+        this.notify = notify;
+        this.replayer = replayer;
+        this.retries = retries;
+        this.ha = ha;
+        this.walConfig = walConfig;
+        this.kubernetes = kubernetes;
+    }
+
+    void onStart(@Observes StartupEvent started, CamelContext context) throws Exception {
+        context.addLifecycleStrategy(new LifecycleStrategySupport() {
+            @Override
+            public void onContextStopping(CamelContext stopping) {
+                stop();
+            }
+        });
+        context.addStartupListener(this);
+    }
+
+    @Override
+    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+        // started before this listener was added: every route has subscribed already
+        if (alreadyStarted) begin(context);
+    }
+
+    @Override
+    public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
+        begin(context);
+    }
+
+    private synchronized void begin(CamelContext context) {
+        if (camel != null || role == Role.STOPPED) return;
+        camel = context;
+        if (!ha.enabled()) {
+            activate();
+            return;
+        }
+        KubernetesClient client = kubernetes.get();
+        String namespace = ha.namespace().orElseGet(() -> client.getNamespace() == null ? "default" : client.getNamespace());
+        String identity = ha.identity().orElseGet(() -> System.getenv().getOrDefault("HOSTNAME", "pgrouter-" + ProcessHandle.current().pid()));
+        String lease = ha.leaseName().orElse("pgrouter-" + walConfig.slot());
+        role = Role.STANDBY;
+        since = System.currentTimeMillis();
+        leadership = new Leadership(client, ha, namespace, lease, identity, new Leadership.Listener() {
+            @Override
+            public void leading() {
+                LOG.infof("%s leads on lease %s: starting the sources", identity, namespace + "/" + lease);
+                activate();
+            }
+
+            @Override
+            public void notLeading() {
+                if (deactivate(Role.STANDBY)) LOG.warnf("%s no longer leads on lease %s: sources stopped, standing by", identity, namespace + "/" + lease);
+            }
+        });
+        LOG.infof("%s campaigning for lease %s (standby until it leads)", identity, namespace + "/" + lease);
+        leadership.start();
+    }
+
+    private synchronized void activate() {
+        if (role == Role.ACTIVE || role == Role.STOPPED) return;
+        wal.start();
+        notify.start();
+        replayer.start(camel);
+        retries.start();
+        role = Role.ACTIVE;
+        since = System.currentTimeMillis();
+    }
+
+    /** Stops what sends, in the order that loses nothing: no new retries or replays, then the sources (offsets stored). */
+    private synchronized boolean deactivate(Role next) {
+        boolean wasActive = role == Role.ACTIVE;
+        if (wasActive) {
+            replayer.stop();
+            retries.stop();
+            wal.stop();
+            notify.stop();
+        }
+        if (role != Role.STOPPED) {
+            role = next;
+            since = System.currentTimeMillis();
+        }
+        return wasActive;
+    }
+
+    /** Shutdown: the sources stop first, then a held Lease is released for a standby to take over. */
+    public void stop() {
+        Leadership held;
+        synchronized (this) {
+            if (role == Role.STOPPED) return;
+            deactivate(Role.STOPPED);
+            held = leadership;
+        }
+        if (held != null) held.stop();
+    }
+
+    public Role role() {
+        return role;
+    }
+
+    public long since() {
+        return since;
+    }
+
+    /** Whether leader election is on. */
+    public boolean electing() {
+        return ha.enabled();
+    }
+
+    /** For health data: who leads, on which Lease (empty when leader election is off). */
+    public java.util.Map<String, String> leadershipData() {
+        Leadership l = leadership;
+        if (l == null) return java.util.Map.of();
+        String leader = l.leader();
+        return java.util.Map.of("lease", l.lease(), "identity", l.identity(), "leader", leader == null ? "none" : leader);
+    }
+}
