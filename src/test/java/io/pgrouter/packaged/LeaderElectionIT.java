@@ -67,7 +67,7 @@ class LeaderElectionIT {
         config.put("pgrouter.wal.slot", "ha");
         config.put("pgrouter.wal.publication", "ha");
         config.put("pgrouter.ha.enabled", "true");
-        // short terms keep the test short; x
+        // shorter terms than the defaults (15 s / 10 s / 1 s) keep the test short
         config.put("pgrouter.ha.lease-duration", "6s");
         config.put("pgrouter.ha.renew-deadline", "4s");
         config.put("pgrouter.ha.retry-period", "1s");
