@@ -17,7 +17,7 @@ public interface HaConfig {
     @WithDefault("false")
     boolean enabled();
 
-    /** The Lease's name; default {@code pgrouter-<slot>}: one Lease per slot, so routers on different slots lead apart. */
+    /** The Lease's name; default {@code pgrouter-<slot>} ('_' in the slot name becomes '-'): one Lease per slot, so routers on different slots lead apart. */
     Optional<String> leaseName();
 
     /** The Lease's namespace; default the pod's own (the service account's namespace). */

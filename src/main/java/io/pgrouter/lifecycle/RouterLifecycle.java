@@ -51,7 +51,10 @@ public class RouterLifecycle implements StartupListener {
     private volatile long since = System.currentTimeMillis();
 
     public RouterLifecycle(WalSource wal, NotifySource notify, DeadLetterReplayer replayer, RetryWorker retries, HaConfig ha,
-            WalConfig walConfig, Instance<KubernetesClient> kubernetes) {
+            WalConfig walConfig, Instance<KubernetesClient> kubernetes, io.micrometer.core.instrument.MeterRegistry metrics) {
+        io.micrometer.core.instrument.Gauge.builder("pgrouter.active", this, l -> l.role == Role.ACTIVE ? 1 : 0)
+                .description("1 while this replica runs the sources (alone, or as the Lease holder); 0 while it starts, stands by or stops")
+                .register(metrics);
         this.wal = wal;
         this.notify = notify;
         this.replayer = replayer;
@@ -92,7 +95,8 @@ public class RouterLifecycle implements StartupListener {
         KubernetesClient client = kubernetes.get();
         String namespace = ha.namespace().orElseGet(() -> client.getNamespace() == null ? "default" : client.getNamespace());
         String identity = ha.identity().orElseGet(() -> System.getenv().getOrDefault("HOSTNAME", "pgrouter-" + ProcessHandle.current().pid()));
-        String lease = ha.leaseName().orElse("pgrouter-" + walConfig.slot());
+        // slot names allow '_', Kubernetes object names do not
+        String lease = ha.leaseName().orElse("pgrouter-" + walConfig.slot().replace('_', '-'));
         role = Role.STANDBY;
         since = System.currentTimeMillis();
         leadership = new Leadership(client, ha, namespace, lease, identity, new Leadership.Listener() {

@@ -113,6 +113,11 @@ class LeaderElectionIT {
         return ids;
     }
 
+    static String metrics(int port) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/q/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
@@ -130,6 +135,8 @@ class LeaderElectionIT {
             int standbyPort = first.equals("router-a") ? portB : portA;
             // the standby is ready, streams nothing, and says who leads
             assertThat(WalSourceFaultsIT.readiness(standbyPort).body()).contains("standby, leader is " + first).contains("\"role\": \"standby\"");
+            assertThat(metrics(standbyPort)).contains("pgrouter_active 0.0");
+            assertThat(metrics(standbyPort == portA ? portB : portA)).contains("pgrouter_active 1.0");
             write(50);
             await().atMost(Duration.ofSeconds(30)).until(() -> inLake().size() == 50);
 
