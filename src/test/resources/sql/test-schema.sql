@@ -96,3 +96,6 @@ BEGIN
 END $$;
 -- LeaderElectionIT: rows written while the leader is killed or handed over
 CREATE TABLE IF NOT EXISTS test.ha_orders (id int PRIMARY KEY, note text);
+-- RoutesReloadIT: a route changed under load, and a route on a table the stream did not carry
+CREATE TABLE IF NOT EXISTS test.reload_items (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.reload_new (id int PRIMARY KEY, note text);

@@ -44,6 +44,10 @@ public class RouterLifecycle implements StartupListener {
     private final HaConfig ha;
     private final WalConfig walConfig;
     private final Instance<KubernetesClient> kubernetes;
+    private final io.pgrouter.source.EventDispatcher dispatcher;
+    private final io.pgrouter.config.RoutesConfig routesConfig;
+    private final io.micrometer.core.instrument.MeterRegistry metrics;
+    private RoutesReloader reloader;
 
     private CamelContext camel;
     private Leadership leadership;
@@ -51,7 +55,11 @@ public class RouterLifecycle implements StartupListener {
     private volatile long since = System.currentTimeMillis();
 
     public RouterLifecycle(WalSource wal, NotifySource notify, DeadLetterReplayer replayer, RetryWorker retries, HaConfig ha,
-            WalConfig walConfig, Instance<KubernetesClient> kubernetes, io.micrometer.core.instrument.MeterRegistry metrics) {
+            WalConfig walConfig, Instance<KubernetesClient> kubernetes, io.micrometer.core.instrument.MeterRegistry metrics,
+            io.pgrouter.source.EventDispatcher dispatcher, io.pgrouter.config.RoutesConfig routesConfig) {
+        this.dispatcher = dispatcher;
+        this.routesConfig = routesConfig;
+        this.metrics = metrics;
         io.micrometer.core.instrument.Gauge.builder("pgrouter.active", this, l -> l.role == Role.ACTIVE ? 1 : 0)
                 .description("1 while this replica runs the sources (alone, or as the Lease holder); 0 while it starts, stands by or stops")
                 .register(metrics);
@@ -88,6 +96,8 @@ public class RouterLifecycle implements StartupListener {
     private synchronized void begin(CamelContext context) {
         if (camel != null || role == Role.STOPPED) return;
         camel = context;
+        reloader = new RoutesReloader(routesConfig, this, context, metrics);
+        reloader.start();
         if (!ha.enabled()) {
             activate();
             return;
@@ -141,9 +151,38 @@ public class RouterLifecycle implements StartupListener {
         return wasActive;
     }
 
+    /**
+     * Applies a change of the route set between two batches of every source ({@code swap} replaces the routes). When
+     * the routes now need tables the WAL stream does not carry, the stream is retired inside the boundary (a batch it
+     * already read is neither routed nor marked) and restarted on the new tables after it: nothing is lost, and events
+     * read since the last stored position go through the new routes (at-least-once: possibly again).
+     */
+    void applyRoutes(java.util.concurrent.Callable<Void> swap) throws Exception {
+        synchronized (this) {
+            boolean restart = dispatcher.betweenBatches(() -> {
+                swap.call();
+                return role == Role.ACTIVE && wal.routesChanged();
+            });
+            if (role == Role.ACTIVE) {
+                if (restart) wal.restartForRoutes();
+                // a source with no route before starts now (each start is a no-op when it runs)
+                wal.start();
+                notify.start();
+            }
+        }
+    }
+
+    /** The route set that runs (a content hash of the route files) and the last refused change, for health data. */
+    public java.util.Map<String, String> routesData() {
+        RoutesReloader r = reloader;
+        return r == null ? java.util.Map.of() : r.healthData();
+    }
+
     /** Shutdown: the sources stop first, then a held Lease is released for a standby to take over. */
     public void stop() {
         Leadership held;
+        RoutesReloader watching = reloader;
+        if (watching != null) watching.stop();
         synchronized (this) {
             if (role == Role.STOPPED) return;
             deactivate(Role.STOPPED);

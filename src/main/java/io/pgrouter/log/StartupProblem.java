@@ -7,7 +7,7 @@ import org.eclipse.microprofile.config.ConfigProvider;
 import io.pgrouter.postgres.PostgresErrors;
 
 /** A failed start told in one paragraph: what failed, where (file:line, setting), and the fix. */
-final class StartupProblem {
+public final class StartupProblem {
 
     static final String TRACE_HINT = "(The stack trace: start with -Dquarkus.log.category.\"io.pgrouter\".level=DEBUG.)";
 
@@ -15,6 +15,14 @@ final class StartupProblem {
     }
 
     /** @param traceFollows whether the stack trace is printed after the paragraph (DEBUG) */
+    /** What is wrong and the fix, in one paragraph, for a route set that failed outside start-up (a reload). */
+    public static String describe(Throwable failure) {
+        SQLException login = PostgresErrors.loginRefused(failure);
+        String yaml = login == null ? notYaml(failure) : null;
+        String what = login != null ? loginRefused(login) : yaml != null ? yaml : ourMessage(failure);
+        return what.replace(" Then start the router again.", "");
+    }
+
     static String explain(Throwable failure, boolean traceFollows) {
         SQLException login = PostgresErrors.loginRefused(failure);
         String yaml = login == null ? notYaml(failure) : null;
@@ -53,7 +61,7 @@ final class StartupProblem {
                     ? "A key is probably indented wrongly: the keys of one mapping start in the same column (a step's `parameters:` lines up "
                             + "with its `uri:`), and YAML allows spaces only, no tabs."
                     : "Correct the YAML at that line.";
-            return "Route file " + where + " is not valid YAML: " + last[0] + ". " + fix + " Then start the router again.";
+            return "Route file " + where + " is not valid YAML: " + last[0].replaceAll("\\.+$", "") + ". " + fix + " Then start the router again.";
         }
         return null;
     }

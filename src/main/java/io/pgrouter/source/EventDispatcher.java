@@ -50,6 +50,36 @@ public class EventDispatcher {
         this.batchingSinks = batchingSinks.stream().toList();
     }
 
+    /**
+     * Routing happens in batches (a WAL batch, a NOTIFY, a replayed dead letter), each under the read lock; a change of
+     * the route set takes the write lock, so it falls between two batches: every event is routed wholly by the routes
+     * before the change or wholly by those after it.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock routing = new java.util.concurrent.locks.ReentrantReadWriteLock(true);
+
+    /** A source starts routing a batch (paired with {@link #leaveBatch()}). */
+    public void enterBatch() {
+        routing.readLock().lock();
+    }
+
+    public void leaveBatch() {
+        routing.readLock().unlock();
+    }
+
+    /**
+     * Runs {@code change} between two batches of every source, after the batching sinks made durable everything
+     * they took (so no event routed by the old routes is still held in a sink when the routes change).
+     */
+    public <T> T betweenBatches(java.util.concurrent.Callable<T> change) throws Exception {
+        routing.writeLock().lock();
+        try {
+            flushAll();
+            return change.call();
+        } finally {
+            routing.writeLock().unlock();
+        }
+    }
+
     // numbers every event (of both sources) in dispatch order: sinks that linger report the oldest one they hold
     private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
 

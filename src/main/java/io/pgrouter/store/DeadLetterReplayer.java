@@ -56,9 +56,15 @@ public class DeadLetterReplayer {
                     continue;
                 }
                 CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
-                Exception failure = consumer.deliver(new EventBody(event, replay.event())).failure();
+                Exception failure;
+                dispatcher.enterBatch();
+                try {
+                    failure = consumer.deliver(new EventBody(event, replay.event())).failure();
+                    if (failure == null) dispatcher.flushAll();
+                } finally {
+                    dispatcher.leaveBatch();
+                }
                 if (failure == null) {
-                    dispatcher.flushAll();
                     store.replayed(replay.id());
                     LOG.infof("dead letter %d (event %s) replayed through route '%s'", replay.id(), event.id(), replay.routeId());
                 } else {

@@ -164,6 +164,15 @@ public class NotifySource implements EventSource {
     }
 
     private void route(String channel, String payload) {
+        dispatcher.enterBatch();
+        try {
+            routeInBatch(channel, payload);
+        } finally {
+            dispatcher.leaveBatch();
+        }
+    }
+
+    private void routeInBatch(String channel, String payload) {
         try {
             CanonicalEvent event = EventMapper.isClaimCheck(EventMapper.parseOrText(payload))
                     ? claimCheck.complete(mapper, channel, payload)

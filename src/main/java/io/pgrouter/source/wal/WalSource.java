@@ -65,6 +65,8 @@ public class WalSource implements EventSource {
     private ScheduledExecutorService scheduler;
     private Set<String> tables;
     private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
+    /** A run replaced because the routes' tables changed, until it is closed. */
+    private DebeziumEngine<?> retired;
     private volatile SourceState state = SourceState.up("no pg:wal route");
     private volatile boolean stopping;
     private boolean restartPending;
@@ -104,10 +106,8 @@ public class WalSource implements EventSource {
                         + (missing.size() == 1 ? "does" : "do") + " not exist in database " + postgres.database());
             }
         }
+        // a route added while streaming (a reload) is routed from the next batch on; new tables: see routesChanged
         consumers.add(consumer);
-        if (engine != null) {
-            LOG.warnf("%s subscribed after the WAL source started: its tables are published at the next restart", consumer.location());
-        }
     }
 
     @Override
@@ -179,7 +179,15 @@ public class WalSource implements EventSource {
                     @Override
                     public void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
                             DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
-                        WalSource.this.handleBatch(records, committer, unmarked);
+                        dispatcher.enterBatch();
+                        try {
+                            // a run replaced while this batch waited (the routes' tables changed): none of it is routed
+                            // or marked; the next run reads it again, with the new routes
+                            if (engine != self[0]) throw new IllegalStateException(REPLACED);
+                            WalSource.this.handleBatch(records, committer, unmarked);
+                        } finally {
+                            dispatcher.leaveBatch();
+                        }
                     }
                 })
                 .build();
@@ -189,6 +197,51 @@ public class WalSource implements EventSource {
         Thread thread = new Thread(engine, "pgrouter-wal");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** Why a replaced run refuses its last batch (not an error: the engine is being closed). */
+    static final String REPLACED = "WAL stream replaced for a new route set";
+
+    /**
+     * The route set changed (called between two batches, see {@link EventDispatcher#betweenBatches}): when the routes
+     * now need tables the stream does not publish, the running stream is retired at once (a batch it already polled is
+     * neither routed nor marked) and {@link #restartForRoutes()} must follow, outside the batch boundary.
+     *
+     * @return whether a restart is needed
+     */
+    public synchronized boolean routesChanged() {
+        if (stopping || tables == null) return false;
+        Set<String> wanted = publishedTables();
+        if (wanted.equals(tables)) return false;
+        retired = engine;
+        engine = null;
+        return true;
+    }
+
+    /** Restarts the stream on the routes' tables: the retired run is closed first (its offset stored), then a new one starts. */
+    public void restartForRoutes() {
+        DebeziumEngine<?> old;
+        synchronized (this) {
+            old = retired;
+            retired = null;
+        }
+        if (old != null) {
+            try {
+                old.close();
+            } catch (Exception e) {
+                LOG.debugf("closing the WAL stream replaced for new routes: %s", e.toString());
+            }
+        }
+        synchronized (this) {
+            if (stopping || engine != null) return;
+            Set<String> before = tables;
+            tables = publishedTables();
+            new WalPreflight(postgres, config).check(tables);
+            readReplicaIdentities();
+            LOG.infof("WAL source restarting for the new routes' tables %s (was %s)", tables, before);
+            restartDelayMs = 500;
+            launch();
+        }
     }
 
     private synchronized void onEngineStopped(DebeziumEngine<?> stopped, String message, Throwable error) {
