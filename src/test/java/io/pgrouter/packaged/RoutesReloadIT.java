@@ -150,4 +150,66 @@ class RoutesReloadIT {
             assertThat(router.output()).as(router.output()).doesNotContain("Exception").doesNotContainPattern("(?m)^\\s+at [\\w$.]+\\(");
         }
     }
+
+    @Test
+    void aKameletDroppedIntoTheKameletsFolderIsASinkWithoutJava() throws Exception {
+        Path kamelets = Files.createTempDirectory("kamelets");
+        Files.writeString(kamelets.resolve("storefront-sink.kamelet.yaml"), """
+                apiVersion: camel.apache.org/v1
+                kind: Kamelet
+                metadata:
+                  name: storefront-sink
+                  labels:
+                    camel.apache.org/kamelet.type: sink
+                spec:
+                  definition:
+                    title: Storefront Sink
+                    required: [url, region]
+                    properties:
+                      url:
+                        title: URL
+                        type: string
+                      region:
+                        title: Region
+                        type: string
+                  template:
+                    from:
+                      uri: kamelet:source
+                      steps:
+                        - setHeader:
+                            name: X-Storefront-Region
+                            constant: "{{region}}"
+                        - setHeader:
+                            name: Content-Type
+                            constant: application/json
+                        - to: "{{url}}"
+                """);
+        Path ownRoutes = Files.createTempDirectory("routes");
+        Files.writeString(ownRoutes.resolve("storefront.yaml"), """
+                - route:
+                    id: wal-items-to-storefront
+                    from:
+                      uri: pg:wal
+                      parameters:
+                        tables: test.reload_items
+                      steps:
+                        - to: "kamelet:storefront-sink?url={{pgrouter.test.receiver}}/storefront&region=eu"
+                """);
+        int port = freePort();
+        Map<String, String> c = new HashMap<>(config);
+        c.put("quarkus.http.port", String.valueOf(port));
+        c.put("pgrouter.routes.dir", ownRoutes.toString());
+        c.put("pgrouter.kamelets.dir", kamelets.toString());
+        c.put("pgrouter.wal.slot", "kamelets");
+        c.put("pgrouter.wal.publication", "kamelets");
+        try (RouterProcess router = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> WalSourceFaultsIT.readiness(port).statusCode() == 200);
+            int id = nextId.incrementAndGet();
+            Sql.exec("INSERT INTO test.reload_items VALUES (" + id + ", 'to the storefront')");
+            await().atMost(Duration.ofSeconds(30)).until(() -> !TestServers.webhook.deliveries("/storefront").isEmpty());
+            var delivery = TestServers.webhook.deliveries("/storefront").get(0);
+            assertThat(delivery.header("X-Storefront-Region")).isEqualTo("eu");
+            assertThat(CanonicalEvent.JSON.readTree(delivery.body()).at("/data/after/id").asInt()).isEqualTo(id);
+        }
+    }
 }
