@@ -230,11 +230,11 @@ class ReplicaIdentityTest {
         }
     }
 
-    /** The SQL block of README.md that starts with "-- DuckDB: the latest state", up to its ';'. */
+    /** The SQL block of docs/sinks/datalake.md that starts with "-- DuckDB: the latest state", up to its ';'. */
     static String readmeLatestStateQuery() throws Exception {
-        String readme = Files.readString(Path.of("README.md"));
-        int start = readme.indexOf("-- DuckDB: the latest state");
-        assertThat(start).as("README's latest-state query").isPositive();
-        return readme.substring(start, readme.indexOf(';', start) + 1);
+        String page = Files.readString(Path.of("docs/sinks/datalake.md"));
+        int start = page.indexOf("-- DuckDB: the latest state");
+        assertThat(start).as("the latest-state query of docs/sinks/datalake.md").isPositive();
+        return page.substring(start, page.indexOf(';', start) + 1);
     }
 }
