@@ -33,6 +33,9 @@ public class RouterLifecycle implements StartupListener {
 
     private static final Logger LOG = Logger.getLogger(RouterLifecycle.class);
 
+    /** System property set by {@code bin/pgrouter routes check}: the folder to check instead of running. */
+    static final String CHECK = "pgrouter.check.routes";
+
     public enum Role {
         STARTING, ACTIVE, STANDBY, STOPPED
     }
@@ -96,6 +99,14 @@ public class RouterLifecycle implements StartupListener {
     private synchronized void begin(CamelContext context) {
         if (camel != null || role == Role.STOPPED) return;
         camel = context;
+        String check = System.getProperty(CHECK);
+        if (check != null) {
+            // bin/pgrouter routes check: load each route file, report, exit; nothing is started
+            role = Role.STOPPED;
+            int code = new RoutesCheck(context, java.nio.file.Path.of(check)).run(System.out);
+            io.quarkus.runtime.Quarkus.asyncExit(code);
+            return;
+        }
         reloader = new RoutesReloader(routesConfig, this, context, metrics);
         reloader.start();
         if (!ha.enabled()) {
