@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
-import io.pgrouter.install.InstallCommand;
+import io.pgrouter.config.CommandConfig;
 
 /**
  * README command 1 (`mvn -Pdemo package`): an embedded PostgreSQL under ./data/postgres with the marketplace
@@ -40,7 +40,7 @@ public final class Demo {
             WebhookReceiver receiver = new WebhookReceiver(Integer.getInteger("pgrouter.demo.receiver-port", 8089));
             receiver.onDelivery(d -> LOG.infof("webhook receiver got %s", d.body().length() > 240 ? d.body().substring(0, 240) + "..." : d.body()));
             LOG.infof("demo webhook receiver: %s (GET it to list deliveries)", receiver.url("/webhook"));
-            if (InstallCommand.properties().build().getOptionalValue("pgrouter.postgres.url", String.class).isPresent()) {
+            if (CommandConfig.settings().getOptionalValue("pgrouter.postgres.url", String.class).isPresent()) {
                 LOG.info("pgrouter.postgres.url is set: using that database, no embedded PostgreSQL, no generator");
                 return;
             }

@@ -1,70 +1,74 @@
 package io.pgrouter.install;
 
 import java.sql.Connection;
+import java.util.Locale;
+import java.util.concurrent.Callable;
 
-import io.pgrouter.config.PostgresConfig;
+import io.pgrouter.Cli;
+import io.pgrouter.config.CommandConfig;
 import io.pgrouter.postgres.Postgres;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfig;
-import io.smallrye.config.SmallRyeConfigBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code bin/pgrouter install --table s.t --mode notify|durable --channel c}: installs the change trigger on a
  * table and exits, without starting the router; {@code --replica-identity full} sets the table's replica identity
- * (with or without a trigger). Reads the database from the router's own configuration.
+ * (with or without a trigger).
  */
-public final class InstallCommand {
+@Command(name = "install", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
+        description = "Installs the change trigger on a table, or sets its replica identity, and says what it did (idempotent).",
+        footer = { "", "Examples:",
+                "  bin/pgrouter install --table shop.orders --mode durable --channel orders",
+                "  bin/pgrouter install --table shop.orders --replica-identity full" })
+public final class InstallCommand implements Callable<Integer> {
 
-    private InstallCommand() {
-    }
+    @Spec
+    CommandSpec spec;
 
-    public static int run(String... args) {
-        String table = null;
-        String mode = "notify";
-        String channel = null;
-        String replicaIdentity = null;
-        for (int i = 0; i < args.length; i++) {
-            String value = i + 1 < args.length ? args[i + 1] : null;
-            switch (args[i]) {
-                case "--table" -> { table = value; i++; }
-                case "--mode" -> { mode = value; i++; }
-                case "--channel" -> { channel = value; i++; }
-                case "--replica-identity" -> { replicaIdentity = value; i++; }
-                default -> {
-                    System.err.println("unknown option " + args[i]);
-                    return usage();
-                }
-            }
+    @Option(names = "--table", required = true, paramLabel = "<schema.table>",
+            description = "The table to install on; without a schema, public.")
+    String table;
+
+    @Option(names = "--mode", defaultValue = "notify", paramLabel = "notify|durable",
+            description = "notify: the trigger calls pg_notify, at-most-once (routes subscribe with pg:notify?channels=<name>); "
+                    + "durable: it writes a WAL message, at-least-once (pg:wal?messages=<name>). Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = "--channel", paramLabel = "<name>",
+            description = "The NOTIFY channel or WAL message prefix routes subscribe to. Needed for a trigger; "
+                    + "without it, only --replica-identity is applied. Default: none.")
+    String channel;
+
+    @Option(names = "--replica-identity", paramLabel = "full|default",
+            description = "Also sets the table's replica identity: full puts whole old rows into the WAL, so update and "
+                    + "delete events carry before and changed. Default: left as it is.")
+    String replicaIdentity;
+
+    @Override
+    public Integer call() throws Exception {
+        TriggerInstaller.Mode trigger = TriggerInstaller.Mode.parse(oneOf("--mode", mode, "notify", "durable"));
+        if (replicaIdentity != null) oneOf("--replica-identity", replicaIdentity, "full", "default");
+        if (channel == null && replicaIdentity == null) {
+            throw new ParameterException(spec.commandLine(), "Missing option: --channel (to install a trigger) or --replica-identity, or both");
         }
-        if (table == null || mode == null || (channel == null && replicaIdentity == null)) return usage();
-        try {
-            Postgres postgres = new Postgres(config().getConfigMapping(PostgresConfig.class));
-            try (Connection c = postgres.open()) {
-                if (replicaIdentity != null) System.out.println(TriggerInstaller.replicaIdentity(c, table, replicaIdentity));
-                if (channel != null) TriggerInstaller.install(c, table, TriggerInstaller.Mode.parse(mode), channel).forEach(System.out::println);
-            }
-            return 0;
-        } catch (Exception e) {
-            System.err.println("install failed: " + e.getMessage());
-            return 1;
+        Postgres postgres = new Postgres(CommandConfig.postgres());
+        try (Connection c = postgres.open()) {
+            if (replicaIdentity != null) spec.commandLine().getOut().println(TriggerInstaller.replicaIdentity(c, table, replicaIdentity));
+            if (channel != null) TriggerInstaller.install(c, table, trigger, channel).forEach(spec.commandLine().getOut()::println);
         }
+        return 0;
     }
 
-    private static int usage() {
-        System.err.println("usage: pgrouter-install --table <schema.table> [--mode notify|durable --channel <name>] [--replica-identity full|default]");
-        return 2;
-    }
-
-    /** The router's configuration as the application sees it (application.properties, system properties, environment). */
-    public static SmallRyeConfig config() throws java.io.IOException {
-        return properties().withMapping(PostgresConfig.class).build();
-    }
-
-    /** The same sources without validation, for reading single values. */
-    public static SmallRyeConfigBuilder properties() throws java.io.IOException {
-        return new SmallRyeConfigBuilder()
-                .addDefaultSources()
-                .withSources(new PropertiesConfigSource(InstallCommand.class.getResource("/application.properties"), 250))
-                .withProfile(System.getProperty("quarkus.profile", "prod"));
+    /** A value that must be one of a few words, checked before anything is done: a wrong one is a usage error. */
+    private String oneOf(String option, String value, String... allowed) {
+        String lower = value.toLowerCase(Locale.ROOT);
+        for (String a : allowed) {
+            if (a.equals(lower)) return lower;
+        }
+        throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option + "': '" + value + "' (expected "
+                + String.join(" or ", allowed) + ")");
     }
 }

@@ -23,7 +23,7 @@ import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.testing.Sql;
 import io.pgrouter.testing.TestServers;
 
-/** bin/pgrouter-install as a user runs it: what it prints, that it is idempotent, and that the trigger emits. */
+/** bin/pgrouter-install as a user runs it: what it prints, that it is idempotent, that the trigger emits, a refused password. */
 class InstallCommandIT {
 
     static final TestServers servers = new TestServers();
@@ -39,17 +39,24 @@ class InstallCommandIT {
         servers.stop();
     }
 
-    static String install(String... args) throws Exception {
+    record Run(int code, String output) {
+    }
+
+    static Run pgrouterInstall(String password, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("bin/pgrouter-install"));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("PGROUTER_POSTGRES_URL", TestServers.db.jdbcUrl());
-        pb.environment().put("PGROUTER_POSTGRES_PASSWORD", TestServers.db.password());
+        pb.environment().put("PGROUTER_POSTGRES_PASSWORD", password);
         Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as(out).isZero();
-        return out;
+        return new Run(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    static String install(String... args) throws Exception {
+        Run r = pgrouterInstall(TestServers.db.password(), args);
+        assertThat(r.code()).as(r.output()).isZero();
+        return r.output();
     }
 
     @Test
@@ -75,5 +82,14 @@ class InstallCommandIT {
         assertThat(install("--table", "public.install_me", "--mode", "durable", "--channel", "install_me"))
                 .contains("removed trigger pgrouter_notify on public.install_me").contains("created trigger pgrouter_durable on public.install_me");
         assertThat(Sql.count("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.install_me'::regclass AND tgname LIKE 'pgrouter%'")).isEqualTo(2);
+    }
+
+    @Test
+    void aRefusedPasswordIsOneParagraphNamingTheSettingsAndExitCodeOne() throws Exception {
+        Run r = pgrouterInstall("not-the-password", "--table", "public.install_me", "--channel", "install_me");
+        assertThat(r.code()).as(r.output()).isEqualTo(1);
+        assertThat(r.output()).startsWith("install failed: PostgreSQL at " + TestServers.db.jdbcUrl() + " refused user ")
+                .contains("password authentication failed").contains("pgrouter.postgres.password").doesNotContain("\tat ");
+        assertThat(r.output().strip()).doesNotContain("\n");
     }
 }

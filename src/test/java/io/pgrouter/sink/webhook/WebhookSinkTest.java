@@ -297,7 +297,7 @@ class WebhookSinkTest {
         // the receiver is back: bin/pgrouter webhooks enable <url>, and the next event goes out
         System.setProperty("pgrouter.postgres.url", TestServers.db.jdbcUrl());
         System.setProperty("pgrouter.postgres.password", TestServers.PG_PASSWORD);
-        assertThat(WebhooksCommand.run("enable", receiver().url("/gone"))).isZero();
+        assertThat(io.pgrouter.Cli.run("webhooks", "enable", receiver().url("/gone"))).isZero();
         await().atMost(WAIT).until(() -> !get(readiness).contains("/gone"));
         int third = send("gone");
         await().atMost(WAIT).until(() -> receiver().deliveries("/gone").stream().anyMatch(d -> d.body().contains("\"subject\":\"" + third + "\"")));
@@ -399,13 +399,13 @@ class WebhookSinkTest {
         java.io.PrintStream stdout = System.out;
         System.setOut(new java.io.PrintStream(listed, true, StandardCharsets.UTF_8));
         try {
-            assertThat(io.pgrouter.store.DeadLettersCommand.run("list", "--sink", "webhook-sink")).isZero();
+            assertThat(io.pgrouter.Cli.run("dead-letters", "list", "--sink", "webhook-sink")).isZero();
         } finally {
             System.setOut(stdout);
         }
         assertThat(listed.toString(StandardCharsets.UTF_8)).containsPattern(deadLetter + "\\t[^\\n]*\\twal-hooks-to-webhooks\\twebhook-sink\\t400\\t1\\t[^\\t]+:test.hooks:" + id
                 + "\\tpostgres.row.insert\\t" + id + "\\t");
-        assertThat(io.pgrouter.store.DeadLettersCommand.run("replay", "--id", String.valueOf(deadLetter))).isZero();
+        assertThat(io.pgrouter.Cli.run("dead-letters", "replay", "--id", String.valueOf(deadLetter))).isZero();
         await().atMost(WAIT).until(() -> receiver().deliveries("/replay").size() == 1);
         assertThat(receiver().deliveries("/replay").get(0).header("webhook-id"))
                 .isEqualTo(receiver().attempts("/replay").get(0).request().header("webhook-id"));
