@@ -44,6 +44,7 @@ final class RoutesCheck {
             out.println(dir + ": cannot read the routes folder (" + e.getMessage() + ")");
             return 2;
         }
+        long started = System.nanoTime();
         var loader = PluginHelper.getRoutesLoader(camel);
         int problems = 0, routes = 0;
         for (Path file : files) {
@@ -73,7 +74,8 @@ final class RoutesCheck {
             }
         }
         if (problems == 0) {
-            out.println(dir + ": " + files.size() + " route file(s), " + routes + " route(s): OK");
+            out.println(dir + ": " + files.size() + " route file(s), " + routes + " route(s): OK (checked in "
+                    + (System.nanoTime() - started) / 1_000_000 + " ms once the application had started)");
             return 0;
         }
         out.println(dir + ": " + problems + " of " + files.size() + " route file(s) have a problem");
