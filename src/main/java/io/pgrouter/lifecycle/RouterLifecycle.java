@@ -25,8 +25,9 @@ import io.quarkus.runtime.StartupEvent;
  * <p>
  * Alone (the default) the router is active from start-up to shutdown. With {@code pgrouter.ha.enabled} it is active
  * only while it holds the Lease: it activates on winning it, deactivates on losing it (renewal failed past the
- * deadline, so before the Lease can expire for anyone else), and on shutdown deactivates first (the batch finished,
- * the offset stored) and then releases the Lease.
+ * deadline, so before the Lease can expire for anyone else), and on shutdown deactivates first (the batch in progress
+ * finished, the position of what was delivered stored; what a sink still held is read again by the successor) and then
+ * releases the Lease.
  */
 @Singleton
 public class RouterLifecycle implements StartupListener {

@@ -70,6 +70,8 @@ class KustomizeOverlaysTest {
         assertThat(router.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/q/health/live");
         assertThat(router.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/q/health/ready");
         assertThat(env(router, "PGROUTER_HA_ENABLED")).isEqualTo("true");
+        // JAVA_OPTS replaces the image's: it must keep the image's log manager option (src/main/docker/Dockerfile.jvm)
+        assertThat(env(router, "JAVA_OPTS")).contains("-Djava.util.logging.manager=org.jboss.logmanager.LogManager");
         assertThat(env(router, "PGROUTER_POSTGRES_PASSWORD")).isEqualTo("secret:pgrouter-postgres");
         assertThat(router.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
         assertThat(pod.at("/securityContext/runAsNonRoot").asBoolean()).isTrue();
