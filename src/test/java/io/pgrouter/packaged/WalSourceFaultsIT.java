@@ -84,6 +84,53 @@ class WalSourceFaultsIT {
         }
     }
 
+    static boolean lakeHas(java.nio.file.Path root, String text) throws Exception {
+        if (!java.nio.file.Files.isDirectory(root)) return false;
+        try (var files = java.nio.file.Files.walk(root)) {
+            for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
+                if (f.toString().endsWith(".jsonl") && java.nio.file.Files.readString(f).contains(text)) return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void twoRoutersOnDifferentSlotsKeepTheirOwnStoredPositions() throws Exception {
+        // Debezium's JDBC offset store rewrites its whole table at each save: in one shared table, B would put A's
+        // position back to what it loaded at its start, and A, restarted, would find its slot past its stored position
+        java.nio.file.Path lakeA = java.nio.file.Files.createTempDirectory("lake-a"), lakeB = java.nio.file.Files.createTempDirectory("lake-b");
+        int portA = freePort(), portB = freePort();
+        Map<String, String> a = with(Map.of("pgrouter.wal.slot", "two_a", "pgrouter.wal.publication", "two_a", "quarkus.http.port",
+                String.valueOf(portA), "pgrouter.sinks.lake.root", lakeA.toString()));
+        Map<String, String> b = with(Map.of("pgrouter.wal.slot", "two_b", "pgrouter.wal.publication", "two_b", "quarkus.http.port",
+                String.valueOf(portB), "pgrouter.sinks.lake.root", lakeB.toString()));
+        RouterProcess routerA = RouterProcess.start(a);
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(portA).statusCode() == 200);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'two-0', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> lakeHas(lakeA, "two-0"));
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true); // A stores its position
+            try (RouterProcess routerB = RouterProcess.start(b)) {
+                await().atMost(Duration.ofSeconds(60)).until(() -> readiness(portB).statusCode() == 200);
+                Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'two-1', 1)");
+                await().atMost(Duration.ofSeconds(30)).until(() -> lakeHas(lakeA, "two-1") && lakeHas(lakeB, "two-1"));
+                await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+                routerA.close(); // A stores its position past two-1 and confirms it to its slot
+                Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'two-2', 1)");
+                await().atMost(Duration.ofSeconds(30)).until(() -> lakeHas(lakeB, "two-2"));
+                await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true); // B stores its position
+            }
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'two-3', 1)");
+            routerA = RouterProcess.start(a);
+            RouterProcess restarted = routerA;
+            await().atMost(Duration.ofSeconds(60)).until(() -> lakeHas(lakeA, "two-2") && lakeHas(lakeA, "two-3"));
+            assertThat(readiness(portA).statusCode()).as(restarted.output()).isEqualTo(200);
+            assertThat(Sql.count("SELECT count(*) FROM pgrouter.debezium_offsets_two_a")).isEqualTo(1);
+        } finally {
+            routerA.close();
+        }
+    }
+
     @Test
     void aPostgresRestartIsOneWarningAndReadinessLogsItsChangesNotEachProbe() throws Exception {
         int port = freePort();

@@ -28,6 +28,7 @@ final class OffsetGapCheck {
     private final Postgres postgres;
     private final String slot;
     private final String engineName;
+    private final String table;
 
     OffsetGapCheck(Postgres postgres, WalConfig config) {
         this(postgres, config.slot(), WalSource.engineName(config));
@@ -37,6 +38,7 @@ final class OffsetGapCheck {
         this.postgres = postgres;
         this.slot = slot;
         this.engineName = engineName;
+        this.table = WalSource.offsetsTable(slot);
     }
 
     /** The reason the source must not resume, or null when the stored position is still in the slot. */
@@ -57,14 +59,14 @@ final class OffsetGapCheck {
                     + " but the router's stored offset is at " + CanonicalEvent.formatLsn(stored)
                     + ": the changes in between were consumed outside the router (slot advanced or recreated) and cannot be delivered."
                     + " To accept the gap and resume from the slot, delete the stored offset (DELETE FROM "
-                    + postgres.schema() + ".debezium_offsets WHERE offset_key LIKE '[\"" + engineName + "\"%') and restart";
+                    + postgres.schema() + "." + table + " WHERE offset_key LIKE '[\"" + engineName + "\"%') and restart";
         } catch (SQLException e) {
             return null; // the database is unreachable: Debezium's own start-up reports that
         }
     }
 
     private Long storedLsn(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT offset_val FROM " + postgres.schema() + ".debezium_offsets "
+        try (PreparedStatement ps = c.prepareStatement("SELECT offset_val FROM " + postgres.schema() + "." + table + " "
                 + "WHERE offset_key LIKE ? ORDER BY record_insert_ts DESC, record_insert_seq DESC LIMIT 1")) {
             ps.setString(1, "[\"" + engineName + "\"%");
             try (ResultSet rs = ps.executeQuery()) {

@@ -119,6 +119,7 @@ public class WalSource implements EventSource {
         if (consumers.isEmpty() || engine != null) return;
         stopping = false;
         deadLetters.ensureSchema();
+        moveOffsetToOwnTable();
         tables = publishedTables();
         new WalPreflight(postgres, config).check(tables);
         readReplicaIdentities();
@@ -438,6 +439,46 @@ public class WalSource implements EventSource {
         return found;
     }
 
+    /**
+     * The table of this slot's stored position. Debezium's JDBC offset store rewrites its whole table at every save
+     * (deletes every row, inserts the map it loaded at start plus its own): two routers on different slots sharing one
+     * table would each put the other's position back to an old value. The default slot keeps the original name.
+     */
+    static String offsetsTable(String slot) {
+        return "pgrouter".equals(slot) ? "debezium_offsets" : "debezium_offsets_" + slot;
+    }
+
+    /**
+     * A slot other than the default one whose position was stored in the shared table by an earlier version: the row
+     * is copied into the slot's own table before Debezium reads it (so nothing is read again).
+     */
+    private void moveOffsetToOwnTable() {
+        String own = offsetsTable(config.slot());
+        if (own.equals("debezium_offsets")) return;
+        String schema = postgres.schema();
+        try (Connection c = postgres.open(); var s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT to_regclass('" + schema + "." + own + "') IS NULL AND to_regclass('" + schema
+                    + ".debezium_offsets') IS NOT NULL")) {
+                if (!rs.next() || !rs.getBoolean(1)) return;
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + schema + ".debezium_offsets WHERE offset_key LIKE ?")) {
+                ps.setString(1, "[\"" + engineName(config) + "\"%");
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next() || rs.getLong(1) == 0) return;
+                }
+            }
+            s.execute("CREATE TABLE " + schema + "." + own + " (LIKE " + schema + ".debezium_offsets INCLUDING ALL)");
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "." + own + " SELECT * FROM " + schema
+                    + ".debezium_offsets WHERE offset_key LIKE ?")) {
+                ps.setString(1, "[\"" + engineName(config) + "\"%");
+                ps.executeUpdate();
+            }
+            LOG.infof("the stored position of slot %s moved to its own table %s.%s", config.slot(), schema, own);
+        } catch (SQLException e) {
+            LOG.warnf("could not move the stored position of slot %s to its own table: %s", config.slot(), e.getMessage());
+        }
+    }
+
     static String engineName(WalConfig config) {
         return "pgrouter-" + config.slot();
     }
@@ -484,7 +525,7 @@ public class WalSource implements EventSource {
         p.setProperty("offset.storage.jdbc.connection.user", pg.user());
         // Debezium insists on a password; without one configured (trust or peer auth) any value is ignored
         p.setProperty("offset.storage.jdbc.connection.password", pg.password().orElse("unused"));
-        p.setProperty("offset.storage.jdbc.table.name", "debezium_offsets");
+        p.setProperty("offset.storage.jdbc.table.name", offsetsTable(config.slot()));
         p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushIntervalMs()));
         p.setProperty("errors.max.retries", "0");
         return p;

@@ -32,7 +32,7 @@ class OffsetGapCheckTest {
     @BeforeEach
     void slotConfirmedPastSomeWal() {
         Sql.exec("CREATE SCHEMA IF NOT EXISTS gapcheck",
-                "CREATE TABLE IF NOT EXISTS gapcheck.debezium_offsets (id varchar(36) PRIMARY KEY, offset_key varchar(1255), offset_val varchar(1255),"
+                "CREATE TABLE IF NOT EXISTS gapcheck.debezium_offsets_gapcheck (id varchar(36) PRIMARY KEY, offset_key varchar(1255), offset_val varchar(1255),"
                         + " record_insert_ts timestamp NOT NULL, record_insert_seq integer NOT NULL)",
                 "SELECT pg_create_logical_replication_slot('" + SLOT + "', 'pgoutput')");
         // a transaction with an id: its commit flushes the WAL, which is as far as a slot can be advanced
@@ -49,7 +49,7 @@ class OffsetGapCheckTest {
     }
 
     static void store(String offset) {
-        Sql.exec("DELETE FROM gapcheck.debezium_offsets", "INSERT INTO gapcheck.debezium_offsets VALUES (gen_random_uuid()::text, '" + KEY + "', '"
+        Sql.exec("DELETE FROM gapcheck.debezium_offsets_gapcheck", "INSERT INTO gapcheck.debezium_offsets_gapcheck VALUES (gen_random_uuid()::text, '" + KEY + "', '"
                 + offset + "', now(), 1)");
     }
 
@@ -63,7 +63,7 @@ class OffsetGapCheckTest {
     void aSlotConfirmedPastTheStoredCommitPositionIsAGapNamingBothPositionsAndTheFix() {
         store("{\"lsn\":" + before + ",\"lsn_proc\":" + before + ",\"lsn_commit\":" + before + ",\"txId\":1}");
         assertThat(check.gap()).contains("slot gapcheck has confirmed up to " + CanonicalEvent.formatLsn(confirmed))
-                .contains("stored offset is at " + CanonicalEvent.formatLsn(before)).contains("DELETE FROM \"gapcheck\".debezium_offsets");
+                .contains("stored offset is at " + CanonicalEvent.formatLsn(before)).contains("DELETE FROM \"gapcheck\".debezium_offsets_gapcheck");
     }
 
     @Test
@@ -71,7 +71,7 @@ class OffsetGapCheckTest {
         assertThat(check.gap()).isNull();
     }
 
-    /** The router's tables in a schema of this test's own: the running engine rewrites pgrouter.debezium_offsets. */
+    /** The router's tables in a schema of this test's own. */
     static final class GapCheckSchema implements PostgresConfig {
         @Override
         public String url() {
