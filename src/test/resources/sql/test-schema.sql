@@ -99,3 +99,5 @@ CREATE TABLE IF NOT EXISTS test.ha_orders (id int PRIMARY KEY, note text);
 -- RoutesReloadIT: a route changed under load, and a route on a table the stream did not carry
 CREATE TABLE IF NOT EXISTS test.reload_items (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.reload_new (id int PRIMARY KEY, note text);
+-- PostgresTlsIT: a role that may only log in over TLS
+CREATE TABLE IF NOT EXISTS test.tls_orders (id int PRIMARY KEY, note text);

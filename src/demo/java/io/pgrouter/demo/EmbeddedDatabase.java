@@ -137,6 +137,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
         start();
     }
 
+    /** The data directory (pg_hba.conf, postgresql.auto.conf). */
+    public Path dataDir() {
+        return dataDir;
+    }
+
     public String jdbcUrl() {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     }

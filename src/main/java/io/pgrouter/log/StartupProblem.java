@@ -26,8 +26,25 @@ public final class StartupProblem {
     static String explain(Throwable failure, boolean traceFollows) {
         SQLException login = PostgresErrors.loginRefused(failure);
         String yaml = login == null ? notYaml(failure) : null;
-        String what = login != null ? loginRefused(login) : yaml != null ? yaml : ourMessage(failure);
+        String tls = login == null && yaml == null ? tlsFailed(failure) : null;
+        String what = login != null ? loginRefused(login) : yaml != null ? yaml : tls != null ? tls : ourMessage(failure);
         return "pg-event-router did not start. " + what + "\n" + (traceFollows ? "The stack trace:" : TRACE_HINT);
+    }
+
+    /** A TLS connection to PostgreSQL that could not be verified: which certificate setting to fix. */
+    static String tlsFailed(Throwable failure) {
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            String m = t.getMessage() == null ? "" : t.getMessage();
+            boolean tls = t instanceof javax.net.ssl.SSLException || m.contains("PKIX path") || m.contains("does not match the hostname")
+                    || m.contains("The hostname") || m.contains("SSL error") || m.contains("server does not support SSL");
+            if (!tls) continue;
+            String url = setting("pgrouter.postgres.url", "the configured database").replaceAll("(password=)[^&]*", "$1****");
+            return "The TLS connection to PostgreSQL at " + url + " failed (" + firstLine(m) + "). With sslmode=verify-ca or verify-full the "
+                    + "server's certificate must be signed by the CA in sslrootcert=<file> of pgrouter.postgres.url, and with verify-full "
+                    + "name the host of the URL; sslmode=require encrypts without checking, and a server without TLS needs sslmode=prefer "
+                    + "or disable.";
+        }
+        return null;
     }
 
     private static String loginRefused(SQLException e) {

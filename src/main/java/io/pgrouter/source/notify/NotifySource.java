@@ -92,6 +92,7 @@ public class NotifySource implements EventSource {
                 .setConnectTimeout(5000)
                 .addProperty("application_name", "pg-event-router-listen");
         postgres.config().password().ifPresent(options::setPassword);
+        io.pgrouter.postgres.PostgresTls.parse(postgres.config().url()).applyTo(options);
         subscriber = PgSubscriber.subscriber(vertx, options)
                 .reconnectPolicy(attempt -> {
                     long delay = backoff(attempt);

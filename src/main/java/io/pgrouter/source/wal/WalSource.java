@@ -499,6 +499,7 @@ public class WalSource implements EventSource {
         p.setProperty("database.dbname", location.database());
         p.setProperty("database.user", pg.user());
         pg.password().ifPresent(v -> p.setProperty("database.password", v));
+        io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
         // with no table subscribed (messages only) publish nothing: a name that matches no table
