@@ -62,6 +62,14 @@ class LeaderElectionIT {
                         tables: test.ha_orders
                       steps:
                         - to: "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}"
+                - route:
+                    id: notify-ha-to-webhook
+                    from:
+                      uri: pg:notify
+                      parameters:
+                        channels: ha_events
+                      steps:
+                        - to: "kamelet:webhook-sink?url={{pgrouter.test.receiver}}/ha-notify"
                 """);
         config.put("pgrouter.routes.dir", routes.toString());
         config.put("pgrouter.wal.slot", "ha");
@@ -136,6 +144,8 @@ class LeaderElectionIT {
             // the standby is ready, streams nothing, and says who leads
             assertThat(WalSourceFaultsIT.readiness(standbyPort).body()).contains("standby, leader is " + first).contains("\"role\": \"standby\"");
             assertThat(metrics(standbyPort)).contains("pgrouter_active 0.0");
+            // the standby opens neither the slot nor a LISTEN connection while the leader lives
+            assertThat(Sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-event-router-listen'")).isEqualTo(1);
             assertThat(metrics(standbyPort == portA ? portB : portA)).contains("pgrouter_active 1.0");
             write(50);
             await().atMost(Duration.ofSeconds(30)).until(() -> inLake().size() == 50);
@@ -172,6 +182,28 @@ class LeaderElectionIT {
             // standing by, taking over and handing over are not errors: neither survivor logged one
             assertThat(back.output()).as(back.output()).doesNotContain(" ERROR ").doesNotContain("Exception");
             assertThat(current.output()).as(current.output()).doesNotContain(" ERROR ").doesNotContain("Exception");
+
+            // the API server goes away: the leader cannot renew and stops streaming before its Lease (6 s after its last
+            // renewal, at most 1 s before the cut) could expire for anyone else
+            String host = api.getHostName();
+            int apiPort = api.getPort();
+            api.destroy();
+            long cut = System.nanoTime();
+            await().atMost(Duration.ofSeconds(30)).until(() -> streaming() == 0);
+            long stoppedAfterMs = (System.nanoTime() - cut) / 1_000_000;
+            System.out.printf("[leader-election] API server gone -> leader stopped streaming after %d ms (renew deadline 4 s, lease 6 s)%n", stoppedAfterMs);
+            assertThat(stoppedAfterMs).isLessThan(5000);
+            // it waits quietly: the outage is said when it starts (and again only if the failure changes), not at every attempt
+            await().pollDelay(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(5)).until(() -> true);
+            assertThat(back.output().lines().filter(l -> l.contains("reading and renewing the Lease:"))).as(back.output()).hasSizeBetween(1, 2);
+            assertThat(back.output()).doesNotContain(" ERROR ");
+            // back: it leads again and streams
+            api = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), true);
+            api.init(java.net.InetAddress.getByName(host), apiPort);
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> first.equals(holder()) && streaming() == 1);
+            int last = nextId.incrementAndGet();
+            Sql.exec("INSERT INTO test.ha_orders VALUES (" + last + ", 'after the API server came back')");
+            await().atMost(Duration.ofSeconds(30)).until(() -> inLake().contains(last));
         } finally {
             a.close();
             b.close();
