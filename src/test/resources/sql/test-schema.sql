@@ -101,3 +101,5 @@ CREATE TABLE IF NOT EXISTS test.reload_items (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.reload_new (id int PRIMARY KEY, note text);
 -- PostgresTlsIT: a role that may only log in over TLS
 CREATE TABLE IF NOT EXISTS test.tls_orders (id int PRIMARY KEY, note text);
+-- LeastPrivilegeIT: a table the router's role does not own
+CREATE TABLE IF NOT EXISTS test.lp_orders (id int PRIMARY KEY, note text);

@@ -120,16 +120,28 @@ public final class EmbeddedDatabase implements AutoCloseable {
         long pid = Long.parseLong(java.nio.file.Files.readAllLines(pidFile).get(0).trim());
         java.util.Optional<ProcessHandle> postmaster = ProcessHandle.of(pid);
         if (postmaster.isEmpty() || !postmaster.get().isAlive()) return;
+        java.util.List<ProcessHandle> children = postmaster.get().descendants().toList();
         new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start();
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (postmaster.map(ProcessHandle::isAlive).orElse(false) && System.currentTimeMillis() < deadline) {
+        if (waitForExit(postmaster.get(), 10_000)) return;
+        // a postmaster that does not end on SIGQUIT either: kill it and every process it started, so the next start
+        // finds neither a live lock file owner nor a shared memory block in use (PostgreSQL recovers as after a crash)
+        for (ProcessHandle child : children) child.destroyForcibly();
+        postmaster.get().destroyForcibly();
+        waitForExit(postmaster.get(), 10_000);
+        for (ProcessHandle child : children) waitForExit(child, 5_000);
+    }
+
+    private static boolean waitForExit(ProcessHandle process, long millis) {
+        long deadline = System.currentTimeMillis() + millis;
+        while (process.isAlive() && System.currentTimeMillis() < deadline) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                return !process.isAlive();
             }
         }
+        return !process.isAlive();
     }
 
     public synchronized void restart() throws IOException {

@@ -37,7 +37,12 @@ public class DeadLetterStore {
                     + table().replace("'", "''") + "') AND attname = 'replayed_at'")) {
                 if (rs.next() && rs.getInt(1) == 1) return; // already there: no CREATE privilege needed
             }
-            s.execute("CREATE SCHEMA IF NOT EXISTS " + postgres.schema());
+            // IF NOT EXISTS still asks for CREATE on the database: a role given only the schema (sql/least-privilege.sql) has none
+            boolean schemaExists;
+            try (var rs = s.executeQuery("SELECT to_regnamespace('" + postgres.schema().replace("'", "''") + "') IS NOT NULL")) {
+                schemaExists = rs.next() && rs.getBoolean(1);
+            }
+            if (!schemaExists) s.execute("CREATE SCHEMA " + postgres.schema());
             s.execute("CREATE TABLE IF NOT EXISTS " + table() + " ("
                     + "id bigserial PRIMARY KEY, event_id text NOT NULL, route_id text NOT NULL, "
                     + "event jsonb NOT NULL, error text NOT NULL, failed_at timestamptz NOT NULL DEFAULT now())");
