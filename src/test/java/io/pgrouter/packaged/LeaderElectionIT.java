@@ -142,7 +142,9 @@ class LeaderElectionIT {
             String first = holder();
             int standbyPort = first.equals("router-a") ? portB : portA;
             // the standby is ready, streams nothing, and says who leads
-            assertThat(WalSourceFaultsIT.readiness(standbyPort).body()).contains("standby, leader is " + first).contains("\"role\": \"standby\"");
+            // the standby sees the Lease's holder at its next try (within a retry period)
+            await().atMost(Duration.ofSeconds(15)).until(() -> WalSourceFaultsIT.readiness(standbyPort).body().contains("standby, leader is " + first));
+            assertThat(WalSourceFaultsIT.readiness(standbyPort).body()).contains("\"role\": \"standby\"");
             assertThat(metrics(standbyPort)).contains("pgrouter_active 0.0");
             // the standby opens neither the slot nor a LISTEN connection while the leader lives
             assertThat(Sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-event-router-listen'")).isEqualTo(1);
