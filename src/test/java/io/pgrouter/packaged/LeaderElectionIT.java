@@ -147,6 +147,8 @@ class LeaderElectionIT {
             assertThat(WalSourceFaultsIT.readiness(standbyPort).body()).contains("\"role\": \"standby\"");
             assertThat(metrics(standbyPort)).contains("pgrouter_active 0.0");
             // the standby opens neither the slot nor a LISTEN connection while the leader lives
+            await().atMost(Duration.ofSeconds(15)).until(() -> Sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-event-router-listen'") == 1);
+            await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> true); // a standby's tries meanwhile
             assertThat(Sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-event-router-listen'")).isEqualTo(1);
             assertThat(metrics(standbyPort == portA ? portB : portA)).contains("pgrouter_active 1.0");
             write(50);
