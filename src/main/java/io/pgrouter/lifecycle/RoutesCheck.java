@@ -65,8 +65,7 @@ final class RoutesCheck {
                 added.removeAll(before);
                 for (String id : added) {
                     try {
-                        camel.getRouteController().stopRoute(id);
-                        camel.removeRoute(id);
+                        RoutesReloader.remove(camel, id);
                     } catch (Exception ignored) {
                         // the check is over for this file either way
                     }

@@ -209,6 +209,10 @@ final class RoutesReloader {
     }
 
     private void remove(String id) throws Exception {
+        remove(camel, id);
+    }
+
+    static void remove(CamelContext camel, String id) throws Exception {
         camel.getRouteController().stopRoute(id);
         camel.removeRoute(id);
     }

@@ -14,20 +14,14 @@ public final class StartupProblem {
     private StartupProblem() {
     }
 
-    /** @param traceFollows whether the stack trace is printed after the paragraph (DEBUG) */
-    /** What is wrong and the fix, in one paragraph, for a route set that failed outside start-up (a reload). */
+    /** What is wrong and the fix, in one paragraph, for a route set that failed outside start-up (a reload, a check). */
     public static String describe(Throwable failure) {
-        SQLException login = PostgresErrors.loginRefused(failure);
-        String yaml = login == null ? notYaml(failure) : null;
-        String what = login != null ? loginRefused(login) : yaml != null ? yaml : ourMessage(failure);
-        return what.replace(" Then start the router again.", "");
+        return what(failure).replace(" Then start the router again.", "");
     }
 
+    /** @param traceFollows whether the stack trace is printed after the paragraph (DEBUG) */
     static String explain(Throwable failure, boolean traceFollows) {
-        SQLException login = PostgresErrors.loginRefused(failure);
-        String yaml = login == null ? notYaml(failure) : null;
-        String tls = login == null && yaml == null ? tlsFailed(failure) : null;
-        String what = login != null ? loginRefused(login) : yaml != null ? yaml : tls != null ? tls : ourMessage(failure);
+        String what = what(failure);
         return "pg-event-router did not start. " + what + "\n" + (traceFollows ? "The stack trace:" : TRACE_HINT);
     }
 
@@ -45,6 +39,16 @@ public final class StartupProblem {
                     + "or disable.";
         }
         return null;
+    }
+
+    /** The first explanation that fits: a refused login, a route file that is not YAML, TLS, else the failure's own message. */
+    private static String what(Throwable failure) {
+        SQLException login = PostgresErrors.loginRefused(failure);
+        if (login != null) return loginRefused(login);
+        String yaml = notYaml(failure);
+        if (yaml != null) return yaml;
+        String tls = tlsFailed(failure);
+        return tls != null ? tls : ourMessage(failure);
     }
 
     private static String loginRefused(SQLException e) {

@@ -3,7 +3,6 @@ package io.pgrouter.packaged;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -126,15 +125,10 @@ class LeaderElectionIT {
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     @Test
     void oneReplicaStreamsAKilledLeaderIsReplacedAndAStoppedOneHandsOverWithoutLosingARow() throws Exception {
-        int portA = freePort(), portB = freePort();
+        int portA = WalSourceFaultsIT.freePort(), portB = WalSourceFaultsIT.freePort();
         RouterProcess a = router("router-a", portA), b = router("router-b", portB);
         try {
             await().atMost(Duration.ofSeconds(90)).until(() -> WalSourceFaultsIT.readiness(portA).statusCode() == 200

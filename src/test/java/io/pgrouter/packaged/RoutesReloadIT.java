@@ -3,7 +3,6 @@ package io.pgrouter.packaged;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,17 +49,9 @@ class RoutesReloadIT {
         servers.stop();
     }
 
+    /** A WAL route on {@code table} to the test receiver's {@code path}. */
     static String route(String id, String table, String path) {
-        return """
-                - route:
-                    id: %s
-                    from:
-                      uri: pg:wal
-                      parameters:
-                        tables: %s
-                      steps:
-                        - to: "kamelet:webhook-sink?url={{pgrouter.test.receiver}}%s"
-                """.formatted(id, table, path);
+        return RoutesCheckIT.route(id, table, "kamelet:webhook-sink?url={{pgrouter.test.receiver}}" + path);
     }
 
     /** Atomically, as an editor that writes a temporary file and renames it (and as a ConfigMap update) does. */
@@ -86,16 +77,11 @@ class RoutesReloadIT {
         return WalSourceFaultsIT.readiness(port).body();
     }
 
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     @Test
     void aChangedRouteTakesOverBetweenBatchesABrokenOneIsRefusedAndANewTableIsStreamed() throws Exception {
         write("items.yaml", route("wal-items", "test.reload_items", "/v1"));
-        int port = freePort();
+        int port = WalSourceFaultsIT.freePort();
         Map<String, String> c = new HashMap<>(config);
         c.put("quarkus.http.port", String.valueOf(port));
         try (RouterProcess router = RouterProcess.start(c)) {
@@ -195,7 +181,7 @@ class RoutesReloadIT {
                       steps:
                         - to: "kamelet:storefront-sink?url={{pgrouter.test.receiver}}/storefront&region=eu"
                 """);
-        int port = freePort();
+        int port = WalSourceFaultsIT.freePort();
         Map<String, String> c = new HashMap<>(config);
         c.put("quarkus.http.port", String.valueOf(port));
         c.put("pgrouter.routes.dir", ownRoutes.toString());

@@ -68,7 +68,7 @@ final class OffsetGapCheck {
     private Long storedLsn(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT offset_val FROM " + postgres.schema() + "." + table + " "
                 + "WHERE offset_key LIKE ? ORDER BY record_insert_ts DESC, record_insert_seq DESC LIMIT 1")) {
-            ps.setString(1, "[\"" + engineName + "\"%");
+            ps.setString(1, WalSource.offsetKeyPattern(engineName));
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) return null;
                 return confirmedBy(CanonicalEvent.JSON.readTree(rs.getString(1)));

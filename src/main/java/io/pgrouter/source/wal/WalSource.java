@@ -462,7 +462,7 @@ public class WalSource implements EventSource {
                 if (!rs.next() || !rs.getBoolean(1)) return;
             }
             try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + schema + ".debezium_offsets WHERE offset_key LIKE ?")) {
-                ps.setString(1, "[\"" + engineName(config) + "\"%");
+                ps.setString(1, offsetKeyPattern(engineName(config)));
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next() || rs.getLong(1) == 0) return;
                 }
@@ -470,13 +470,18 @@ public class WalSource implements EventSource {
             s.execute("CREATE TABLE " + schema + "." + own + " (LIKE " + schema + ".debezium_offsets INCLUDING ALL)");
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "." + own + " SELECT * FROM " + schema
                     + ".debezium_offsets WHERE offset_key LIKE ?")) {
-                ps.setString(1, "[\"" + engineName(config) + "\"%");
+                ps.setString(1, offsetKeyPattern(engineName(config)));
                 ps.executeUpdate();
             }
             LOG.infof("the stored position of slot %s moved to its own table %s.%s", config.slot(), schema, own);
         } catch (SQLException e) {
             LOG.warnf("could not move the stored position of slot %s to its own table: %s", config.slot(), e.getMessage());
         }
+    }
+
+    /** LIKE pattern of the offset keys Debezium stores for an engine: {@code ["<engine name>",{...}]}. */
+    static String offsetKeyPattern(String engineName) {
+        return "[\"" + engineName + "\"%";
     }
 
     static String engineName(WalConfig config) {
