@@ -490,6 +490,19 @@ public final class Bench {
             }
         }
         writerEnd = Arrivals.nowMicros();
+        return collect(consumer, admin, expected, begin, writerEnd, timeoutMs);
+    }
+
+    /** {@code count} 1-row transactions at {@code perSecond} (a fixed schedule), measured as {@link #phase} measures a load. */
+    static Run paced(Consumer consumer, Writer writer, Connection admin, int count, int perSecond) throws Exception {
+        consumer.arrivals().drain();
+        long begin = Arrivals.nowMicros();
+        writer.paced(count, perSecond);
+        return collect(consumer, admin, count, begin, Arrivals.nowMicros(), Math.max(60_000, count * 10L));
+    }
+
+    private static Run collect(Consumer consumer, Connection admin, int expected, long begin, long writerEnd, long timeoutMs) throws Exception {
+        Arrivals arrivals = consumer.arrivals();
         arrivals.awaitAtLeast(expected, timeoutMs, consumer::alive);
         Thread.sleep(300); // late duplicates would show up here
         List<Arrivals.Arrival> got = arrivals.drain();

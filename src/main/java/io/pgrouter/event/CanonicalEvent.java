@@ -30,12 +30,19 @@ public record CanonicalEvent(
         Long txid,
         String channel,
         JsonNode data,
-        String skip) {
+        String skip,
+        String routes) {
 
-    /** An event without a skip marker. */
+    /** An event without a skip marker, not yet routed. */
     public CanonicalEvent(String id, String source, Op op, String subject, String time, String database, String schema, String table, Long lsn,
             Long txid, String channel, JsonNode data) {
-        this(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, null);
+        this(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, null, null);
+    }
+
+    /** An event not yet routed. */
+    public CanonicalEvent(String id, String source, Op op, String subject, String time, String database, String schema, String table, Long lsn,
+            Long txid, String channel, JsonNode data, String skip) {
+        this(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, skip, null);
     }
 
     /**
@@ -43,7 +50,17 @@ public record CanonicalEvent(
      * extension {@code pgskip} and header {@code pgSkip} carry the reason, so a route can drop a migration's flood.
      */
     public CanonicalEvent withSkip(String reason) {
-        return new CanonicalEvent(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, reason);
+        return new CanonicalEvent(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, reason, routes);
+    }
+
+    /**
+     * The same event stamped with the version of the route set that routes it (extension {@code pgroutes}, header
+     * {@code pgRoutes}: the first 12 hex digits of a SHA-256 over the route files), so a user sees when a change of the
+     * routes took effect. The event itself when it already carries that version.
+     */
+    public CanonicalEvent withRoutes(String version) {
+        if (java.util.Objects.equals(version, routes)) return this;
+        return new CanonicalEvent(id, source, op, subject, time, database, schema, table, lsn, txid, channel, data, skip, version);
     }
 
     public static final ObjectMapper JSON = new ObjectMapper()
@@ -86,6 +103,7 @@ public record CanonicalEvent(
         if (txid != null) n.put("pgtxid", txid);
         if (channel != null) n.put("pgchannel", channel);
         if (skip != null) n.put("pgskip", skip);
+        if (routes != null) n.put("pgroutes", routes);
         n.set("data", data);
         return n;
     }
@@ -123,6 +141,7 @@ public record CanonicalEvent(
         if (txid != null) g.writeNumberField("pgtxid", txid);
         if (channel != null) g.writeStringField("pgchannel", channel);
         if (skip != null) g.writeStringField("pgskip", skip);
+        if (routes != null) g.writeStringField("pgroutes", routes);
         g.writeFieldName("data");
         if (data == null) g.writeNull();
         else JsonTrees.write(g, data);
@@ -150,6 +169,7 @@ public record CanonicalEvent(
         putIfSet(a, "pgtxid", txid == null ? null : txid.toString());
         putIfSet(a, "pgchannel", channel);
         putIfSet(a, "pgskip", skip);
+        putIfSet(a, "pgroutes", routes);
         return a;
     }
 
@@ -171,6 +191,7 @@ public record CanonicalEvent(
         putIfSet(h, "pgChannel", channel);
         putIfSet(h, "pgChanged", changedColumns());
         putIfSet(h, "pgSkip", skip);
+        putIfSet(h, "pgRoutes", routes);
         h.put("ceId", id);
         h.put("ceType", type());
         h.put("ceSource", source);
@@ -209,7 +230,7 @@ public record CanonicalEvent(
         return new CanonicalEvent(n.get("id").asText(), n.get("source").asText(), Op.fromWire(n.get("pgop").asText()),
                 text(n, "subject"), text(n, "time"), text(n, "pgdatabase"), text(n, "pgschema"), text(n, "pgtable"),
                 n.hasNonNull("pglsn") ? parseLsn(n.get("pglsn").asText()) : null, n.hasNonNull("pgtxid") ? n.get("pgtxid").asLong() : null,
-                text(n, "pgchannel"), n.get("data"), text(n, "pgskip"));
+                text(n, "pgchannel"), n.get("data"), text(n, "pgskip"), text(n, "pgroutes"));
     }
 
     private static String text(JsonNode n, String field) {

@@ -109,6 +109,7 @@ public class RouterLifecycle implements StartupListener {
             return;
         }
         reloader = new RoutesReloader(routesConfig, this, context, metrics);
+        dispatcher.routesVersion(reloader.version());
         reloader.start();
         if (!ha.enabled()) {
             activate();
@@ -167,12 +168,15 @@ public class RouterLifecycle implements StartupListener {
      * Applies a change of the route set between two batches of every source ({@code swap} replaces the routes). When
      * the routes now need tables the WAL stream does not carry, the stream is retired inside the boundary (a batch it
      * already read is neither routed nor marked) and restarted on the new tables after it: nothing is lost, and events
-     * read since the last stored position go through the new routes (at-least-once: possibly again).
+     * read since the last stored position go through the new routes (at-least-once: possibly again). Events
+     * dispatched after the boundary carry {@code version}.
      */
-    void applyRoutes(java.util.concurrent.Callable<Void> swap) throws Exception {
+    void applyRoutes(String version, java.util.concurrent.Callable<Void> swap) throws Exception {
         synchronized (this) {
             boolean restart = dispatcher.betweenBatches(() -> {
                 swap.call();
+                // events after this boundary carry the new version
+                dispatcher.routesVersion(version);
                 return role == Role.ACTIVE && wal.routesChanged();
             });
             if (role == Role.ACTIVE) {

@@ -154,7 +154,7 @@ final class RoutesReloader {
         });
         long started = System.nanoTime();
         try {
-            lifecycle.applyRoutes(() -> swap(now, changed, removed));
+            lifecycle.applyRoutes(next, () -> swap(now, changed, removed));
             long pauseMs = (System.nanoTime() - started) / 1_000_000;
             running = now;
             version = next;

@@ -80,6 +80,14 @@ public class EventDispatcher {
         }
     }
 
+    // the route set's version (RoutesReloader): changed only between batches (under the write lock), read per event
+    private volatile String routesVersion;
+
+    /** The version every event dispatched from now on carries (call it between batches: {@link #betweenBatches}). */
+    public void routesVersion(String version) {
+        routesVersion = version;
+    }
+
     // numbers every event (of both sources) in dispatch order: sinks that linger report the oldest one they hold
     private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
 
@@ -114,6 +122,8 @@ public class EventDispatcher {
      *         the caller must not move its position past this event
      */
     public boolean dispatch(String sourceKind, CanonicalEvent event, List<PgConsumer> consumers, long sequence) throws Exception {
+        String version = routesVersion;
+        if (version != null) event = event.withRoutes(version);
         String table = event.table() == null ? "" : event.qualifiedTable();
         // looked up without building a key string per event
         inCounters.computeIfAbsent(sourceKind, k -> new ConcurrentHashMap<>()).computeIfAbsent(table, k -> new ConcurrentHashMap<>())

@@ -73,6 +73,19 @@ class RoutesReloadIT {
         return ids;
     }
 
+    /** The route-set version ({@code pgroutes}) of each event a path received. */
+    static java.util.Set<String> versions(String path) {
+        java.util.Set<String> versions = new java.util.HashSet<>();
+        for (var d : TestServers.webhook.deliveries(path)) {
+            try {
+                versions.add(CanonicalEvent.JSON.readTree(d.body()).path("pgroutes").asText("(none)"));
+            } catch (Exception e) {
+                throw new IllegalStateException(d.body(), e);
+            }
+        }
+        return versions;
+    }
+
     static String health(int port) throws Exception {
         return WalSourceFaultsIT.readiness(port).body();
     }
@@ -110,6 +123,9 @@ class RoutesReloadIT {
             assertThat(v1.stream().mapToInt(Integer::intValue).max().getAsInt()).isLessThan(v2.stream().mapToInt(Integer::intValue).min().getAsInt());
             String secondVersion = health(port).replaceAll("(?s).*\"routes version\": \"(\\w+)\".*", "$1");
             assertThat(secondVersion).isNotEqualTo(firstVersion);
+            // each event names the route set that routed it
+            assertThat(versions("/v1")).containsOnly(firstVersion);
+            assertThat(versions("/v2")).containsOnly(secondVersion);
 
             // a broken change is refused, named, and the route that ran goes on
             write("items.yaml", route("wal-items", "test.reload_items", "/v3").replace("    from:", "  from:"));
