@@ -100,6 +100,7 @@ class RoutesReloadIT {
         try (RouterProcess router = RouterProcess.start(c)) {
             await().atMost(Duration.ofSeconds(60)).until(() -> WalSourceFaultsIT.readiness(port).statusCode() == 200);
             String firstVersion = health(port).replaceAll("(?s).*\"routes version\": \"(\\w+)\".*", "$1");
+            String routesRunning = health(port).replaceAll("(?s).*\"routes running\": \"(\\d+)\".*", "$1");
 
             // rows keep coming, one transaction each, while the route is edited to send elsewhere
             int rows = 400;
@@ -126,6 +127,8 @@ class RoutesReloadIT {
             // each event names the route set that routed it
             assertThat(versions("/v1")).containsOnly(firstVersion);
             assertThat(versions("/v2")).containsOnly(secondVersion);
+            // the replaced route's Kamelet route went with it
+            assertThat(health(port)).contains("\"routes running\": \"" + routesRunning + "\"");
 
             // a broken change is refused, named, and the route that ran goes on
             write("items.yaml", route("wal-items", "test.reload_items", "/v3").replace("    from:", "  from:"));
@@ -156,7 +159,7 @@ class RoutesReloadIT {
     @Test
     void aKameletDroppedIntoTheKameletsFolderIsASinkWithoutJava() throws Exception {
         Path kamelets = Files.createTempDirectory("kamelets");
-        Files.writeString(kamelets.resolve("storefront-sink.kamelet.yaml"), """
+        String kamelet = """
                 apiVersion: camel.apache.org/v1
                 kind: Kamelet
                 metadata:
@@ -185,7 +188,8 @@ class RoutesReloadIT {
                             name: Content-Type
                             constant: application/json
                         - to: "{{url}}"
-                """);
+                """;
+        Files.writeString(kamelets.resolve("storefront-sink.kamelet.yaml"), kamelet);
         Path ownRoutes = Files.createTempDirectory("routes");
         Files.writeString(ownRoutes.resolve("storefront.yaml"), """
                 - route:
@@ -212,6 +216,24 @@ class RoutesReloadIT {
             var delivery = TestServers.webhook.deliveries("/storefront").get(0);
             assertThat(delivery.header("X-Storefront-Region")).isEqualTo("eu");
             assertThat(CanonicalEvent.JSON.readTree(delivery.body()).at("/data/after/id").asInt()).isEqualTo(id);
+            String routesRunning = health(port).replaceAll("(?s).*\"routes running\": \"(\\d+)\".*", "$1");
+
+            // the Kamelet edited while the router runs: the route that uses it is made again from the new template
+            String version = health(port).replaceAll("(?s).*\"routes version\": \"(\\w+)\".*", "$1");
+            Path tmp = kamelets.resolve(".storefront-sink.tmp");
+            Files.writeString(tmp, kamelet.replace("constant: \"{{region}}\"", "constant: \"{{region}}-2\""));
+            Files.move(tmp, kamelets.resolve("storefront-sink.kamelet.yaml"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            await().atMost(Duration.ofSeconds(30)).until(() -> !health(port).contains("\"routes version\": \"" + version + "\""));
+            int second = nextId.incrementAndGet();
+            Sql.exec("INSERT INTO test.reload_items VALUES (" + second + ", 'through the edited Kamelet')");
+            await().atMost(Duration.ofSeconds(30)).until(() -> TestServers.webhook.deliveries("/storefront").size() >= 2);
+            var edited = TestServers.webhook.deliveries("/storefront").get(1);
+            assertThat(CanonicalEvent.JSON.readTree(edited.body()).at("/data/after/id").asInt()).isEqualTo(second);
+            assertThat(edited.header("X-Storefront-Region")).isEqualTo("eu-2");
+            // the route made from the old template is gone, not left running beside the new one
+            assertThat(health(port)).contains("\"routes running\": \"" + routesRunning + "\"");
+            assertThat(TestServers.webhook.deliveries("/storefront")).hasSize(2);
         }
     }
 }
