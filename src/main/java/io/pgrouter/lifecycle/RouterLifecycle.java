@@ -154,7 +154,8 @@ public class RouterLifecycle implements StartupListener {
         if (wasActive) {
             replayer.stop();
             retries.stop();
-            wal.stop();
+            // on shutdown the sinks deliver what they hold first; a lost Lease stops streaming at once
+            wal.stop(next == Role.STOPPED);
             notify.stop();
         }
         if (role != Role.STOPPED) {

@@ -88,6 +88,19 @@ public class EventDispatcher {
         routesVersion = version;
     }
 
+    /** {@link #betweenBatches(java.util.concurrent.Callable)}, waiting at most {@code timeoutMs} for the batch in progress. */
+    public <T> T betweenBatches(java.util.concurrent.Callable<T> change, long timeoutMs) throws Exception {
+        if (!routing.writeLock().tryLock(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            throw new java.util.concurrent.TimeoutException("a batch was still being routed after " + timeoutMs + " ms");
+        }
+        try {
+            flushAll();
+            return change.call();
+        } finally {
+            routing.writeLock().unlock();
+        }
+    }
+
     // numbers every event (of both sources) in dispatch order: sinks that linger report the oldest one they hold
     private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
 

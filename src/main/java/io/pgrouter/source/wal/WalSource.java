@@ -174,23 +174,7 @@ public class WalSource implements EventSource {
                 })
                 .using((success, message, error) -> onEngineStopped(self[0], message, error))
                 // records of this engine run not marked processed yet, oldest first (only its thread touches them)
-                .notifying(new DebeziumEngine.ChangeConsumer<ChangeEvent<SourceRecord, SourceRecord>>() {
-                    private final java.util.ArrayDeque<Unmarked> unmarked = new java.util.ArrayDeque<>();
-
-                    @Override
-                    public void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
-                            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
-                        dispatcher.enterBatch();
-                        try {
-                            // a run replaced while this batch waited (the routes' tables changed): none of it is routed
-                            // or marked; the next run reads it again, with the new routes
-                            if (engine != self[0]) throw new IllegalStateException(REPLACED);
-                            WalSource.this.handleBatch(records, committer, unmarked);
-                        } finally {
-                            dispatcher.leaveBatch();
-                        }
-                    }
-                })
+                .notifying(new BatchConsumer(self))
                 .build();
         engine = self[0];
         slotInactiveSince = 0;
@@ -356,6 +340,51 @@ public class WalSource implements EventSource {
         return s.toString().replaceAll("(?i)(password[^=,{}\\s]*=)[^,}\\s]*", "$1****");
     }
 
+    /** How long a clean stop waits for the batch in progress before it flushes the sinks. */
+    private static final long STOP_FLUSH_WAIT_MS = 10_000;
+
+    /** The consumer of the engine run that streams now: on a clean stop it marks what the sinks delivered since. */
+    private volatile BatchConsumer current;
+
+    /** Routes the batches of one engine run; keeps its records not marked processed yet, oldest first. */
+    private final class BatchConsumer implements DebeziumEngine.ChangeConsumer<ChangeEvent<SourceRecord, SourceRecord>> {
+        private final DebeziumEngine<?>[] run;
+        // only the engine's thread touches these, or a stop between two of its batches (under the dispatcher's lock)
+        private final java.util.ArrayDeque<Unmarked> unmarked = new java.util.ArrayDeque<>();
+        private DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer;
+
+        BatchConsumer(DebeziumEngine<?>[] run) {
+            this.run = run;
+            current = this;
+        }
+
+        @Override
+        public void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
+                DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
+            dispatcher.enterBatch();
+            try {
+                // a run replaced while this batch waited (the routes' tables changed): none of it is routed
+                // or marked; the next run reads it again, with the new routes
+                if (engine != run[0]) throw new IllegalStateException(REPLACED);
+                this.committer = committer;
+                WalSource.this.handleBatch(records, committer, unmarked);
+            } finally {
+                dispatcher.leaveBatch();
+            }
+        }
+
+        /**
+         * After every sink delivered what it held (between two batches): the newest record routed is marked
+         * processed, so the engine's last offset commit, when it closes, stores it and a restart does not send the
+         * lingering sinks' last events again.
+         */
+        void markAllDelivered() throws InterruptedException {
+            ChangeEvent<SourceRecord, SourceRecord> newest = null;
+            while (!unmarked.isEmpty()) newest = unmarked.pollFirst().record();
+            if (newest != null && committer != null) committer.markProcessed(newest);
+        }
+    }
+
     /** A record routed but not yet marked processed: a sink still held an event at or before it. */
     private record Unmarked(long sequence, ChangeEvent<SourceRecord, SourceRecord> record) {
     }
@@ -393,6 +422,27 @@ public class WalSource implements EventSource {
     }
 
     public void stop() {
+        stop(false);
+    }
+
+    /**
+     * @param deliverHeld a clean stop (shutdown, not a lost Lease, which must stop streaming at once): first the sinks
+     *        deliver what they hold and the position is stored past it, so the next start does not send it again
+     */
+    public void stop(boolean deliverHeld) {
+        BatchConsumer last = current;
+        if (deliverHeld && last != null && engine != null) {
+            // a clean stop: the sinks deliver what they hold, between two batches, and the position moves past it
+            try {
+                dispatcher.betweenBatches(() -> {
+                    last.markAllDelivered();
+                    return null;
+                }, STOP_FLUSH_WAIT_MS);
+            } catch (Exception e) {
+                LOG.infof("the WAL source stops without storing the position of the last events the sinks held (%s): they are delivered again "
+                        + "after the next start", e.toString());
+            }
+        }
         DebeziumEngine<?> running;
         synchronized (this) {
             stopping = true;
