@@ -103,3 +103,8 @@ CREATE TABLE IF NOT EXISTS test.reload_new (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.tls_orders (id int PRIMARY KEY, note text);
 -- LeastPrivilegeIT: a table the router's role does not own
 CREATE TABLE IF NOT EXISTS test.lp_orders (id int PRIMARY KEY, note text);
+-- email sink (EmailSinkTest): new users get a welcome email; a new product is emailed to its category's subscribers
+CREATE TABLE IF NOT EXISTS test.email_users (id int PRIMARY KEY, email text NOT NULL, name text NOT NULL);
+CREATE TABLE IF NOT EXISTS test.email_products (id int PRIMARY KEY, category text NOT NULL, title text NOT NULL, price numeric(10, 2) NOT NULL);
+CREATE TABLE IF NOT EXISTS test.email_outage (id int PRIMARY KEY, email text NOT NULL);
+CREATE TABLE IF NOT EXISTS test.email_broken (id int PRIMARY KEY, email text NOT NULL);

@@ -15,12 +15,18 @@ public final class ReconnectingConnection {
 
     private final Postgres postgres;
     private final Runnable onFreshConnection;
+    private final String[] setup;
+    private boolean setUp;
     private Connection connection;
 
-    /** {@code onFreshConnection} runs before the retry, for state that must be re-read after a failure. */
-    public ReconnectingConnection(Postgres postgres, Runnable onFreshConnection) {
+    /**
+     * {@code onFreshConnection} runs before the retry, for state that must be re-read after a failure; {@code setup}
+     * (say {@code CREATE TABLE IF NOT EXISTS} for a store's table) runs before the first call that gets through.
+     */
+    public ReconnectingConnection(Postgres postgres, Runnable onFreshConnection, String... setup) {
         this.postgres = postgres;
         this.onFreshConnection = onFreshConnection;
+        this.setup = setup;
     }
 
     public ReconnectingConnection(Postgres postgres) {
@@ -39,6 +45,12 @@ public final class ReconnectingConnection {
 
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) connection = postgres.open();
+        if (!setUp) {
+            try (java.sql.Statement s = connection.createStatement()) {
+                for (String sql : setup) s.execute(sql);
+            }
+            setUp = true;
+        }
         return connection;
     }
 

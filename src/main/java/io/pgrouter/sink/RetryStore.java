@@ -30,7 +30,6 @@ public class RetryStore {
     private final Postgres postgres;
     // whatever a failed call did, the waiting counts are re-read from the table
     private final ReconnectingConnection connection;
-    private boolean ready;
     /**
      * How many events wait per (sink, subject), loaded once from the table and kept by park/remove: the hot path asks
      * it for every event, and a query per event cost ~12 % of webhook throughput. One router writes a slot's retries.
@@ -39,7 +38,13 @@ public class RetryStore {
 
     public RetryStore(Postgres postgres) {
         this.postgres = postgres;
-        this.connection = new ReconnectingConnection(postgres, () -> waiting = null);
+        String table = table();
+        this.connection = new ReconnectingConnection(postgres, () -> waiting = null,
+                // event as text, not jsonb: a retried request carries exactly the bytes of the first attempt
+                "CREATE TABLE IF NOT EXISTS " + table + " (id bigserial PRIMARY KEY, sink_key text NOT NULL, route_id text NOT NULL, "
+                        + "subject text NOT NULL, event text NOT NULL, attempts int NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
+                        + "next_attempt_at timestamptz NOT NULL, last_status int, last_error text)",
+                "CREATE INDEX IF NOT EXISTS retries_order ON " + table + " (sink_key, subject, id)");
     }
 
     private String table() {
@@ -48,19 +53,7 @@ public class RetryStore {
 
     /** Runs on the store's connection (once more on a fresh one after a failure), with the table in place. */
     private <T> T call(ReconnectingConnection.Call<T> call) throws SQLException {
-        return connection.call(c -> {
-            if (!ready) {
-                try (Statement s = c.createStatement()) {
-                    // event as text, not jsonb: a retried request carries exactly the bytes of the first attempt
-                    s.execute("CREATE TABLE IF NOT EXISTS " + table() + " (id bigserial PRIMARY KEY, sink_key text NOT NULL, route_id text NOT NULL, "
-                            + "subject text NOT NULL, event text NOT NULL, attempts int NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
-                            + "next_attempt_at timestamptz NOT NULL, last_status int, last_error text)");
-                    s.execute("CREATE INDEX IF NOT EXISTS retries_order ON " + table() + " (sink_key, subject, id)");
-                }
-                ready = true;
-            }
-            return call.on(c);
-        });
+        return connection.call(call);
     }
 
     /** Whether an earlier event of this subject waits for this sink (a later one must then wait behind it). */

@@ -64,6 +64,23 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
         retryWorker.register(endpoint);
     }
 
+    /** What {@link #configured} runs on a new endpoint once its options are set. */
+    @FunctionalInterface
+    protected interface Check<E> {
+        void on(E endpoint) throws Exception;
+    }
+
+    /**
+     * A new endpoint made ready: its options set from the URI, then checked ({@code check} throws a readable error for
+     * a bad option), then handed to the retry worker.
+     */
+    protected <E extends RetryingSinkEndpoint> E configured(E endpoint, java.util.Map<String, Object> parameters, Check<E> check) throws Exception {
+        setProperties(endpoint, parameters);
+        check.on(endpoint);
+        registerWithRetryWorker(endpoint);
+        return endpoint;
+    }
+
     /**
      * The delivery contract for one endpoint: its policy and sink key, the shared retry and dead-letter stores, and the
      * up/down state of its destination ({@code where}), shared with every endpoint that sends there.

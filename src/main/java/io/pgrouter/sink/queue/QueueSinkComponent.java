@@ -20,10 +20,7 @@ public abstract class QueueSinkComponent extends RetryingSinkComponent {
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        QueueSinkEndpoint endpoint = newEndpoint(uri);
-        setProperties(endpoint, parameters);
-        endpoint.init(this);
-        registerWithRetryWorker(endpoint);
+        QueueSinkEndpoint endpoint = configured(newEndpoint(uri), parameters, e -> e.init(this));
         endpoints.add(endpoint);
         return endpoint;
     }

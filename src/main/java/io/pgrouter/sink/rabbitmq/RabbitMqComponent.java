@@ -27,11 +27,7 @@ public class RabbitMqComponent extends RetryingSinkComponent {
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        RabbitMqEndpoint endpoint = new RabbitMqEndpoint(uri, this);
-        setProperties(endpoint, parameters);
-        endpoint.validate();
-        registerWithRetryWorker(endpoint);
-        return endpoint;
+        return configured(new RabbitMqEndpoint(uri, this), parameters, RabbitMqEndpoint::validate);
     }
 
     void register(RabbitMqProducer producer) {

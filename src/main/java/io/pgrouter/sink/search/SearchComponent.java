@@ -34,10 +34,7 @@ public class SearchComponent extends RetryingSinkComponent {
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        SearchEndpoint endpoint = new SearchEndpoint(uri, this);
-        setProperties(endpoint, parameters);
-        endpoint.validate();
-        registerWithRetryWorker(endpoint);
+        SearchEndpoint endpoint = configured(new SearchEndpoint(uri, this), parameters, SearchEndpoint::validate);
         endpoints.add(endpoint);
         return endpoint;
     }

@@ -89,10 +89,7 @@ public class WebhookComponent extends RetryingSinkComponent {
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        WebhookEndpoint endpoint = new WebhookEndpoint(uri, this);
-        setProperties(endpoint, parameters);
-        endpoint.validate();
-        registerWithRetryWorker(endpoint);
+        WebhookEndpoint endpoint = configured(new WebhookEndpoint(uri, this), parameters, WebhookEndpoint::validate);
         if ("batch".equals(endpoint.getMode())) batching.add(endpoint);
         return endpoint;
     }

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.pgrouter.testing.OpenSearchServer;
+import io.pgrouter.testing.RecordedEvents;
 import io.pgrouter.testing.Sql;
 import io.pgrouter.testing.TestServers;
 import io.quarkus.test.junit.QuarkusTest;

@@ -1,4 +1,4 @@
-package io.pgrouter.sink.search;
+package io.pgrouter.testing;
 
 import java.util.List;
 import java.util.Map;
