@@ -39,13 +39,19 @@ public final class Demo {
         try {
             WebhookReceiver receiver = new WebhookReceiver(Integer.getInteger("pgrouter.demo.receiver-port", 8089));
             receiver.onDelivery(d -> LOG.infof("webhook receiver got %s", d.body().length() > 240 ? d.body().substring(0, 240) + "..." : d.body()));
-            LOG.infof("demo webhook receiver: %s (GET it to list deliveries)", receiver.url("/webhook"));
+            LOG.infof("demo webhook receiver (the storefront cache): %s (GET it to list deliveries)", receiver.url("/webhook"));
+            startMailServer(receiver);
             if (CommandConfig.settings().getOptionalValue("pgrouter.postgres.url", String.class).isPresent()) {
                 LOG.info("pgrouter.postgres.url is set: using that database, no embedded PostgreSQL, no generator");
                 return;
             }
             EmbeddedDatabase db = new EmbeddedDatabase(Path.of("data", "postgres").toAbsolutePath(), 54329).start();
             db.installMarketplace();
+            try (Connection c = db.connect()) {
+                // two subscribers, so the first listings already mail someone
+                c.createStatement().executeUpdate("INSERT INTO marketplace.subscriptions (buyer_email, category) VALUES "
+                        + "('ana@example.com', 'books'), ('ana@example.com', 'garden'), ('ben@example.com', 'games') ON CONFLICT DO NOTHING");
+            }
             routerCommand.add("-Dpgrouter.postgres.url=" + db.jdbcUrl());
             routerCommand.add("-Dpgrouter.postgres.user=postgres");
             LOG.infof("demo PostgreSQL: %s (psql -h 127.0.0.1 -p %d -U postgres)", db.jdbcUrl(), db.port());
@@ -60,6 +66,49 @@ public final class Demo {
         } catch (Exception e) {
             throw new IllegalStateException("the demo environment could not start: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The subscribers' mailbox: a real SMTP server (GreenMail) on 127.0.0.1:3025 (pgrouter.sinks.email.port) for the
+     * email route; {@code GET /mail} on the webhook receiver lists what it received, and each email is logged.
+     */
+    private static void startMailServer(WebhookReceiver receiver) {
+        int port = Integer.getInteger("pgrouter.sinks.email.port", 3025);
+        com.icegreen.greenmail.util.GreenMail smtp = new com.icegreen.greenmail.util.GreenMail(
+                new com.icegreen.greenmail.util.ServerSetup(port, "127.0.0.1", com.icegreen.greenmail.util.ServerSetup.PROTOCOL_SMTP));
+        smtp.start();
+        java.util.function.Supplier<java.util.List<java.util.Map<String, String>>> mails = () -> {
+            java.util.List<java.util.Map<String, String>> list = new java.util.ArrayList<>();
+            for (jakarta.mail.internet.MimeMessage m : smtp.getReceivedMessages()) {
+                try {
+                    list.add(java.util.Map.of("to", java.util.Arrays.toString(m.getAllRecipients()), "subject", String.valueOf(m.getSubject()),
+                            "body", com.icegreen.greenmail.util.GreenMailUtil.getBody(m).trim()));
+                } catch (jakarta.mail.MessagingException e) {
+                    list.add(java.util.Map.of("error", e.toString()));
+                }
+            }
+            return list;
+        };
+        receiver.serve("/mail", () -> {
+            try {
+                return io.pgrouter.event.CanonicalEvent.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(mails.get()) + "\n";
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "demo-mailbox");
+            t.setDaemon(true);
+            return t;
+        });
+        int[] seen = {0};
+        watcher.scheduleWithFixedDelay(() -> {
+            java.util.List<java.util.Map<String, String>> all = mails.get();
+            for (int i = seen[0]; i < all.size(); i++) LOG.infof("mail server got: to %s, \"%s\"", all.get(i).get("to"), all.get(i).get("subject"));
+            seen[0] = all.size();
+        }, 1, 1, TimeUnit.SECONDS);
+        LOG.infof("demo mail server (the subscribers' mailbox): smtp://127.0.0.1:%d; %s lists what it received", port,
+                receiver.url("/mail"));
     }
 
     /** Every 3 s a seller lists, reprices or removes a product, or a buyer subscribes to a category. */

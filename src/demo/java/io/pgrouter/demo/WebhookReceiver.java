@@ -40,6 +40,7 @@ public final class WebhookReceiver implements AutoCloseable {
     private final Map<String, String> retryAfter = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger maxInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final Map<String, java.util.function.Supplier<String>> pages = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile int status = 200;
     private volatile Consumer<Delivery> listener = d -> { };
 
@@ -86,7 +87,8 @@ public final class WebhookReceiver implements AutoCloseable {
                 exchange.sendResponseHeaders(answer, -1);
                 return;
             }
-            byte[] body = ("[" + String.join(",\n", bodies()) + "]\n").getBytes(StandardCharsets.UTF_8);
+            java.util.function.Supplier<String> page = pages.get(exchange.getRequestURI().getPath());
+            byte[] body = (page != null ? page.get() : "[" + String.join(",\n", bodies()) + "]\n").getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "application/json");
             exchange.sendResponseHeaders(200, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
@@ -144,6 +146,11 @@ public final class WebhookReceiver implements AutoCloseable {
 
     public List<Delivery> deliveries(String path) {
         return deliveries.stream().filter(d -> d.path().equals(path)).toList();
+    }
+
+    /** A GET of {@code path} answers {@code json} (instead of the deliveries). */
+    public void serve(String path, java.util.function.Supplier<String> json) {
+        pages.put(path, json);
     }
 
     public void onDelivery(Consumer<Delivery> listener) {

@@ -54,6 +54,30 @@ class RoutesTest {
     }
 
     @Test
+    void aNewProductIsEmailedToEachSubscriberOfItsCategoryOnce() throws Exception {
+        String buyer = "buyer-" + UUID.randomUUID() + "@example.com", other = "other-" + UUID.randomUUID() + "@example.com";
+        Sql.exec("INSERT INTO marketplace.subscriptions (buyer_email, category) VALUES ('" + buyer + "', 'garden'), ('" + other + "', 'music')");
+        String title = "planter-" + UUID.randomUUID();
+        Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'garden', '" + title + "', 49.90)");
+        String id = String.valueOf(Sql.count("SELECT id FROM marketplace.products WHERE title = '" + title + "'"));
+        Sql.exec("UPDATE marketplace.products SET price = 39.90 WHERE id = " + id);
+        await().atMost(WAIT).until(() -> mailsTo(buyer).size() == 1);
+        jakarta.mail.internet.MimeMessage mail = mailsTo(buyer).get(0);
+        assertThat(mail.getSubject()).isEqualTo("New in garden: " + title);
+        assertThat(com.icegreen.greenmail.util.GreenMailUtil.getBody(mail)).contains(title + " is listed at 49.90");
+        // the update (a re-price) mails nobody; the subscriber of another category gets nothing
+        await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> mailsTo(buyer).size() == 1 && mailsTo(other).isEmpty());
+    }
+
+    static List<jakarta.mail.internet.MimeMessage> mailsTo(String address) throws Exception {
+        List<jakarta.mail.internet.MimeMessage> mails = new java.util.ArrayList<>();
+        for (jakarta.mail.internet.MimeMessage m : TestServers.smtp.getReceivedMessages()) {
+            for (jakarta.mail.Address a : m.getAllRecipients()) if (a.toString().contains(address)) mails.add(m);
+        }
+        return mails;
+    }
+
+    @Test
     void walInsertUpdateDeleteReachTheLakeAndTheWebhookWithBeforeAndAfter() {
         String title = "walrus-" + UUID.randomUUID();
         Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price, tags, attributes) "

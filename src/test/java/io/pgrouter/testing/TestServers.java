@@ -17,6 +17,8 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
     public static EmbeddedDatabase db;
     public static WebhookReceiver webhook;
     public static Path lake;
+    /** The SMTP server of the demo routes' email sink (routes/wal-products-to-subscribers.yaml). */
+    public static com.icegreen.greenmail.util.GreenMail smtp;
     /** Two Standard Webhooks secrets, both active (rotation). */
     public static final String SECRET_A = secret(), SECRET_B = secret();
     /** PostgreSQL asks for it on every TCP login (scram-sha-256), as a stock server does. */
@@ -40,6 +42,13 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
             }
             webhook = new WebhookReceiver(0);
             lake = Files.createDirectories(work.resolve("lake"));
+            int smtpPort;
+            try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                smtpPort = socket.getLocalPort();
+            }
+            smtp = new com.icegreen.greenmail.util.GreenMail(new com.icegreen.greenmail.util.ServerSetup(smtpPort, "127.0.0.1",
+                    com.icegreen.greenmail.util.ServerSetup.PROTOCOL_SMTP));
+            smtp.start();
             return Map.ofEntries(
                     Map.entry("pgrouter.test.receiver", webhook.url("")),
                     Map.entry("pgrouter.test.webhook-secrets", SECRET_A + " " + SECRET_B),
@@ -50,6 +59,8 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
                     Map.entry("pgrouter.postgres.password", PG_PASSWORD),
                     Map.entry("pgrouter.sinks.webhook.url", webhook.url("/webhook")),
                     Map.entry("pgrouter.sinks.lake.root", lake.toString()),
+                    Map.entry("pgrouter.sinks.email.host", "127.0.0.1"),
+                    Map.entry("pgrouter.sinks.email.port", String.valueOf(smtpPort)),
                     // nothing listens on port 1: connections are refused at once
                     Map.entry("pgrouter.test.unreachable-url", "http://127.0.0.1:1/hook"));
         } catch (Exception e) {
@@ -60,6 +71,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
     @Override
     public void stop() {
         if (webhook != null) webhook.close();
+        if (smtp != null) smtp.stop();
         try {
             if (db != null) db.close();
         } catch (Exception e) {
