@@ -1,6 +1,11 @@
 package io.pgrouter.testing;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+
+import jakarta.mail.Message;
+import jakarta.mail.internet.MimeMessage;
 
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
@@ -10,15 +15,32 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 /**
  * A real SMTP server in the test JVM (GreenMail) on a loopback port for the email sink; {@link #stopServer()} and
  * {@link #startServer()} take it away and bring it back on the same port (what it received before is forgotten).
+ * Its settings are {@code <prefix>.host}, {@code .port} and {@code .security} (plain SMTP), the prefix
+ * {@code pgrouter.test.smtp} unless the entry's {@link #PREFIX} argument names another (an example's
+ * {@code pgrouter.sinks.email}).
  */
 public class SmtpServer implements QuarkusTestResourceLifecycleManager {
 
+    public static final String PREFIX = "prefix";
+
     private static ServerSetup setup;
+    private String prefix = "pgrouter.test.smtp";
     private static volatile GreenMail server;
 
     /** The messages the server accepted since it last started. */
     public static GreenMail server() {
         return server;
+    }
+
+    /** What the server accepted for this address (a To recipient) since it last started. */
+    public static List<MimeMessage> inbox(String address) {
+        return Arrays.stream(server.getReceivedMessages()).filter(m -> {
+            try {
+                return Arrays.stream(m.getRecipients(Message.RecipientType.TO)).anyMatch(a -> a.toString().equals(address));
+            } catch (jakarta.mail.MessagingException e) {
+                throw new IllegalStateException(e);
+            }
+        }).toList();
     }
 
     public static synchronized void stopServer() {
@@ -31,6 +53,11 @@ public class SmtpServer implements QuarkusTestResourceLifecycleManager {
     }
 
     @Override
+    public void init(Map<String, String> args) {
+        prefix = args.getOrDefault(PREFIX, prefix);
+    }
+
+    @Override
     public Map<String, String> start() {
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             setup = new ServerSetup(socket.getLocalPort(), "127.0.0.1", ServerSetup.PROTOCOL_SMTP);
@@ -38,7 +65,7 @@ public class SmtpServer implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException("no free port for the SMTP server", e);
         }
         startServer();
-        return Map.of("pgrouter.test.smtp.host", "127.0.0.1", "pgrouter.test.smtp.port", String.valueOf(setup.getPort()));
+        return Map.of(prefix + ".host", "127.0.0.1", prefix + ".port", String.valueOf(setup.getPort()), prefix + ".security", "none");
     }
 
     @Override

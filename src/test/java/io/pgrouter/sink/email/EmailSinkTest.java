@@ -1,10 +1,10 @@
 package io.pgrouter.sink.email;
 
+import static io.pgrouter.testing.SmtpServer.inbox;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -43,17 +43,6 @@ class EmailSinkTest {
 
     @Inject
     RecordedEvents recorded;
-
-    /** What the SMTP server accepted for this address. */
-    private static List<MimeMessage> inbox(String address) {
-        return Arrays.stream(SmtpServer.server().getReceivedMessages()).filter(m -> {
-            try {
-                return Arrays.stream(m.getRecipients(Message.RecipientType.TO)).anyMatch(a -> a.toString().equals(address));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }).toList();
-    }
 
     @Test
     void eachNewUserGetsOneWelcomeEmailFromTheTemplates() throws Exception {
