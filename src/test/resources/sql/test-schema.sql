@@ -103,3 +103,6 @@ CREATE TABLE IF NOT EXISTS test.reload_new (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.tls_orders (id int PRIMARY KEY, note text);
 -- LeastPrivilegeIT: a table the router's role does not own
 CREATE TABLE IF NOT EXISTS test.lp_orders (id int PRIMARY KEY, note text);
+-- the durable trigger per row and per statement on the same shape (StatementTriggerTest)
+CREATE TABLE IF NOT EXISTS test.feed_rows (id int PRIMARY KEY, status text, amount numeric(10, 2), note text);
+CREATE TABLE IF NOT EXISTS test.feed_statements (LIKE test.feed_rows INCLUDING ALL);
