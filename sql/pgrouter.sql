@@ -10,8 +10,10 @@ CREATE SEQUENCE IF NOT EXISTS pgrouter.event_seq;
 -- with_rows = false leaves before/after out and sets "claim": the router then reads the row itself.
 CREATE OR REPLACE FUNCTION pgrouter.change_payload(op text, old_row json, new_row json, key_cols text[], schema_name name,
     table_name name, with_rows boolean DEFAULT true)
-RETURNS json LANGUAGE sql VOLATILE AS $$
-  SELECT json_build_object(
+RETURNS json LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  -- PL/pgSQL, not SQL: a SQL function called from a trigger is planned again in every transaction (3x the trigger's cost)
+  RETURN json_build_object(
     'pgrouter', 1,
     'id', txid_current()::text || '-' || nextval('pgrouter.event_seq')::text,
     'schema', schema_name,
@@ -22,7 +24,8 @@ RETURNS json LANGUAGE sql VOLATILE AS $$
     'after', CASE WHEN with_rows THEN new_row END,
     'claim', NOT with_rows,
     'txid', txid_current(),
-    'time', clock_timestamp())
+    'time', clock_timestamp());
+END
 $$;
 
 -- NOTIFY variant (at-most-once). TG_ARGV[0] = channel, TG_ARGV[1] = comma-separated key columns.
@@ -51,6 +54,34 @@ BEGIN
       CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_json(OLD) END,
       CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_json(NEW) END,
       coalesce(string_to_array(nullif(TG_ARGV[1], ''), ','), '{}'), TG_TABLE_SCHEMA, TG_TABLE_NAME)::text);
+  RETURN NULL;
+END
+$$;
+
+-- Durable variant, one message per statement (install --per statement): the rows the statement changed, read from its
+-- transition tables (new_rows, old_rows), go out as one message. TG_ARGV as above. The router turns the message into
+-- one event per row, the same events emit_change gives. Installed as three AFTER ... FOR EACH STATEMENT triggers
+-- (PostgreSQL allows transition tables only on a trigger for one event); TRUNCATE keeps emit_change.
+-- Payload: {"pgrouter":1, "schema", "table", "op", "key_columns", "txid", "rows": [{"before", "after"}, ...]}.
+CREATE OR REPLACE FUNCTION pgrouter.emit_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changed json;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(json_build_object('after', to_json(n))) INTO changed FROM new_rows n;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT json_agg(json_build_object('before', to_json(o))) INTO changed FROM old_rows o;
+  ELSE
+    -- the executor appends each updated row to both transition tables at once: the n-th old row is the n-th new row's
+    SELECT json_agg(json_build_object('before', o.r, 'after', n.r) ORDER BY o.i) INTO changed
+      FROM (SELECT to_json(t) AS r, row_number() OVER () AS i FROM old_rows t) o
+      JOIN (SELECT to_json(t) AS r, row_number() OVER () AS i FROM new_rows t) n USING (i);
+  END IF;
+  IF changed IS NOT NULL THEN
+    PERFORM pg_logical_emit_message(true, TG_ARGV[0], json_build_object('pgrouter', 1, 'schema', TG_TABLE_SCHEMA,
+        'table', TG_TABLE_NAME, 'op', lower(TG_OP), 'key_columns', coalesce(string_to_array(nullif(TG_ARGV[1], ''), ','), '{}'),
+        'txid', txid_current(), 'rows', changed)::text);
+  END IF;
   RETURN NULL;
 END
 $$;

@@ -108,3 +108,6 @@ CREATE TABLE IF NOT EXISTS test.email_users (id int PRIMARY KEY, email text NOT 
 CREATE TABLE IF NOT EXISTS test.email_products (id int PRIMARY KEY, category text NOT NULL, title text NOT NULL, price numeric(10, 2) NOT NULL);
 CREATE TABLE IF NOT EXISTS test.email_outage (id int PRIMARY KEY, email text NOT NULL);
 CREATE TABLE IF NOT EXISTS test.email_broken (id int PRIMARY KEY, email text NOT NULL);
+-- the durable trigger per row and per statement on the same shape (StatementTriggerTest)
+CREATE TABLE IF NOT EXISTS test.feed_rows (id int PRIMARY KEY, status text, amount numeric(10, 2), note text);
+CREATE TABLE IF NOT EXISTS test.feed_statements (LIKE test.feed_rows INCLUDING ALL);

@@ -28,6 +28,9 @@ public final class Demo {
         // settings given to Maven with -Dpgrouter.... reach the router too
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("pgrouter."))
                 .forEach(k -> command.add("-D" + k + "=" + System.getProperty(k)));
+        // the demo's own SMTP server: plain SMTP on loopback (a -D option given to Maven wins)
+        if (System.getProperty("pgrouter.sinks.email.port") == null) command.add("-Dpgrouter.sinks.email.port=3025");
+        if (System.getProperty("pgrouter.sinks.email.security") == null) command.add("-Dpgrouter.sinks.email.security=none");
         start(command);
         command.addAll(java.util.List.of("-jar", "target/quarkus-app/quarkus-run.jar"));
         Process router = new ProcessBuilder(command).inheritIO().start();

@@ -16,7 +16,6 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 
 import org.apache.kafka.connect.data.Field;
@@ -68,11 +67,14 @@ public final class EventMapper {
 
     // ---------------------------------------------------------------- Debezium (WAL)
 
-    /** The event for a Debezium record, or empty for heartbeats, transaction markers and tombstones. */
-    public Optional<CanonicalEvent> fromDebezium(SourceRecord record) {
-        if (!(record.value() instanceof Struct value)) return Optional.empty();
+    /**
+     * The events of a Debezium record: one for a row change or a message, one per row for a message of the durable trigger
+     * per statement, none for heartbeats, transaction markers and tombstones.
+     */
+    public List<CanonicalEvent> fromDebezium(SourceRecord record) {
+        if (!(record.value() instanceof Struct value)) return List.of();
         EnvelopeFields envelope = envelopeFields(value.schema());
-        if (envelope.op() == null) return Optional.empty();
+        if (envelope.op() == null) return List.of();
         String op = (String) value.get(envelope.op());
         Struct source = (Struct) get(value, envelope.source());
         SourceFields fields = source == null ? null : sourceFields(source.schema());
@@ -111,7 +113,7 @@ public final class EventMapper {
         }
         String idTail = kind == Op.TRUNCATE ? "truncate" : subject != null ? subject : rowHash(before, after);
         String id = database + ":" + CanonicalEvent.formatLsn(lsn == null ? 0 : lsn) + ":" + schema + "." + table + ":" + idTail;
-        return Optional.of(new CanonicalEvent(id, CanonicalEvent.rowSource(database, schema, table), kind, subject, time,
+        return List.of(new CanonicalEvent(id, CanonicalEvent.rowSource(database, schema, table), kind, subject, time,
                 database, schema, table, lsn, txid, null, rowData(kind, before, after, oldRowComplete)));
     }
 
@@ -166,21 +168,56 @@ public final class EventMapper {
         return field == null ? null : struct.get(field);
     }
 
-    private Optional<CanonicalEvent> message(Struct message, Long lsn, Long txid, String time) {
+    private List<CanonicalEvent> message(Struct message, Long lsn, Long txid, String time) {
         String prefix = message.getString("prefix");
         if (prefix.startsWith(HEARTBEAT_PREFIX)) {
-            return Optional.empty();
+            return List.of();
         }
         Object content = message.get("content");
         String text = new String(bytes(content), StandardCharsets.UTF_8);
         String id = database + ":" + CanonicalEvent.formatLsn(lsn == null ? 0 : lsn) + ":message:" + prefix;
         JsonNode payload = parseOrText(text);
+        if (isStatementPayload(payload)) {
+            return statementEvents((ObjectNode) payload, id, lsn, txid, time, prefix);
+        }
         if (isTriggerPayload(payload)) {
             // the durable trigger: a row change carried in a message; its position and commit time come from the WAL
-            return Optional.of(triggerEvent((ObjectNode) payload, id, lsn, txid, time, prefix));
+            return List.of(triggerEvent((ObjectNode) payload, id, lsn, txid, time, prefix));
         }
-        return Optional.of(new CanonicalEvent(id, "/postgres/" + database + "/message/" + prefix, Op.MESSAGE, null, time,
+        return List.of(new CanonicalEvent(id, "/postgres/" + database + "/message/" + prefix, Op.MESSAGE, null, time,
                 database, null, null, lsn, txid, prefix, payload));
+    }
+
+    /** True for a message of the durable trigger per statement (pgrouter.emit_changes): the rows of one statement. */
+    public static boolean isStatementPayload(JsonNode payload) {
+        return isTriggerPayload(payload) && payload.get("rows") instanceof ArrayNode;
+    }
+
+    /**
+     * One event per row of a statement's message, each as the row-level trigger's message would have given it; the
+     * message's id with the row's position in it ({@code :1}, {@code :2}, ...) keeps each row's id unique and stable.
+     */
+    private List<CanonicalEvent> statementEvents(ObjectNode p, String id, Long lsn, Long txid, String time, String prefix) {
+        List<String> keyColumns = new ArrayList<>();
+        p.path("key_columns").forEach(k -> keyColumns.add(k.asText()));
+        ArrayNode rows = (ArrayNode) p.get("rows");
+        List<CanonicalEvent> events = new ArrayList<>(rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            JsonNode row = rows.get(i);
+            ObjectNode one = NODES.objectNode();
+            one.set("schema", p.get("schema"));
+            one.set("table", p.get("table"));
+            one.set("op", p.get("op"));
+            one.set("txid", p.get("txid"));
+            JsonNode values = row.hasNonNull("after") ? row.get("after") : row.path("before");
+            ObjectNode key = NODES.objectNode();
+            for (String column : keyColumns) key.set(column, values.path(column).isMissingNode() ? NullNode.instance : values.get(column));
+            one.set("key", key);
+            one.set("before", row.get("before"));
+            one.set("after", row.get("after"));
+            events.add(triggerEvent(one, id + ":" + (i + 1), lsn, txid, time, prefix));
+        }
+        return events;
     }
 
     private static Long commitMicros(Struct source, SourceFields fields, Struct value, EnvelopeFields envelope) {

@@ -14,7 +14,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code bin/pgrouter install --table s.t --mode notify|durable --channel c}: installs the change trigger on a
+ * {@code bin/pgrouter install --table s.t --mode notify|durable [--per row|statement] --channel c}: installs the change trigger on a
  * table and exits, without starting the router; {@code --replica-identity full} sets the table's replica identity
  * (with or without a trigger).
  */
@@ -22,6 +22,8 @@ import picocli.CommandLine.Spec;
         description = "Installs the change trigger on a table, or sets its replica identity, and says what it did (idempotent).",
         footer = { "", "Examples:",
                 "  bin/pgrouter install --table shop.orders --mode durable --channel orders",
+                "  bin/pgrouter install --table shop.orders --mode durable --per statement \\",
+                "      --channel orders",
                 "  bin/pgrouter install --table shop.orders --replica-identity full" })
 public final class InstallCommand implements Callable<Integer> {
 
@@ -37,6 +39,12 @@ public final class InstallCommand implements Callable<Integer> {
                     + "durable: it writes a WAL message, at-least-once (pg:wal?messages=<name>). Default: ${DEFAULT-VALUE}.")
     String mode;
 
+    @Option(names = "--per", defaultValue = "row", paramLabel = "row|statement",
+            description = "With --mode durable: row writes one WAL message per changed row; statement writes one per statement "
+                    + "carrying all its rows (a FOR EACH STATEMENT trigger with transition tables), cheaper for writers when "
+                    + "statements change many rows. Routes receive the same events, one per row, either way. Default: ${DEFAULT-VALUE}.")
+    String per;
+
     @Option(names = "--channel", paramLabel = "<name>",
             description = "The NOTIFY channel or WAL message prefix routes subscribe to. Needed for a trigger; "
                     + "without it, only --replica-identity is applied. Default: none.")
@@ -50,6 +58,10 @@ public final class InstallCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TriggerInstaller.Mode trigger = TriggerInstaller.Mode.parse(oneOf("--mode", mode, "notify", "durable"));
+        TriggerInstaller.Per messages = TriggerInstaller.Per.parse(oneOf("--per", per, "row", "statement"));
+        if (messages == TriggerInstaller.Per.STATEMENT && trigger != TriggerInstaller.Mode.DURABLE) {
+            throw new ParameterException(spec.commandLine(), "--per statement needs --mode durable (a NOTIFY payload is limited to 8000 bytes)");
+        }
         if (replicaIdentity != null) oneOf("--replica-identity", replicaIdentity, "full", "default");
         if (channel == null && replicaIdentity == null) {
             throw new ParameterException(spec.commandLine(), "Missing option: --channel (to install a trigger) or --replica-identity, or both");
@@ -57,7 +69,7 @@ public final class InstallCommand implements Callable<Integer> {
         Postgres postgres = new Postgres(CommandConfig.postgres());
         try (Connection c = postgres.open()) {
             if (replicaIdentity != null) spec.commandLine().getOut().println(TriggerInstaller.replicaIdentity(c, table, replicaIdentity));
-            if (channel != null) TriggerInstaller.install(c, table, trigger, channel).forEach(spec.commandLine().getOut()::println);
+            if (channel != null) TriggerInstaller.install(c, table, trigger, messages, channel).forEach(spec.commandLine().getOut()::println);
         }
         return 0;
     }

@@ -10,13 +10,16 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 import io.pgrouter.postgres.Postgres;
 
 /**
  * Installs the change trigger of {@code sql/pgrouter.sql} on a table, idempotently, and says what it did.
- * {@code notify} mode calls pg_notify (at-most-once); {@code durable} mode writes a logical-decoding message.
+ * {@code notify} mode calls pg_notify (at-most-once); {@code durable} mode writes a logical-decoding message, one per
+ * changed row or, {@link Per#STATEMENT per statement}, one for all the rows a statement changed.
  */
 public final class TriggerInstaller {
 
@@ -41,8 +44,30 @@ public final class TriggerInstaller {
     private TriggerInstaller() {
     }
 
-    /** Applies sql/pgrouter.sql and (re)creates the table's triggers; returns the lines to print. */
+    /** How many messages a durable trigger writes: one per changed row, or one per statement carrying all its rows. */
+    public enum Per {
+        ROW, STATEMENT;
+
+        public static Per parse(String s) {
+            try {
+                return valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--per must be row or statement, got: " + s);
+            }
+        }
+    }
+
+    /** Every trigger name the installer may have created on a table, so switching mode removes the others. */
+    private static final List<String> ALL_TRIGGERS = List.of("pgrouter_notify", "pgrouter_notify_truncate", "pgrouter_durable",
+            "pgrouter_durable_insert", "pgrouter_durable_update", "pgrouter_durable_delete", "pgrouter_durable_truncate");
+
+    /** Applies sql/pgrouter.sql and (re)creates the table's row-level triggers; returns the lines to print. */
     public static List<String> install(Connection c, String qualifiedTable, Mode mode, String channel) throws SQLException, IOException {
+        return install(c, qualifiedTable, mode, Per.ROW, channel);
+    }
+
+    /** Applies sql/pgrouter.sql and (re)creates the table's triggers; returns the lines to print. */
+    public static List<String> install(Connection c, String qualifiedTable, Mode mode, Per per, String channel) throws SQLException, IOException {
         List<String> done = new ArrayList<>();
         String[] parts = qualifiedTable.contains(".") ? qualifiedTable.split("\\.", 2) : new String[] { "public", qualifiedTable };
         String schema = parts[0];
@@ -50,41 +75,54 @@ public final class TriggerInstaller {
         if (channel == null || channel.isBlank()) {
             throw new IllegalArgumentException("--channel is required: the NOTIFY channel or message prefix routes subscribe to");
         }
+        if (per == Per.STATEMENT && mode != Mode.DURABLE) {
+            throw new IllegalArgumentException("--per statement needs --mode durable: a NOTIFY payload is limited to 8000 bytes");
+        }
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
             s.execute(functionsSql());
-            done.add("applied sql/pgrouter.sql (schema pgrouter, functions change_payload, notify_change, emit_change)");
+            done.add("applied sql/pgrouter.sql (schema pgrouter, functions change_payload, notify_change, emit_change, emit_changes)");
             List<String> key = primaryKey(c, schema, table);
             String target = Postgres.quoteIdent(schema) + "." + Postgres.quoteIdent(table);
             String args = "'" + channel.replace("'", "''") + "', '" + String.join(",", key).replace("'", "''") + "'";
-            String rowTrigger = "pgrouter_" + mode.name().toLowerCase(Locale.ROOT);
-            String rowDef = "CREATE TRIGGER " + rowTrigger + " AFTER INSERT OR DELETE OR UPDATE ON " + target
-                    + " FOR EACH ROW EXECUTE FUNCTION " + mode.function + "(" + args + ")";
-            String truncateDef = "CREATE TRIGGER " + rowTrigger + "_truncate AFTER TRUNCATE ON " + target
-                    + " FOR EACH STATEMENT EXECUTE FUNCTION " + mode.function + "(" + args + ")";
-            for (Mode other : Mode.values()) {
-                if (other == mode) continue;
+            String prefix = "pgrouter_" + mode.name().toLowerCase(Locale.ROOT);
+            String modeName = mode.name().toLowerCase(Locale.ROOT) + (per == Per.STATEMENT ? " per statement" : "");
+            Map<String, String> wanted = new LinkedHashMap<>();
+            if (per == Per.ROW) {
+                wanted.put(prefix, "CREATE TRIGGER " + prefix + " AFTER INSERT OR DELETE OR UPDATE ON " + target
+                        + " FOR EACH ROW EXECUTE FUNCTION " + mode.function + "(" + args + ")");
+            } else {
+                // transition tables are allowed only on a trigger for one event: one trigger per operation
+                String statement = " FOR EACH STATEMENT EXECUTE FUNCTION pgrouter.emit_changes(" + args + ")";
+                wanted.put(prefix + "_insert", "CREATE TRIGGER " + prefix + "_insert AFTER INSERT ON " + target
+                        + " REFERENCING NEW TABLE AS new_rows" + statement);
+                wanted.put(prefix + "_update", "CREATE TRIGGER " + prefix + "_update AFTER UPDATE ON " + target
+                        + " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows" + statement);
+                wanted.put(prefix + "_delete", "CREATE TRIGGER " + prefix + "_delete AFTER DELETE ON " + target
+                        + " REFERENCING OLD TABLE AS old_rows" + statement);
+            }
+            wanted.put(prefix + "_truncate", "CREATE TRIGGER " + prefix + "_truncate AFTER TRUNCATE ON " + target
+                    + " FOR EACH STATEMENT EXECUTE FUNCTION " + mode.function + "(" + args + ")");
+            for (String other : ALL_TRIGGERS) {
                 // one mode per table: switching modes must not leave the old trigger emitting too
-                for (String name : List.of("pgrouter_" + other.name().toLowerCase(Locale.ROOT), "pgrouter_" + other.name().toLowerCase(Locale.ROOT) + "_truncate")) {
-                    if (triggerDef(c, schema, table, name) != null) {
-                        s.execute("DROP TRIGGER " + name + " ON " + target);
-                        done.add("removed trigger " + name + " on " + schema + "." + table + " (switching to " + mode.name().toLowerCase(Locale.ROOT) + ")");
-                    }
+                if (!wanted.containsKey(other) && triggerDef(c, schema, table, other) != null) {
+                    s.execute("DROP TRIGGER " + other + " ON " + target);
+                    done.add("removed trigger " + other + " on " + schema + "." + table + " (switching to " + modeName + ")");
                 }
             }
-            for (String[] trigger : new String[][] { { rowTrigger, rowDef }, { rowTrigger + "_truncate", truncateDef } }) {
-                String existing = triggerDef(c, schema, table, trigger[0]);
-                if (existing != null && normalise(existing).equals(normalise(trigger[1]))) {
-                    done.add("trigger " + trigger[0] + " on " + schema + "." + table + " already installed (channel " + channel + ")");
+            for (Map.Entry<String, String> trigger : wanted.entrySet()) {
+                String existing = triggerDef(c, schema, table, trigger.getKey());
+                if (existing != null && normalise(existing).equals(normalise(trigger.getValue()))) {
+                    done.add("trigger " + trigger.getKey() + " on " + schema + "." + table + " already installed (channel " + channel + ")");
                     continue;
                 }
                 if (existing != null) {
-                    s.execute("DROP TRIGGER " + trigger[0] + " ON " + target);
+                    s.execute("DROP TRIGGER " + trigger.getKey() + " ON " + target);
                 }
-                s.execute(trigger[1]);
-                done.add((existing == null ? "created" : "replaced") + " trigger " + trigger[0] + " on " + schema + "." + table
-                        + " (" + mode.name().toLowerCase(Locale.ROOT) + ", channel " + channel + ", key " + (key.isEmpty() ? "none" : String.join(",", key)) + ")");
+                s.execute(trigger.getValue());
+                done.add((existing == null ? "created" : "replaced") + " trigger " + trigger.getKey() + " on " + schema + "." + table
+                        + " (" + modeName + ", channel " + channel + ", key " + (key.isEmpty() ? "none" : String.join(",", key)) + ")");
             }
             c.commit();
         } catch (SQLException | RuntimeException e) {

@@ -94,7 +94,7 @@ class EventMapperTest {
 
     @Test
     void insertCarriesEveryTypeAsPostgresWouldShowItInJson() {
-        CanonicalEvent e = mapper.fromDebezium(record("c", null, row(null, "x", "12.50"), 0x16B3748L)).orElseThrow();
+        CanonicalEvent e = mapper.fromDebezium(record("c", null, row(null, "x", "12.50"), 0x16B3748L)).get(0);
         assertThat(e.type()).isEqualTo("postgres.row.insert");
         assertThat(e.source()).isEqualTo("/postgres/shop/public.orders");
         assertThat(e.subject()).isEqualTo("tenant=7,code=A-1");
@@ -121,14 +121,14 @@ class EventMapperTest {
     @Test
     void theSameChangeDeliveredAgainHasTheSameId() {
         SourceRecord r = record("u", row("a", "x", "1.00"), row("b", "x", "1.00"), 42L);
-        assertThat(mapper.fromDebezium(r).orElseThrow().id()).isEqualTo(mapper.fromDebezium(record("u", row("a", "x", "1.00"), row("b", "x", "1.00"), 42L)).orElseThrow().id());
-        assertThat(mapper.fromDebezium(r).orElseThrow().id()).isNotEqualTo(mapper.fromDebezium(record("u", row("a", "x", "1.00"), row("b", "x", "1.00"), 43L)).orElseThrow().id());
+        assertThat(mapper.fromDebezium(r).get(0).id()).isEqualTo(mapper.fromDebezium(record("u", row("a", "x", "1.00"), row("b", "x", "1.00"), 42L)).get(0).id());
+        assertThat(mapper.fromDebezium(r).get(0).id()).isNotEqualTo(mapper.fromDebezium(record("u", row("a", "x", "1.00"), row("b", "x", "1.00"), 43L)).get(0).id());
     }
 
     @Test
     void updateListsOnlyChangedColumnsAndLeavesUnchangedToastOut() {
         CanonicalEvent e = mapper.fromDebezium(record("u", row("old", "__debezium_unavailable_value", "1.00"),
-                row("new", "__debezium_unavailable_value", "2.00"), 100L)).orElseThrow();
+                row("new", "__debezium_unavailable_value", "2.00"), 100L)).get(0);
         JsonNode data = e.data();
         assertThat(data.get("after").has("big_text")).isFalse();
         assertThat(data.get("before").has("big_text")).isFalse();
@@ -141,11 +141,11 @@ class EventMapperTest {
         EventMapper byDefault = new EventMapper("shop", (schema, table) -> new ReplicaIdentity("DEFAULT", List.of("tenant", "code")));
         // what Debezium makes of a key-only old tuple: placeholders for the NOT NULL columns, NULL for the others
         Struct keyOnly = row(null, null, "0").put("placed", "1970-01-01T00:00:00Z").put("doc", null).put("tags", null).put("blob", null);
-        CanonicalEvent delete = byDefault.fromDebezium(record("d", keyOnly, null, 5L)).orElseThrow();
+        CanonicalEvent delete = byDefault.fromDebezium(record("d", keyOnly, null, 5L)).get(0);
         assertThat(delete.data().get("before").toString()).isEqualTo("{\"tenant\":7,\"code\":\"A-1\"}");
         assertThat(delete.subject()).isEqualTo("tenant=7,code=A-1");
 
-        CanonicalEvent update = byDefault.fromDebezium(record("u", null, row("new", "x", "2.00"), 6L)).orElseThrow();
+        CanonicalEvent update = byDefault.fromDebezium(record("u", null, row("new", "x", "2.00"), 6L)).get(0);
         assertThat(update.data().get("before").isNull()).isTrue();
         assertThat(update.data().get("changed").isNull()).as("unknown without the old row").isTrue();
         assertThat(update.headers()).doesNotContainKey("pgChanged");
@@ -153,24 +153,24 @@ class EventMapperTest {
 
         // an identity index without the primary key: the key Debezium reports for a delete is invented, so no subject
         EventMapper byIndex = new EventMapper("shop", (schema, table) -> new ReplicaIdentity("USING INDEX", List.of("note")));
-        CanonicalEvent indexDelete = byIndex.fromDebezium(record("d", row("n", null, "0"), null, 7L)).orElseThrow();
+        CanonicalEvent indexDelete = byIndex.fromDebezium(record("d", row("n", null, "0"), null, 7L)).get(0);
         assertThat(indexDelete.data().get("before").toString()).isEqualTo("{\"note\":\"n\"}");
         assertThat(indexDelete.subject()).isNull();
 
         // no identity known (a table the source did not read): only the key columns Debezium reports are kept
-        CanonicalEvent unknown = new EventMapper("shop").fromDebezium(record("d", keyOnly, null, 8L)).orElseThrow();
+        CanonicalEvent unknown = new EventMapper("shop").fromDebezium(record("d", keyOnly, null, 8L)).get(0);
         assertThat(unknown.data().get("before").toString()).isEqualTo("{\"tenant\":7,\"code\":\"A-1\"}");
     }
 
     @Test
     void deleteTruncateAndSnapshotAreRowEvents() {
-        CanonicalEvent delete = mapper.fromDebezium(record("d", row("n", "t", "1.00"), null, 5L)).orElseThrow();
+        CanonicalEvent delete = mapper.fromDebezium(record("d", row("n", "t", "1.00"), null, 5L)).get(0);
         assertThat(delete.type()).isEqualTo("postgres.row.delete");
         assertThat(delete.data().get("after").isNull()).isTrue();
         assertThat(delete.data().get("before").get("note").asText()).isEqualTo("n");
         assertThat(delete.data().get("changed")).isEmpty();
-        assertThat(mapper.fromDebezium(record("r", null, row("n", "t", "1.00"), 5L)).orElseThrow().type()).isEqualTo("postgres.row.snapshot");
-        CanonicalEvent truncate = mapper.fromDebezium(record("t", null, null, 6L)).orElseThrow();
+        assertThat(mapper.fromDebezium(record("r", null, row("n", "t", "1.00"), 5L)).get(0).type()).isEqualTo("postgres.row.snapshot");
+        CanonicalEvent truncate = mapper.fromDebezium(record("t", null, null, 6L)).get(0);
         assertThat(truncate.type()).isEqualTo("postgres.row.truncate");
         assertThat(truncate.id()).endsWith(":public.orders:truncate");
     }
@@ -186,21 +186,34 @@ class EventMapperTest {
                         .put("source", new Struct(SOURCE).put("db", "shop").put("ts_ms", 1_767_315_845_123L).put("lsn", 77L).put("txId", 5L))
                         .put("message", new Struct(message).put("prefix", prefix).put("content", ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)))));
 
-        CanonicalEvent plain = mapper.fromDebezium(msg.apply("orders", "not json")).orElseThrow();
+        CanonicalEvent plain = mapper.fromDebezium(msg.apply("orders", "not json")).get(0);
         assertThat(plain.type()).isEqualTo("postgres.message");
         assertThat(plain.source()).isEqualTo("/postgres/shop/message/orders");
         assertThat(plain.channel()).isEqualTo("orders");
         assertThat(plain.data().asText()).isEqualTo("not json");
-        assertThat(mapper.fromDebezium(msg.apply("orders", "{\"a\": 1}")).orElseThrow().data().get("a").asInt()).isEqualTo(1);
+        assertThat(mapper.fromDebezium(msg.apply("orders", "{\"a\": 1}")).get(0).data().get("a").asInt()).isEqualTo(1);
 
         CanonicalEvent row = mapper.fromDebezium(msg.apply("orders", "{\"pgrouter\":1,\"id\":\"5-1\",\"schema\":\"public\",\"table\":\"orders\","
-                + "\"op\":\"insert\",\"key\":{\"id\":3},\"before\":null,\"after\":{\"id\":3,\"total\":9.5},\"txid\":5}")).orElseThrow();
+                + "\"op\":\"insert\",\"key\":{\"id\":3},\"before\":null,\"after\":{\"id\":3,\"total\":9.5},\"txid\":5}")).get(0);
         assertThat(row.type()).isEqualTo("postgres.row.insert");
         assertThat(row.subject()).isEqualTo("3");
         assertThat(row.lsn()).isEqualTo(77L);
         assertThat(row.data().get("after").get("total").decimalValue()).isEqualByComparingTo("9.5");
 
         assertThat(mapper.fromDebezium(msg.apply(EventMapper.HEARTBEAT_PREFIX, "x"))).isEmpty();
+
+        // the durable trigger per statement: one message, one event per row, each as the row-level trigger's gives it
+        List<CanonicalEvent> rows = mapper.fromDebezium(msg.apply("orders", "{\"pgrouter\":1,\"schema\":\"public\",\"table\":\"orders\","
+                + "\"op\":\"update\",\"key_columns\":[\"id\"],\"txid\":5,\"rows\":[{\"before\":{\"id\":3,\"total\":9.5},\"after\":{\"id\":3,\"total\":10}},"
+                + "{\"before\":{\"id\":4,\"total\":1},\"after\":{\"id\":4,\"total\":1}}]}"));
+        CanonicalEvent rowLevel = mapper.fromDebezium(msg.apply("orders", "{\"pgrouter\":1,\"id\":\"5-1\",\"schema\":\"public\",\"table\":\"orders\","
+                + "\"op\":\"update\",\"key\":{\"id\":3},\"before\":{\"id\":3,\"total\":9.5},\"after\":{\"id\":3,\"total\":10},\"txid\":5}")).get(0);
+        assertThat(rows).extracting(CanonicalEvent::subject).containsExactly("3", "4");
+        assertThat(rows).extracting(CanonicalEvent::id).containsExactly(rowLevel.id() + ":1", rowLevel.id() + ":2");
+        assertThat(rows.get(0).data()).isEqualTo(rowLevel.data());
+        assertThat(rows.get(0).type()).isEqualTo(rowLevel.type());
+        assertThat(rows.get(0).txid()).isEqualTo(rowLevel.txid());
+        assertThat(rows.get(1).data().get("changed")).isEmpty();
     }
 
     @Test

@@ -85,6 +85,36 @@ class InstallCommandIT {
     }
 
     @Test
+    void perStatementInstallsOneTriggerPerOperationAndSwitchingBackRemovesThem() throws Exception {
+        Sql.exec("CREATE TABLE IF NOT EXISTS public.install_bulk (id int PRIMARY KEY, name text)");
+        assertThat(install("--table", "public.install_bulk", "--mode", "durable", "--per", "statement", "--channel", "bulk"))
+                .contains("created trigger pgrouter_durable_insert on public.install_bulk (durable per statement, channel bulk, key id)")
+                .contains("created trigger pgrouter_durable_update on public.install_bulk")
+                .contains("created trigger pgrouter_durable_delete on public.install_bulk")
+                .contains("created trigger pgrouter_durable_truncate on public.install_bulk");
+        assertThat(install("--table", "public.install_bulk", "--mode", "durable", "--per", "statement", "--channel", "bulk"))
+                .doesNotContain("created").contains("trigger pgrouter_durable_update on public.install_bulk already installed");
+        // a multi-row statement writes one message carrying its rows
+        Sql.exec("SELECT pg_create_logical_replication_slot('install_bulk', 'test_decoding')");
+        try {
+            Sql.exec("INSERT INTO public.install_bulk SELECT g, 'n' || g FROM generate_series(1, 3) g");
+            assertThat(Sql.count("SELECT count(*) FROM pg_logical_slot_get_changes('install_bulk', NULL, NULL) "
+                    + "WHERE data LIKE 'message: transactional: 1 prefix: bulk,%' AND data LIKE '%\"rows\" : [{\"after\" : {\"id\":1,%'")).isEqualTo(1);
+        } finally {
+            Sql.exec("SELECT pg_drop_replication_slot('install_bulk')");
+        }
+        assertThat(install("--table", "public.install_bulk", "--mode", "durable", "--channel", "bulk"))
+                .contains("removed trigger pgrouter_durable_insert on public.install_bulk (switching to durable)")
+                .contains("created trigger pgrouter_durable on public.install_bulk");
+        assertThat(Sql.count("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.install_bulk'::regclass AND tgname LIKE 'pgrouter%'")).isEqualTo(2);
+
+        Run notify = pgrouterInstall(TestServers.db.password(), "--table", "public.install_bulk", "--mode", "notify", "--per", "statement",
+                "--channel", "bulk");
+        assertThat(notify.code()).as(notify.output()).isEqualTo(2);
+        assertThat(notify.output()).contains("--per statement needs --mode durable");
+    }
+
+    @Test
     void aRefusedPasswordIsOneParagraphNamingTheSettingsAndExitCodeOne() throws Exception {
         Run r = pgrouterInstall("not-the-password", "--table", "public.install_me", "--channel", "install_me");
         assertThat(r.code()).as(r.output()).isEqualTo(1);

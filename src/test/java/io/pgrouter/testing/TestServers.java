@@ -61,6 +61,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
                     Map.entry("pgrouter.sinks.lake.root", lake.toString()),
                     Map.entry("pgrouter.sinks.email.host", "127.0.0.1"),
                     Map.entry("pgrouter.sinks.email.port", String.valueOf(smtpPort)),
+                    Map.entry("pgrouter.sinks.email.security", "none"),
                     // nothing listens on port 1: connections are refused at once
                     Map.entry("pgrouter.test.unreachable-url", "http://127.0.0.1:1/hook"));
         } catch (Exception e) {

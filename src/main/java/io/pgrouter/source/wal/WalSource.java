@@ -396,8 +396,10 @@ public class WalSource implements EventSource {
             try {
                 long sequence = dispatcher.nextSequence();
                 unmarked.add(new Unmarked(sequence, record));
-                CanonicalEvent event = mapper.fromDebezium(record.value()).orElse(null);
-                if (event != null) dispatcher.dispatch("wal", skipMarks.mark(event), consumers, sequence);
+                // the rows of one statement's message share the record's sequence: the record is done when all of them are
+                for (CanonicalEvent event : mapper.fromDebezium(record.value())) {
+                    dispatcher.dispatch("wal", skipMarks.mark(event), consumers, sequence);
+                }
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
