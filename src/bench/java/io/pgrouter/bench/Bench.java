@@ -501,6 +501,14 @@ public final class Bench {
         return collect(consumer, admin, count, begin, Arrivals.nowMicros(), Math.max(60_000, count * 10L));
     }
 
+    /** {@code count} transactions of {@code rows} rows at {@code perSecond} (a fixed schedule), measured as {@link #phase} does. */
+    static Run pacedRows(Consumer consumer, Writer writer, Connection admin, int count, int perSecond, int rows) throws Exception {
+        consumer.arrivals().drain();
+        long begin = Arrivals.nowMicros();
+        writer.paced(count, perSecond, rows);
+        return collect(consumer, admin, count * rows, begin, Arrivals.nowMicros(), Math.max(60_000, count * rows / 10L));
+    }
+
     private static Run collect(Consumer consumer, Connection admin, int expected, long begin, long writerEnd, long timeoutMs) throws Exception {
         Arrivals arrivals = consumer.arrivals();
         arrivals.awaitAtLeast(expected, timeoutMs, consumer::alive);
