@@ -81,6 +81,8 @@ public class WalSource implements EventSource {
     /** schema → table → replica identity of the published tables, read at start-up (a lookup per event: no string built). */
     private volatile Map<String, Map<String, ReplicaIdentity>> identities = Map.of();
     private final SkipMarks skipMarks = new SkipMarks();
+    private final Backfills backfills;
+    private final BackfillProgress backfillProgress;
 
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
             MeterRegistry metrics) {
@@ -90,6 +92,8 @@ public class WalSource implements EventSource {
         this.config = config;
         this.dispatcher = dispatcher;
         this.deadLetters = deadLetters;
+        this.backfills = new Backfills(postgres);
+        this.backfillProgress = new BackfillProgress(backfills, metrics);
         this.mapper = new EventMapper(postgres.database(), (schema, table) -> {
             Map<String, ReplicaIdentity> ofSchema = identities.get(schema);
             return ofSchema == null ? null : ofSchema.get(table);
@@ -119,6 +123,8 @@ public class WalSource implements EventSource {
         if (consumers.isEmpty() || engine != null) return;
         stopping = false;
         deadLetters.ensureSchema();
+        backfills.ensureSchema();
+        backfillProgress.load(consumers);
         moveOffsetToOwnTable();
         tables = publishedTables();
         new WalPreflight(postgres, config).check(tables);
@@ -226,7 +232,27 @@ public class WalSource implements EventSource {
             LOG.infof("WAL source restarting for the new routes' tables %s (was %s)", tables, before);
             restartDelayMs = 500;
             launch();
+            if (config.backfillNewTables()) backfillNew(before);
         }
+    }
+
+    /** pgrouter.wal.backfill-new-tables: the existing rows of each table the new routes read and the stream did not. */
+    private void backfillNew(Set<String> before) {
+        for (String table : tables) {
+            if (before != null && before.contains(table)) continue;
+            try {
+                Backfills.Backfill b = backfills.request(table, null, null, null);
+                LOG.infof("backfill %s of the new routes' table %s requested (pgrouter.wal.backfill-new-tables): %d rows", b.id(), table, b.total());
+            } catch (SQLException | RuntimeException e) {
+                LOG.errorf("the backfill of the new routes' table %s could not be requested: %s; run bin/pgrouter backfill --table %s", table,
+                        e.getMessage(), table);
+            }
+        }
+    }
+
+    /** Health data of the backfills: running ones with their progress, the last finished one of each table. */
+    public Map<String, String> backfillState() {
+        return backfillProgress.health();
     }
 
     private synchronized void onEngineStopped(DebeziumEngine<?> stopped, String message, Throwable error) {
@@ -267,6 +293,7 @@ public class WalSource implements EventSource {
      */
     private void watch() {
         try {
+            backfillProgress.store(tables, consumers);
             boolean active = slotActive();
             synchronized (this) {
                 if (stopping || restartPending) return;
@@ -393,11 +420,18 @@ public class WalSource implements EventSource {
             DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, java.util.ArrayDeque<Unmarked> unmarked)
             throws InterruptedException {
         for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
+            if (BackfillProgress.isNotification(record.value())) {
+                // Debezium's word on a backfill: out of band, no position of its own to store
+                backfillProgress.notification(record.value());
+                continue;
+            }
             try {
                 long sequence = dispatcher.nextSequence();
                 unmarked.add(new Unmarked(sequence, record));
                 CanonicalEvent event = mapper.fromDebezium(record.value()).orElse(null);
-                if (event != null) dispatcher.dispatch("wal", skipMarks.mark(event), consumers, sequence);
+                if (event != null) {
+                    dispatcher.dispatch("wal", skipMarks.mark(event), backfillProgress.consumersFor(event, record.value(), consumers), sequence);
+                }
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
@@ -411,6 +445,7 @@ public class WalSource implements EventSource {
         } catch (Exception e) {
             throw new IllegalStateException("a sink could not make the batch durable: " + e.getMessage(), e);
         }
+        backfillProgress.afterBatch(consumers);
         // only now, and only below the oldest event a lingering sink still holds: Debezium may store any position
         // marked processed (records of earlier batches are marked through this batch's committer: one offset writer)
         // Marking the newest such record is enough: Debezium keeps only the latest offset (one partition, positions only
@@ -557,8 +592,17 @@ public class WalSource implements EventSource {
         io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
-        // with no table subscribed (messages only) publish nothing: a name that matches no table
-        p.setProperty("table.include.list", patterns.isEmpty() ? "pgrouter\\.__no_table__" : String.join(",", patterns));
+        // the signal table is published too: Debezium reads backfill requests and its own chunk watermarks from the WAL
+        String signals = Backfills.signalCollection(pg.schema());
+        patterns.add(signals.replace(".", "\\."));
+        p.setProperty("table.include.list", String.join(",", patterns));
+        p.setProperty("signal.enabled.channels", "source");
+        p.setProperty("signal.data.collection", signals);
+        p.setProperty("incremental.snapshot.chunk.size", Integer.toString(config.backfillChunkSize()));
+        // a watermark row is deleted once read: the signal table does not grow with every chunk
+        p.setProperty("incremental.snapshot.watermarking.strategy", "insert_delete");
+        p.setProperty("notification.enabled.channels", "sink");
+        p.setProperty("notification.sink.topic.name", BackfillProgress.NOTIFICATIONS_TOPIC);
         p.setProperty("snapshot.mode", config.snapshotMode());
         p.setProperty("skipped.operations", "none");
         p.setProperty("tombstones.on.delete", "false");
