@@ -26,11 +26,11 @@ import picocli.CommandLine.Spec;
                 + "while live changes keep flowing; a row changed meanwhile is never overwritten by its older copy.",
         footer = { "", "Examples:",
                 "  bin/pgrouter backfill --table shop.orders --wait",
-                "  bin/pgrouter backfill --table shop.orders --where \"created_at > now() - interval '7 days'\" --route orders-to-lake",
+                "  bin/pgrouter backfill --table shop.orders --where \"id > 5000\" --route to-lake",
                 "  bin/pgrouter backfill --table shop.orders --cancel", "",
-                "The running router carries it out (it survives a restart of the router) and shows progress in",
-                "/q/health/ready (check pgrouter-sources) and pgrouter_backfill_rows_total. Exit code with --wait:",
-                "0 when every row was sent, 1 when it was cancelled or failed." })
+                "The running router carries it out, and resumes it after a restart. Progress:",
+                "--wait, /q/health/ready (check pgrouter-sources), pgrouter_backfill_rows_total.",
+                "Exit code with --wait: 0 when every row was sent, 1 when cancelled or failed." })
 public final class BackfillCommand implements Callable<Integer> {
 
     @Spec
@@ -48,11 +48,11 @@ public final class BackfillCommand implements Callable<Integer> {
             description = "Send the snapshot events to this route only; the table's other routes do not see them. Default: every route reading the table.")
     String route;
 
-    @Option(names = "--cancel", description = "Stop the backfill of the table that is running (rows already sent stay sent).")
+    @Option(names = "--cancel", description = "Stop the backfill of the table that is running (rows already sent stay sent). Default: request a backfill.")
     boolean cancel;
 
-    @Option(names = "--wait", description = "Print the progress every few seconds until the backfill ends; with a backfill "
-            + "of the table already running, follow that one.")
+    @Option(names = "--wait", description = "Print the progress every second until the backfill ends; with a backfill "
+            + "of the table already running, follow that one. Default: return once requested.")
     boolean waitForEnd;
 
     /** How often --wait reads the progress the router stores. */
