@@ -40,8 +40,13 @@ final class BackfillProgress {
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     /** The last finished backfill of each table, for health data. */
     private final Map<String, String> finished = new ConcurrentHashMap<>();
-    /** Notifications of the batch in progress: applied once the batch's events are delivered. */
-    private final List<Struct> pending = new ArrayList<>();
+    /** Ends of backfills seen in the batch in progress: stored once the batch's events are delivered. */
+    private final List<Ended> ended = new ArrayList<>();
+    /** Tables whose snapshot rows have no backfill request (a signal written by hand): not looked up again per row. */
+    private final java.util.Set<String> unrequested = ConcurrentHashMap.newKeySet();
+
+    private record Ended(Running running, Status status, String summary) {
+    }
 
     private static final class Running {
         final Backfill backfill;
@@ -91,7 +96,7 @@ final class BackfillProgress {
     }
 
     /** Follows a backfill; one whose route does not read the table is refused at once (and stopped: its signal is out). */
-    private Running track(Backfill b, List<PgConsumer> consumers) throws SQLException {
+    private synchronized Running track(Backfill b, List<PgConsumer> consumers) throws SQLException {
         Running known = running.get(b.table());
         if (known != null) return known;
         Running r = new Running(b, Counter.builder("pgrouter.backfill.rows").tag("table", b.table()).description("rows sent by backfills")
@@ -114,8 +119,14 @@ final class BackfillProgress {
         return NOTIFICATIONS_TOPIC.equals(record.topic());
     }
 
-    void notification(SourceRecord record) {
-        if (record.value() instanceof Struct s) pending.add(s);
+    /** Debezium's word on its snapshots, taken in stream order: the rows after it are counted against the right backfill. */
+    void notification(SourceRecord record, List<PgConsumer> consumers) {
+        if (!(record.value() instanceof Struct n)) return;
+        try {
+            apply(n, consumers);
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("cannot record a backfill's state (%s): %s", n.get("type"), e.getMessage());
+        }
     }
 
     /**
@@ -125,6 +136,7 @@ final class BackfillProgress {
     List<PgConsumer> consumersFor(CanonicalEvent event, SourceRecord record, List<PgConsumer> consumers) {
         if (event.op() != Op.SNAPSHOT || running.isEmpty() || !incremental(record)) return consumers;
         Running r = running.get(event.qualifiedTable());
+        if (r == null) r = requested(event.qualifiedTable(), consumers);
         if (r == null) return consumers;
         if (r.refused != null) return List.of();
         if (!r.started) {
@@ -141,6 +153,19 @@ final class BackfillProgress {
             if (route.equals(c.getRouteId())) only.add(c);
         }
         return only;
+    }
+
+    /** A table's first snapshot row with no backfill followed yet: its request, if there is one (one lookup). */
+    private Running requested(String table, List<PgConsumer> consumers) {
+        if (unrequested.contains(table)) return null;
+        try {
+            Backfill b = store.active(table).orElse(null);
+            if (b != null) return track(b, consumers);
+        } catch (SQLException e) {
+            LOG.warnf("cannot read the backfill request of %s (%s): its rows go to every route reading it", table, e.getMessage());
+        }
+        unrequested.add(table);
+        return null;
     }
 
     private static boolean incremental(SourceRecord record) {
@@ -160,15 +185,17 @@ final class BackfillProgress {
                 LOG.warnf("cannot record that backfill %s started: %s", r.backfill.id(), e.getMessage());
             }
         }
-        if (pending.isEmpty()) return;
-        for (Struct n : pending) {
+        for (Ended e : ended) {
+            Backfill b = e.running().backfill;
             try {
-                apply(n, consumers);
-            } catch (SQLException | RuntimeException e) {
-                LOG.warnf("cannot record a backfill's state (%s): %s", n.get("type"), e.getMessage());
+                store.update(b.id(), e.status(), e.running().done.get(), e.summary());
+            } catch (SQLException ex) {
+                LOG.warnf("cannot record that backfill %s ended (%s): %s", b.id(), e.summary(), ex.getMessage());
             }
+            if (e.status() == Status.FAILED) LOG.errorf("backfill %s of %s %s", b.id(), b.table(), e.summary());
+            else LOG.infof("backfill %s of %s %s", b.id(), b.table(), e.summary());
         }
-        pending.clear();
+        ended.clear();
     }
 
     @SuppressWarnings("unchecked")
@@ -178,6 +205,7 @@ final class BackfillProgress {
         LOG.debugf("incremental snapshot notification %s %s", type, data);
         switch (type) {
             case "STARTED" -> {
+                unrequested.clear();
                 for (String table : tables(data.get("data_collections"))) started(table, consumers);
             }
             case "TABLE_SCAN_COMPLETED" -> {
@@ -228,9 +256,7 @@ final class BackfillProgress {
         String summary = status.wire() + ", " + r.done.get() + " rows in " + seconds + " s (" + Math.round(r.rate()) + " rows/s)"
                 + (detail == null ? "" : ": " + detail);
         finished.put(table, summary);
-        store.update(r.backfill.id(), status, r.done.get(), summary);
-        if (status == Status.FAILED) LOG.errorf("backfill %s of %s %s", r.backfill.id(), table, summary);
-        else LOG.infof("backfill %s of %s %s", r.backfill.id(), table, summary);
+        ended.add(new Ended(r, status, summary));
     }
 
     /**

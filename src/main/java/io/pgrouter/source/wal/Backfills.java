@@ -175,7 +175,7 @@ public final class Backfills {
     }
 
     /** The table as {@code schema.table}, checked: it exists, has a primary key (incremental snapshots read in key order) and is published. */
-    static String check(Connection c, String table, String publication) throws SQLException {
+    private String check(Connection c, String table, String publication) throws SQLException {
         String qualified = qualify(c, table);
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_index WHERE indrelid = ?::regclass AND indisprimary")) {
             ps.setString(1, quoted(qualified));
@@ -188,19 +188,28 @@ public final class Backfills {
             }
         }
         if (publication == null) return qualified;
+        String signals = signalCollection(postgres.config().schema());
+        if (!published(c, publication, signals)) {
+            throw new IllegalStateException("publication " + publication + " does not carry " + signals + ", through which backfill "
+                    + "requests reach the router: start the router once (it adds the table to a publication it owns), or have the "
+                    + "publication's owner run ALTER PUBLICATION " + publication + " ADD TABLE " + signals);
+        }
+        if (!published(c, publication, qualified)) {
+            throw new IllegalStateException("no route reads table " + qualified + " (it is not in publication " + publication
+                    + "): add a pg:wal route with tables: " + qualified + " (or list it in pgrouter.wal.tables), let the router "
+                    + "pick it up, then run the backfill again");
+        }
+        return qualified;
+    }
+
+    private static boolean published(Connection c, String publication, String qualified) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication_tables WHERE pubname = ? AND schemaname || '.' || tablename = ?")) {
             ps.setString(1, publication);
             ps.setString(2, qualified);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (rs.getLong(1) == 0) {
-                    throw new IllegalStateException("no route reads table " + qualified + " (it is not in publication " + publication
-                            + "): add a pg:wal route with tables: " + qualified + " (or list it in pgrouter.wal.tables), let the router "
-                            + "pick it up, then run the backfill again");
-                }
+                return rs.next() && rs.getLong(1) > 0;
             }
         }
-        return qualified;
     }
 
     /** {@code schema.table} as the catalogue spells it; a name without a schema is looked up in {@code public}. */

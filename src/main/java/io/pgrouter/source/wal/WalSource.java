@@ -64,6 +64,8 @@ public class WalSource implements EventSource {
 
     private ScheduledExecutorService scheduler;
     private Set<String> tables;
+    /** Whether the publication carries the signal table, or the router may add it: without it no backfill request arrives. */
+    private volatile boolean signalsPublished = true;
     private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
     /** A run replaced because the routes' tables changed, until it is closed. */
     private DebeziumEngine<?> retired;
@@ -129,6 +131,7 @@ public class WalSource implements EventSource {
         tables = publishedTables();
         new WalPreflight(postgres, config).check(tables);
         readReplicaIdentities();
+        signalsPublished = signalsPublished();
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-wal-watch"));
         scheduler.scheduleWithFixedDelay(this::watch, WATCH_MS, WATCH_MS, TimeUnit.MILLISECONDS);
         launch();
@@ -167,7 +170,7 @@ public class WalSource implements EventSource {
         state = SourceState.down("starting Debezium on slot " + config.slot());
         DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
         self[0] = DebeziumEngine.create(Connect.class)
-                .using(engineProperties(postgres.config(), config, tables))
+                .using(engineProperties(postgres.config(), config, tables, signalsPublished))
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
@@ -422,7 +425,7 @@ public class WalSource implements EventSource {
         for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
             if (BackfillProgress.isNotification(record.value())) {
                 // Debezium's word on a backfill: out of band, no position of its own to store
-                backfillProgress.notification(record.value());
+                backfillProgress.notification(record.value(), consumers);
                 continue;
             }
             try {
@@ -573,8 +576,38 @@ public class WalSource implements EventSource {
         return "pgrouter-" + config.slot();
     }
 
+    /**
+     * A publication made by another role (sql/least-privilege.sql) cannot be altered by the router: unless it carries
+     * the signal table, backfills are off, said once with the fix.
+     */
+    private boolean signalsPublished() {
+        String signals = Backfills.signalCollection(postgres.config().schema());
+        try (Connection c = postgres.open();
+                PreparedStatement ps = c.prepareStatement("SELECT pg_has_role(current_user, p.pubowner, 'USAGE') OR EXISTS (SELECT 1 FROM "
+                        + "pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname || '.' || t.tablename = ?) "
+                        + "FROM pg_publication p WHERE p.pubname = ?")) {
+            ps.setString(1, signals);
+            ps.setString(2, config.publication());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || rs.getBoolean(1)) return true;
+            }
+        } catch (SQLException e) {
+            LOG.debugf("cannot check whether publication %s carries %s: %s", config.publication(), signals, e.getMessage());
+            return true;
+        }
+        LOG.warnf("backfills are off: publication %s, made by another role, does not carry %s, through which backfill requests reach the "
+                + "router; have its owner run ALTER PUBLICATION %s ADD TABLE %s; then restart the router", config.publication(), signals,
+                config.publication(), signals);
+        return false;
+    }
+
     /** Debezium's settings for the WAL source; the event mapper relies on the value encodings chosen here. */
     public static Properties engineProperties(PostgresConfig pg, WalConfig config, Set<String> tables) {
+        return engineProperties(pg, config, tables, true);
+    }
+
+    /** @param withSignals whether the signal table is published (backfills on) */
+    static Properties engineProperties(PostgresConfig pg, WalConfig config, Set<String> tables, boolean withSignals) {
         PostgresLocation location = PostgresLocation.parse(pg.url());
         Properties p = new Properties();
         p.setProperty("name", engineName(config));
@@ -594,8 +627,9 @@ public class WalSource implements EventSource {
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
         // the signal table is published too: Debezium reads backfill requests and its own chunk watermarks from the WAL
         String signals = Backfills.signalCollection(pg.schema());
-        patterns.add(signals.replace(".", "\\."));
-        p.setProperty("table.include.list", String.join(",", patterns));
+        if (withSignals) patterns.add(signals.replace(".", "\\."));
+        // with no table subscribed (messages only) publish nothing: a name that matches no table
+        p.setProperty("table.include.list", patterns.isEmpty() ? "pgrouter\\.__no_table__" : String.join(",", patterns));
         p.setProperty("signal.enabled.channels", "source");
         p.setProperty("signal.data.collection", signals);
         p.setProperty("incremental.snapshot.chunk.size", Integer.toString(config.backfillChunkSize()));
