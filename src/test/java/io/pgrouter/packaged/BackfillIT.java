@@ -40,6 +40,7 @@ class BackfillIT {
 
     static final TestServers servers = new TestServers();
     static Map<String, String> config;
+    static Path routes;
     /** Rows of the big table (-Dbackfill.rows to change; -Dbackfill.chunk sets the chunk size). */
     static final int ROWS = Integer.getInteger("backfill.rows", 100_000);
     static final int CANCEL_ROWS = 200_000;
@@ -60,6 +61,7 @@ class BackfillIT {
         Files.writeString(routes.resolve("probe-to-webhook.yaml"), RoutesCheckIT.route("probe-to-webhook", "test.backfill_probe",
                 "kamelet:webhook-sink?url={{pgrouter.test.receiver}}/probe"));
         config.put("pgrouter.routes.dir", routes.toString());
+        BackfillIT.routes = routes;
         // rows written before the router's slot exists: only a backfill can send them
         Sql.exec("CREATE TABLE test.backfill_big (id int PRIMARY KEY, version int NOT NULL, note text)",
                 "INSERT INTO test.backfill_big SELECT i, 1, md5(i::text) FROM generate_series(1, " + ROWS + ") i",
@@ -69,6 +71,8 @@ class BackfillIT {
                 "INSERT INTO test.backfill_cancel SELECT i, md5(i::text) FROM generate_series(1, " + CANCEL_ROWS + ") i",
                 "CREATE TABLE test.backfill_probe (id int PRIMARY KEY)",
                 "CREATE TABLE test.backfill_unread (id int PRIMARY KEY)",
+                "CREATE TABLE test.backfill_added (id int PRIMARY KEY, note text)",
+                "INSERT INTO test.backfill_added SELECT i, 'before the route' FROM generate_series(1, 500) i",
                 "ANALYZE");
     }
 
@@ -297,6 +301,26 @@ class BackfillIT {
             // a chunk read before Debezium took the cancel may still arrive after it: never the whole table
             assertThat(DuckDb.count("SELECT count(*) FROM " + lake("test.backfill_cancel") + " WHERE _op = 'snapshot'")).isGreaterThanOrEqualTo(sent)
                     .isLessThan(CANCEL_ROWS);
+        }
+    }
+
+    @Test
+    void withBackfillNewTablesARouteAddedWhileRunningGetsItsTablesExistingRows() throws Exception {
+        Map<String, String> c = new HashMap<>(config);
+        c.put("pgrouter.wal.backfill-new-tables", "true");
+        c.put("pgrouter.routes.reload-interval-ms", "200");
+        Path added = routes.resolve("added-to-lake.yaml");
+        try (RouterProcess router = RouterProcess.start(c)) {
+            awaitStreaming();
+            Files.writeString(added, RoutesCheckIT.route("added-to-lake", "test.backfill_added", "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}/added"));
+            String lake = "read_json_auto('" + TestServers.lake.resolve("added/test.backfill_added") + "/**/*.jsonl')";
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> "done".equals(status("test.backfill_added")));
+            Sql.exec("UPDATE test.backfill_added SET note = 'after the route' WHERE id = 1");
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> DuckDb.count("SELECT count(*) FROM " + lake + " WHERE _op = 'update'") == 1);
+            assertThat(DuckDb.count("SELECT count(DISTINCT id) FROM " + lake + " WHERE _op = 'snapshot'")).isEqualTo(500);
+            assertThat(router.output()).contains("backfill", "of the new routes' table test.backfill_added requested (pgrouter.wal.backfill-new-tables): 500 rows");
+        } finally {
+            Files.deleteIfExists(added);
         }
     }
 }
