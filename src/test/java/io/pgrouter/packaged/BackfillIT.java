@@ -253,7 +253,10 @@ class BackfillIT {
 
     @Test
     void whereAndRouteNarrowABackfillAndMistakesAreRefusedWithTheReason() throws Exception {
-        try (RouterProcess router = RouterProcess.start(config)) {
+        int port = WalSourceFaultsIT.freePort();
+        Map<String, String> c = new HashMap<>(config);
+        c.put("quarkus.http.port", String.valueOf(port));
+        try (RouterProcess router = RouterProcess.start(c)) {
             awaitStreaming();
             Run unread = pgrouter("backfill", "--table", "test.backfill_unread");
             assertThat(unread.code()).isEqualTo(1);
@@ -279,6 +282,11 @@ class BackfillIT {
             assertThat(DuckDb.count("SELECT count(*) FROM " + a + " WHERE _op = 'snapshot'")).isEqualTo(100);
             assertThat(DuckDb.count("SELECT count(*) FROM " + a + " WHERE _op = 'snapshot' AND id % 10 <> 0")).isZero();
             assertThat(DuckDb.count("SELECT count(*) FROM " + b + " WHERE _op = 'snapshot'")).isZero();
+            // how it ended, in health data and the metric
+            assertThat(WalSourceFaultsIT.readiness(port).body()).containsPattern("\"backfill test.backfill_few\" ?: ?\"done, 100 rows in \\d+ s");
+            String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + port + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).contains("pgrouter_backfill_rows_total{table=\"test.backfill_few\"} 100.0");
         }
     }
 
