@@ -134,7 +134,7 @@ final class BackfillProgress {
      * route. Counts the snapshot events of running backfills.
      */
     List<PgConsumer> consumersFor(CanonicalEvent event, SourceRecord record, List<PgConsumer> consumers) {
-        if (event.op() != Op.SNAPSHOT || running.isEmpty() || !incremental(record)) return consumers;
+        if (event.op() != Op.SNAPSHOT || !incremental(record)) return consumers;
         Running r = running.get(event.qualifiedTable());
         if (r == null) r = requested(event.qualifiedTable(), consumers);
         if (r == null) return consumers;
