@@ -16,6 +16,11 @@ GRANT USAGE, CREATE ON SCHEMA pgrouter TO pgrouter;
 GRANT USAGE ON SCHEMA :"schema" TO pgrouter;
 GRANT SELECT ON :tables TO pgrouter;
 
+-- the signal table through which backfill requests (bin/pgrouter backfill) reach the router in the WAL: the router's
+-- own, published with the routed tables
+CREATE TABLE IF NOT EXISTS pgrouter.debezium_signal (id text PRIMARY KEY, type text NOT NULL, data text);
+ALTER TABLE pgrouter.debezium_signal OWNER TO pgrouter;
+
 -- the publication of the routed tables: made by their owner, so the router needs no ownership. A route on another
 -- table needs it added (ALTER PUBLICATION pgrouter ADD TABLE ...) before the router is started with that route.
-CREATE PUBLICATION pgrouter FOR TABLE :tables;
+CREATE PUBLICATION pgrouter FOR TABLE :tables, pgrouter.debezium_signal;

@@ -40,6 +40,14 @@ public interface WalConfig {
     @WithDefault("10000")
     long stallTimeoutMs();
 
+    /** Rows a backfill reads per chunk (Debezium's incremental.snapshot.chunk.size): bigger is faster, and holds more in memory. */
+    @WithDefault("4096")
+    int backfillChunkSize();
+
+    /** Backfill the existing rows of a table that a reloaded route reads and the stream did not (opt-in). */
+    @WithDefault("false")
+    boolean backfillNewTables();
+
     /** Longest wait between restarts of a failed engine. */
     @WithDefault("30000")
     long maxRestartBackoffMs();

@@ -56,6 +56,8 @@ public class SourcesHealthCheck implements HealthCheck {
             }
             wasUp = up;
         }
-        return response.status(up).withData("wal", w.detail()).withData("notify", n.detail()).build();
+        response.status(up).withData("wal", w.detail()).withData("notify", n.detail());
+        wal.backfillState().forEach(response::withData);
+        return response.build();
     }
 }

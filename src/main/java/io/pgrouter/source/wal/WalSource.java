@@ -64,6 +64,8 @@ public class WalSource implements EventSource {
 
     private ScheduledExecutorService scheduler;
     private Set<String> tables;
+    /** Whether the publication carries the signal table, or the router may add it: without it no backfill request arrives. */
+    private volatile boolean signalsPublished = true;
     private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
     /** A run replaced because the routes' tables changed, until it is closed. */
     private DebeziumEngine<?> retired;
@@ -81,6 +83,8 @@ public class WalSource implements EventSource {
     /** schema → table → replica identity of the published tables, read at start-up (a lookup per event: no string built). */
     private volatile Map<String, Map<String, ReplicaIdentity>> identities = Map.of();
     private final SkipMarks skipMarks = new SkipMarks();
+    private final Backfills backfills;
+    private final BackfillProgress backfillProgress;
 
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
             MeterRegistry metrics) {
@@ -90,6 +94,8 @@ public class WalSource implements EventSource {
         this.config = config;
         this.dispatcher = dispatcher;
         this.deadLetters = deadLetters;
+        this.backfills = new Backfills(postgres);
+        this.backfillProgress = new BackfillProgress(backfills, metrics);
         this.mapper = new EventMapper(postgres.database(), (schema, table) -> {
             Map<String, ReplicaIdentity> ofSchema = identities.get(schema);
             return ofSchema == null ? null : ofSchema.get(table);
@@ -119,10 +125,13 @@ public class WalSource implements EventSource {
         if (consumers.isEmpty() || engine != null) return;
         stopping = false;
         deadLetters.ensureSchema();
+        backfills.ensureSchema();
+        backfillProgress.load(consumers);
         moveOffsetToOwnTable();
         tables = publishedTables();
         new WalPreflight(postgres, config).check(tables);
         readReplicaIdentities();
+        signalsPublished = signalsPublished();
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pgrouter-wal-watch"));
         scheduler.scheduleWithFixedDelay(this::watch, WATCH_MS, WATCH_MS, TimeUnit.MILLISECONDS);
         launch();
@@ -161,7 +170,7 @@ public class WalSource implements EventSource {
         state = SourceState.down("starting Debezium on slot " + config.slot());
         DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
         self[0] = DebeziumEngine.create(Connect.class)
-                .using(engineProperties(postgres.config(), config, tables))
+                .using(engineProperties(postgres.config(), config, tables, signalsPublished))
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
@@ -226,7 +235,27 @@ public class WalSource implements EventSource {
             LOG.infof("WAL source restarting for the new routes' tables %s (was %s)", tables, before);
             restartDelayMs = 500;
             launch();
+            if (config.backfillNewTables()) backfillNew(before);
         }
+    }
+
+    /** pgrouter.wal.backfill-new-tables: the existing rows of each table the new routes read and the stream did not. */
+    private void backfillNew(Set<String> before) {
+        for (String table : tables) {
+            if (before != null && before.contains(table)) continue;
+            try {
+                Backfills.Backfill b = backfills.request(table, null, null, null);
+                LOG.infof("backfill %s of the new routes' table %s requested (pgrouter.wal.backfill-new-tables): %d rows", b.id(), table, b.total());
+            } catch (SQLException | RuntimeException e) {
+                LOG.errorf("the backfill of the new routes' table %s could not be requested: %s; run bin/pgrouter backfill --table %s", table,
+                        e.getMessage(), table);
+            }
+        }
+    }
+
+    /** Health data of the backfills: running ones with their progress, the last finished one of each table. */
+    public Map<String, String> backfillState() {
+        return backfillProgress.health();
     }
 
     private synchronized void onEngineStopped(DebeziumEngine<?> stopped, String message, Throwable error) {
@@ -267,6 +296,7 @@ public class WalSource implements EventSource {
      */
     private void watch() {
         try {
+            backfillProgress.store(tables, consumers);
             boolean active = slotActive();
             synchronized (this) {
                 if (stopping || restartPending) return;
@@ -393,12 +423,17 @@ public class WalSource implements EventSource {
             DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, java.util.ArrayDeque<Unmarked> unmarked)
             throws InterruptedException {
         for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
+            if (BackfillProgress.isNotification(record.value())) {
+                // Debezium's word on a backfill: out of band, no position of its own to store
+                backfillProgress.notification(record.value(), consumers);
+                continue;
+            }
             try {
                 long sequence = dispatcher.nextSequence();
                 unmarked.add(new Unmarked(sequence, record));
                 // the rows of one statement's message share the record's sequence: the record is done when all of them are
                 for (CanonicalEvent event : mapper.fromDebezium(record.value())) {
-                    dispatcher.dispatch("wal", skipMarks.mark(event), consumers, sequence);
+                    dispatcher.dispatch("wal", skipMarks.mark(event), backfillProgress.consumersFor(event, record.value(), consumers), sequence);
                 }
             } catch (InterruptedException e) {
                 throw e;
@@ -413,6 +448,7 @@ public class WalSource implements EventSource {
         } catch (Exception e) {
             throw new IllegalStateException("a sink could not make the batch durable: " + e.getMessage(), e);
         }
+        backfillProgress.afterBatch(consumers);
         // only now, and only below the oldest event a lingering sink still holds: Debezium may store any position
         // marked processed (records of earlier batches are marked through this batch's committer: one offset writer)
         // Marking the newest such record is enough: Debezium keeps only the latest offset (one partition, positions only
@@ -540,8 +576,38 @@ public class WalSource implements EventSource {
         return "pgrouter-" + config.slot();
     }
 
+    /**
+     * A publication made by another role (sql/least-privilege.sql) cannot be altered by the router: unless it carries
+     * the signal table, backfills are off, said once with the fix.
+     */
+    private boolean signalsPublished() {
+        String signals = Backfills.signalCollection(postgres.config().schema());
+        try (Connection c = postgres.open();
+                PreparedStatement ps = c.prepareStatement("SELECT pg_has_role(current_user, p.pubowner, 'USAGE') OR EXISTS (SELECT 1 FROM "
+                        + "pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname || '.' || t.tablename = ?) "
+                        + "FROM pg_publication p WHERE p.pubname = ?")) {
+            ps.setString(1, signals);
+            ps.setString(2, config.publication());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || rs.getBoolean(1)) return true;
+            }
+        } catch (SQLException e) {
+            LOG.debugf("cannot check whether publication %s carries %s: %s", config.publication(), signals, e.getMessage());
+            return true;
+        }
+        LOG.warnf("backfills are off: publication %s, made by another role, does not carry %s, through which backfill requests reach the "
+                + "router; have its owner run ALTER PUBLICATION %s ADD TABLE %s; then restart the router", config.publication(), signals,
+                config.publication(), signals);
+        return false;
+    }
+
     /** Debezium's settings for the WAL source; the event mapper relies on the value encodings chosen here. */
     public static Properties engineProperties(PostgresConfig pg, WalConfig config, Set<String> tables) {
+        return engineProperties(pg, config, tables, true);
+    }
+
+    /** @param withSignals whether the signal table is published (backfills on) */
+    static Properties engineProperties(PostgresConfig pg, WalConfig config, Set<String> tables, boolean withSignals) {
         PostgresLocation location = PostgresLocation.parse(pg.url());
         Properties p = new Properties();
         p.setProperty("name", engineName(config));
@@ -559,8 +625,18 @@ public class WalSource implements EventSource {
         io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
+        // the signal table is published too: Debezium reads backfill requests and its own chunk watermarks from the WAL
+        String signals = Backfills.signalCollection(pg.schema());
+        if (withSignals) patterns.add(signals.replace(".", "\\."));
         // with no table subscribed (messages only) publish nothing: a name that matches no table
         p.setProperty("table.include.list", patterns.isEmpty() ? "pgrouter\\.__no_table__" : String.join(",", patterns));
+        p.setProperty("signal.enabled.channels", "source");
+        p.setProperty("signal.data.collection", signals);
+        p.setProperty("incremental.snapshot.chunk.size", Integer.toString(config.backfillChunkSize()));
+        // a watermark row is deleted once read: the signal table does not grow with every chunk
+        p.setProperty("incremental.snapshot.watermarking.strategy", "insert_delete");
+        p.setProperty("notification.enabled.channels", "sink");
+        p.setProperty("notification.sink.topic.name", BackfillProgress.NOTIFICATIONS_TOPIC);
         p.setProperty("snapshot.mode", config.snapshotMode());
         p.setProperty("skipped.operations", "none");
         p.setProperty("tombstones.on.delete", "false");
