@@ -18,6 +18,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -119,6 +120,9 @@ class LeaderElectionIT {
         Map<String, String> c = new HashMap<>(config);
         c.put("pgrouter.ha.identity", name);
         c.put("quarkus.http.port", String.valueOf(port));
+        // a lake folder per replica, as each pod has its own: a starting replica removes the unfinished files it finds
+        // (a crash's leftovers), which in a shared folder would include the leader's open one
+        c.put("pgrouter.sinks.lake.root", TestServers.lake.resolve(name).toString());
         return RouterProcess.start(c);
     }
 
@@ -138,9 +142,9 @@ class LeaderElectionIT {
         }
     }
 
-    /** Every row in the lake's files, duplicates included. */
+    /** Every row in the replicas' lake files, duplicates included. */
     static List<Integer> lakeRows() {
-        return Lake.rows("test.ha_orders").stream().map(r -> r.path("id").asInt()).toList();
+        return Stream.of("router-a", "router-b").flatMap(name -> Lake.rows(name + "/test.ha_orders").stream()).map(r -> r.path("id").asInt()).toList();
     }
 
     static Set<Integer> inLake() {
