@@ -36,11 +36,13 @@ apt_install() {
   command -v etcd >/dev/null || missing+=(etcd-server)
   [ -f "$REFLECT2/go_above_118.go" ] || missing+=(golang-github-modern-go-reflect2-dev)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v python3 >/dev/null || missing+=(python3)
   [ ${#missing[@]} -eq 0 ] && return
   command -v apt-get >/dev/null || die "install ${missing[*]} (Debian package names) and retry"
   log "installing ${missing[*]}"
   local sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get install -y -q "${missing[@]}" >&2
+  $sudo apt-get install -y -q "${missing[@]}" >&2 \
+    || { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q "${missing[@]}" >&2; }
 }
 
 cmd_build() {
@@ -99,6 +101,7 @@ running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/nu
 cmd_start() {
   if running kube-apiserver; then log "already running"; echo "$STATE/kubeconfig"; return; fi
   cmd_build
+  apt_install
   rm -rf "$STATE" && mkdir -p "$STATE/etcd" "$STATE/pki"
   local etcd_port peer_port port
   etcd_port=$(free_port); peer_port=$(free_port); port=$(free_port)
