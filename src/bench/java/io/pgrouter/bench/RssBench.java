@@ -36,6 +36,8 @@ public final class RssBench {
 
     public static void main(String... args) throws Exception {
         Bench.runHarness(RssBench::run);
+        // the mock API server's client threads are not daemons: exec:java would wait for them forever
+        System.exit(0);
     }
 
     private record Row(String options, double leaderPeak, double leaderEnd, double delivered, double p50, double p99, double standby) {

@@ -13,7 +13,7 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "pgrouter.ha")
 public interface HaConfig {
 
-    /** Elect one active router on a Kubernetes Lease. Needs a service account allowed to get, create and update leases. */
+    /** Elect one active router on a Kubernetes Lease. Needs a service account allowed to get, create and patch leases. */
     @WithDefault("false")
     boolean enabled();
 

@@ -100,7 +100,7 @@ class KustomizeOverlaysTest {
         JsonNode role = only(docs, "Role");
         assertThat(role.path("rules")).hasSize(1);
         assertThat(role.at("/rules/0/resources/0").asText()).isEqualTo("leases");
-        assertThat(YAML.convertValue(role.at("/rules/0/verbs"), List.class)).containsExactlyInAnyOrder("get", "create", "update");
+        assertThat(YAML.convertValue(role.at("/rules/0/verbs"), List.class)).containsExactlyInAnyOrder("get", "create", "patch");
         assertThat(only(docs, "RoleBinding").at("/subjects/0/name").asText()).isEqualTo(pod.path("serviceAccountName").asText());
         // no Secret values in the repository
         assertThat(docs.stream().filter(d -> "Secret".equals(d.path("kind").asText()))).isEmpty();
