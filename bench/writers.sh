@@ -12,7 +12,8 @@
 # Needs Java 17, Maven and PostgreSQL 15 server binaries with pgbench (PG_BIN, default /usr/lib/postgresql/15/bin).
 #
 # Settings (environment): DURATION=20 (s per pgbench run), REPEATS=3, CLIENTS="4 8", WORKLOADS="insert upsert upsert-batch"
-# (also: insert-batch), MODES="none notify durable statement", BATCH=10 (rows per statement in the -batch workloads),
+# (also: insert-batch), MODES="none notify durable statement wal" (wal: no trigger, REPLICA IDENTITY FULL: what the
+# WAL source costs writers), BATCH=10 (rows per statement in the -batch workloads),
 # ORDERS=100000 (orders loaded before the runs), LATENCY=1 (0 skips the router run), PACED_SECONDS=30.
 # --quick: DURATION=5 REPEATS=1 PACED_SECONDS=10.
 set -euo pipefail
@@ -22,7 +23,7 @@ DURATION="${DURATION:-20}"; REPEATS="${REPEATS:-3}"; PACED_SECONDS="${PACED_SECO
 if [ "${1:-}" = "--quick" ]; then DURATION=5; REPEATS=1; PACED_SECONDS=10; fi
 CLIENTS="${CLIENTS:-4 8}"
 WORKLOADS="${WORKLOADS:-insert upsert upsert-batch}"
-MODES="${MODES:-none notify durable statement}"
+MODES="${MODES:-none notify durable statement wal}"
 BATCH="${BATCH:-10}"; ORDERS="${ORDERS:-100000}"; LATENCY="${LATENCY:-1}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 for tool in initdb pg_ctl pgbench psql pg_recvlogical; do
@@ -104,13 +105,17 @@ for kind in events orders; do
       notify) install --table "bench_w.${kind}_$mode" --mode notify --channel "${kind}_$mode" ;;
       durable) install --table "bench_w.${kind}_$mode" --mode durable --channel "${kind}_$mode" ;;
       statement) install --table "bench_w.${kind}_$mode" --mode durable --per statement --channel "${kind}_$mode" ;;
-      *) echo "[bench] unknown mode $mode (none, notify, durable, statement)" >&2; exit 2 ;;
+      # no trigger: the WAL source reads the change itself; old values (before, changed) need REPLICA IDENTITY FULL
+      wal) sql -c "ALTER TABLE bench_w.${kind}_$mode REPLICA IDENTITY FULL" ;;
+      *) echo "[bench] unknown mode $mode (none, notify, durable, statement, wal)" >&2; exit 2 ;;
     esac
   done
 done
 
-# ---- a slot decoding everything all the time, as the router's would (messages included; no table published)
-sql -c "CREATE PUBLICATION bench_writers" -c "SELECT pg_create_logical_replication_slot('bench_writers', 'pgoutput')" >/dev/null
+# ---- a slot decoding everything all the time, as the router's would (messages included; the wal mode's tables published)
+pub_tables=""
+for mode in $MODES; do [ "$mode" = wal ] && pub_tables="FOR TABLE bench_w.events_wal, bench_w.orders_wal"; done
+sql -c "CREATE PUBLICATION bench_writers $pub_tables" -c "SELECT pg_create_logical_replication_slot('bench_writers', 'pgoutput')" >/dev/null
 "$PG_BIN/pg_recvlogical" -d postgres --slot bench_writers --start -f /dev/null -o proto_version=1 \
   -o publication_names=bench_writers -o messages=true 2>"$WORK/recvlogical.log" &
 RECV_PID=$!
@@ -217,7 +222,7 @@ summary() {
     END { flush() }'
 }
 label() { case $1 in none) echo "no trigger";; notify) echo "NOTIFY (pg_notify per row)";; durable) echo "durable, per row";;
-  statement) echo "durable, per statement";; *) echo "$1";; esac; }
+  statement) echo "durable, per statement";; wal) echo "none: WAL source, REPLICA IDENTITY FULL";; *) echo "$1";; esac; }
 {
   echo "## Writers' cost"
   echo

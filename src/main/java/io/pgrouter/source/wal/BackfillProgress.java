@@ -42,6 +42,8 @@ final class BackfillProgress {
     private final Map<String, String> finished = new ConcurrentHashMap<>();
     /** Ends of backfills seen in the batch in progress: stored once the batch's events are delivered. */
     private final List<Ended> ended = new ArrayList<>();
+    /** The ids of the backfills that ended while this router ran (written by the WAL thread, read by the progress tick). */
+    private final java.util.Set<String> endedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Tables whose snapshot rows have no backfill request (a signal written by hand): not looked up again per row. */
     private final java.util.Set<String> unrequested = ConcurrentHashMap.newKeySet();
 
@@ -99,6 +101,8 @@ final class BackfillProgress {
     private synchronized Running track(Backfill b, List<PgConsumer> consumers) throws SQLException {
         Running known = running.get(b.table());
         if (known != null) return known;
+        // read as active just before it ended (the request list is read on another thread): not again
+        if (endedIds.contains(b.id())) return null;
         Running r = new Running(b, Counter.builder("pgrouter.backfill.rows").tag("table", b.table()).description("rows sent by backfills")
                 .register(metrics));
         running.put(b.table(), r);
@@ -247,6 +251,8 @@ final class BackfillProgress {
     }
 
     private void finish(String table, Status status, String detail) throws SQLException {
+        Running ending = running.get(table);
+        if (ending != null) endedIds.add(ending.backfill.id());
         Running r = running.remove(table);
         if (r == null || r.refused != null) return;
         if (status == Status.DONE && store.byId(r.backfill.id()).map(Backfill::status).orElse(null) == Status.CANCELLING) {
