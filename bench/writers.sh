@@ -182,7 +182,7 @@ machine() {
   echo "- PostgreSQL: $("$PG_BIN/postgres" --version); pgbench: $("$PG_BIN/pgbench" --version)"
   echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- cluster: initdb -A scram-sha-256, wal_level=logical, synchronous_commit=on, fsync=on, max_wal_size=8GB"
-  echo "- slot: bench_writers (pgoutput, messages=true, no table published), read by pg_recvlogical throughout"
+  echo "- slot: bench_writers (pgoutput, messages=true, only the wal mode's tables published), read by pg_recvlogical throughout"
   echo "- runs: ${DURATION} s each, pgbench -M prepared -j 2, repeats $REPEATS (modes in rotating order), batch $BATCH rows, $ORDERS orders preloaded"
   echo
 }
