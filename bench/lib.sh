@@ -34,3 +34,18 @@ run_harness() {
   stop_leftover_postgres "$pgdir"
   return "$rc"
 }
+
+# The bench scripts that only run one harness class: the machine, the harness (run_harness), the load at the end.
+#   run_bench <name> <main class> <mvn arguments...>   (results under target/bench-<name>)
+run_bench() {
+  local name="$1" main="$2" rc=0
+  shift 2
+  echo "## Machine"
+  echo "- nproc: $(nproc)"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  run_harness "target/bench-$name/pg" -B -q -Pbench package -Dbench.main="$main" -Dbench.pgbin="${PG_BIN:-/usr/lib/postgresql/15/bin}" "$@" || rc=$?
+  echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  return "$rc"
+}

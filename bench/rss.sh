@@ -6,15 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-echo "## Machine"
-echo "- nproc: $(nproc)"
-echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-
 . "$(dirname "$0")/lib.sh"
-rc=0
-run_harness target/bench-rss/pg -B -q -Pbench package -Dbench.main=io.pgrouter.bench.RssBench -Dbench.pgbin="$PG_BIN" "$@" || rc=$?
-echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-exit "$rc"
+run_bench rss io.pgrouter.bench.RssBench "$@"

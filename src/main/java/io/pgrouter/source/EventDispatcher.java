@@ -72,12 +72,7 @@ public class EventDispatcher {
      */
     public <T> T betweenBatches(java.util.concurrent.Callable<T> change) throws Exception {
         routing.writeLock().lock();
-        try {
-            flushAll();
-            return change.call();
-        } finally {
-            routing.writeLock().unlock();
-        }
+        return flushThenUnlock(change);
     }
 
     // the route set's version (RoutesReloader): changed only between batches (under the write lock), read per event
@@ -93,6 +88,11 @@ public class EventDispatcher {
         if (!routing.writeLock().tryLock(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS)) {
             throw new java.util.concurrent.TimeoutException("a batch was still being routed after " + timeoutMs + " ms");
         }
+        return flushThenUnlock(change);
+    }
+
+    /** With the write lock held: the sinks flush, then {@code change} runs; the lock is released either way. */
+    private <T> T flushThenUnlock(java.util.concurrent.Callable<T> change) throws Exception {
         try {
             flushAll();
             return change.call();

@@ -31,10 +31,7 @@ public class MessageBrokers implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         try {
             work = Files.createTempDirectory("pgrouter-brokers");
-            int port;
-            try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                port = s.getLocalPort();
-            }
+            int port = Ports.free();
             artemisUrl = "tcp://127.0.0.1:" + port;
             artemisConfig = new ConfigurationImpl().setPersistenceEnabled(true).setSecurityEnabled(false).setJMXManagementEnabled(false)
                     .setJournalType(JournalType.NIO).setJournalDirectory(work.resolve("journal").toString())

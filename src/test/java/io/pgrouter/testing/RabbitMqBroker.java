@@ -2,7 +2,6 @@ package io.pgrouter.testing;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,9 +35,9 @@ public final class RabbitMqBroker implements AutoCloseable {
             throw new IllegalStateException(SERVER + " is missing: install Debian's rabbitmq-server (apt-get install -y rabbitmq-server; .ci/run does)");
         }
         home = Files.createTempDirectory("pgrouter-rabbitmq");
-        port = freePort();
-        distPort = freePort();
-        epmdPort = freePort();
+        port = Ports.free();
+        distPort = Ports.free();
+        epmdPort = Ports.free();
         node = "pgrouter" + port + "@localhost";
         Files.writeString(home.resolve("rabbitmq.conf"), String.join("\n",
                 "listeners.tcp.default = 127.0.0.1:" + port,
@@ -136,11 +135,6 @@ public final class RabbitMqBroker implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 
     private static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) return;

@@ -42,10 +42,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager {
             }
             webhook = new WebhookReceiver(0);
             lake = Files.createDirectories(work.resolve("lake"));
-            int smtpPort;
-            try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                smtpPort = socket.getLocalPort();
-            }
+            int smtpPort = Ports.free();
             smtp = new com.icegreen.greenmail.util.GreenMail(new com.icegreen.greenmail.util.ServerSetup(smtpPort, "127.0.0.1",
                     com.icegreen.greenmail.util.ServerSetup.PROTOCOL_SMTP));
             smtp.start();

@@ -409,9 +409,7 @@ public class WalSource implements EventSource {
          * lingering sinks' last events again.
          */
         void markAllDelivered() throws InterruptedException {
-            ChangeEvent<SourceRecord, SourceRecord> newest = null;
-            while (!unmarked.isEmpty()) newest = unmarked.pollFirst().record();
-            if (newest != null && committer != null) committer.markProcessed(newest);
+            if (committer != null) markProcessedBelow(unmarked, committer, Long.MAX_VALUE);
         }
     }
 
@@ -453,10 +451,16 @@ public class WalSource implements EventSource {
         // marked processed (records of earlier batches are marked through this batch's committer: one offset writer)
         // Marking the newest such record is enough: Debezium keeps only the latest offset (one partition, positions only
         // grow), and marking each record cost a map update per event (~5 % of this thread in a profile).
+        markProcessedBelow(unmarked, committer, held);
+        committer.markBatchFinished();
+    }
+
+    /** Marks processed the newest of the records routed before sequence {@code held}, and forgets them all. */
+    private static void markProcessedBelow(java.util.ArrayDeque<Unmarked> unmarked,
+            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, long held) throws InterruptedException {
         ChangeEvent<SourceRecord, SourceRecord> newest = null;
         while (!unmarked.isEmpty() && unmarked.peekFirst().sequence() < held) newest = unmarked.pollFirst().record();
         if (newest != null) committer.markProcessed(newest);
-        committer.markBatchFinished();
     }
 
     public void stop() {
