@@ -127,8 +127,8 @@ public final class RoutesDryRun implements DryRun.Capture, EventSource {
 
     private static String describe(NamedNode step) {
         String where = step.getLocation() == null ? "" : " (" + shortLocation(step.getLocation()) + (step.getLineNumber() > 0 ? ":" + step.getLineNumber() : "") + ")";
-        String label = step.getLabel();
-        return step.getShortName() + (label == null || label.equals(step.getShortName()) ? "" : " " + label) + where;
+        // Camel's label names the step and its expression (filter[jsonpath{...}]), or just the step (stop)
+        return (step.getLabel() == null ? step.getShortName() : step.getLabel()) + where;
     }
 
     /** The route file's name, not the folder it was tested from: the report is the same wherever it runs. */

@@ -75,6 +75,7 @@ final class CapturedMessages {
         text.append("delivery mode: ").append(mode == DeliveryMode.PERSISTENT ? "persistent" : "non-persistent").append('\n');
         List<String> names = new ArrayList<>();
         for (var e = m.getPropertyNames(); e.hasMoreElements();) names.add((String) e.nextElement());
+        names.remove("JMSXDeliveryCount"); // the broker's count on delivery: a message being sent has none
         Collections.sort(names);
         for (String name : names) text.append("property ").append(name).append(": ").append(m.getObjectProperty(name)).append('\n');
         text.append('\n').append(m.getText()).append('\n');
