@@ -95,9 +95,16 @@ public final class EventsCommand {
 
         @Override
         public Integer call() throws Exception {
+            // Debezium's libraries log through JBoss' LogManager, which says so on stderr unless it is the JDK's log manager
+            if (System.getProperty("java.util.logging.manager") == null) System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
             Set<String> wanted = new LinkedHashSet<>();
             for (String t : tables) wanted.add(t.contains(".") ? t.strip() : "public." + t.strip());
-            Duration recordFor = window.snapshot ? null : duration(window.duration);
+            Duration recordFor;
+            try {
+                recordFor = window.snapshot ? null : duration(window.duration);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
             if (limit != null && limit < 1) throw new ParameterException(spec.commandLine(), "--limit must be 1 or more");
             PostgresConfig pg = CommandConfig.postgres();
             WalConfig wal = CommandConfig.wal();
