@@ -527,16 +527,31 @@ public class WalSource implements EventSource {
         return tables;
     }
 
+    /** How long tables seen to exist are trusted without another query. */
+    private static final long KNOWN_TABLES_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    private volatile Set<String> knownTables = Set.of();
+    private volatile long knownTablesAt;
+
+    /**
+     * The wanted tables that exist. One query lists every table and the answer is trusted for a few seconds, so a folder
+     * of routes (start-up, a reload, {@code routes check}) costs one connection, not one per route; a table not among
+     * them is always looked up afresh (a table created a moment ago is found).
+     */
     private Set<String> existingTables(Set<String> wanted) throws SQLException {
-        Set<String> found = new TreeSet<>();
+        Set<String> known = knownTables;
+        if (System.nanoTime() - knownTablesAt < KNOWN_TABLES_NANOS && known.containsAll(wanted)) return new TreeSet<>(wanted);
+        Set<String> all = new java.util.HashSet<>();
         try (Connection c = postgres.open();
                 PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || c.relname FROM pg_class c "
-                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY (?)")) {
-            ps.setArray(1, c.createArrayOf("text", wanted.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) found.add(rs.getString(1));
-            }
+                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+                        + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) all.add(rs.getString(1));
         }
+        knownTables = all;
+        knownTablesAt = System.nanoTime();
+        Set<String> found = new TreeSet<>(wanted);
+        found.retainAll(all);
         return found;
     }
 
