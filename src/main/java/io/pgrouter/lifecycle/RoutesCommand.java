@@ -32,7 +32,8 @@ public final class RoutesCommand {
                 return 2;
             }
             // the application itself does the check: the same components, Kamelets and settings as the router
-            return runApplication(List.of("-D" + RouterLifecycle.CHECK + "=" + dir.toAbsolutePath()));
+            // the application itself does the check: the same components, Kamelets and settings as the router; no JMX
+            return runApplication(List.of("-D" + RouterLifecycle.CHECK + "=" + dir.toAbsolutePath(), "-Dcamel.main.jmx-enabled=false"));
         }
     }
 
@@ -45,7 +46,9 @@ public final class RoutesCommand {
         Path app = Path.of(RoutesCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getParent().getParent();
         Path empty = Files.createTempDirectory("pgrouter-routes");
         try {
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            // a short-lived JVM: the quick compiler only (C2 would not pay back in a few seconds) and the serial collector
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
             System.getProperties().stringPropertyNames().stream()
                     .filter(k -> k.startsWith("pgrouter.") || k.startsWith("quarkus.") || k.startsWith("camel."))
                     .forEach(k -> command.add("-D" + k + "=" + System.getProperty(k)));
