@@ -202,7 +202,8 @@ public final class RoutesDryRun implements DryRun.Capture, EventSource {
             try {
                 events.add(CanonicalEvent.fromJson(line));
             } catch (Exception e) {
-                err.println(file + ":" + n + ": not a recorded event (" + oneLine(e) + "); record events with bin/pgrouter events record");
+                String why = oneLine(e).replaceAll(" at \\[Source.*", ""); // Jackson's position: the line is named already
+                err.println(file + ":" + n + ": not a recorded event (" + why + "); record events with bin/pgrouter events record");
                 return null;
             }
         }
