@@ -42,6 +42,14 @@ class EventsRecordIT {
         return events;
     }
 
+    /** Starts a recording of a window and returns once its slot streams (changes committed from then on are recorded). */
+    static Process streaming(String... args) throws Exception {
+        Process p = pgrouter(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgrouter_record_%' AND active") == 1);
+        return p;
+    }
+
     static long recordingSlots() {
         return Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgrouter_record_%'");
     }
@@ -84,10 +92,7 @@ class EventsRecordIT {
     @Test
     void aWindowRecordsTheChangesCommittedWhileItRunsUpToTheLimit() throws Exception {
         Path out = Files.createTempFile("window", ".jsonl");
-        Process p = pgrouter("events", "record", "--tables", "marketplace.products", "--for", "2m", "--limit", "3", "--out", out.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count(
-                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgrouter_record_%' AND active") == 1);
+        Process p = streaming("events", "record", "--tables", "marketplace.products", "--for", "2m", "--limit", "3", "--out", out.toString());
         long id = Long.parseLong(Sql.text("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'games', 'Window', 5.00) RETURNING id"));
         Sql.exec("UPDATE marketplace.products SET price = 6.00 WHERE id = " + id, "DELETE FROM marketplace.products WHERE id = " + id);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("stops at --limit 3").isTrue();
@@ -103,12 +108,26 @@ class EventsRecordIT {
     }
 
     @Test
+    void messagesAreRecordedByTheirPrefix() throws Exception {
+        Path out = Files.createTempFile("messages", ".jsonl");
+        Process p = streaming("events", "record", "--messages", "orders", "--for", "2m", "--limit", "1", "--out", out.toString());
+        Sql.exec("SELECT pg_logical_emit_message(true, 'audit', '{\"n\": 1}')", "SELECT pg_logical_emit_message(true, 'orders', '{\"order\": 42}')");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("stops at --limit 1").isTrue();
+        assertThat(p.exitValue()).isZero();
+
+        List<JsonNode> events = events(out);
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).path("type").asText()).isEqualTo("postgres.message");
+        assertThat(events.get(0).path("pgchannel").asText()).isEqualTo("orders");
+        assertThat(events.get(0).path("data").path("order").asInt()).isEqualTo(42);
+        await().atMost(Duration.ofSeconds(10)).until(() -> recordingSlots() == 0);
+        assertThat(recordingPublications()).isZero();
+    }
+
+    @Test
     void ctrlCDropsTheSlot() throws Exception {
         Path out = Files.createTempFile("interrupted", ".jsonl");
-        Process p = pgrouter("events", "record", "--tables", "marketplace.products", "--for", "10m", "--out", out.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        await().atMost(Duration.ofSeconds(60)).until(() -> Sql.count(
-                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgrouter_record_%' AND active") == 1);
+        Process p = streaming("events", "record", "--tables", "marketplace.products", "--for", "10m", "--out", out.toString());
         // what Ctrl-C in a terminal sends
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();

@@ -60,7 +60,8 @@ public final class EventsCommand {
                             + "publication (pgrouter.wal.publication) already carries the tables, or the role owns them (a "
                             + "publication of its own is made for the recording and dropped after it)." },
             footer = { "", "Examples:", "  bin/pgrouter events record --tables marketplace.products --snapshot --limit 50 --out test/events.jsonl",
-                    "  bin/pgrouter events record --tables shop.orders,shop.customers --for 2m --mask email,phone > events.jsonl", "",
+                    "  bin/pgrouter events record --tables shop.orders,shop.customers --for 2m --mask email,phone > events.jsonl",
+                    "  bin/pgrouter events record --messages orders --for 5m --limit 100 --out messages.jsonl", "",
                     "Masking: the values of the named columns in before and after are replaced by 'masked:' and the first 16 hex digits "
                             + "of their SHA-256, so equal values stay equal. Key columns cannot be masked (the event's id and subject carry them).",
                     "", "Exit codes: 0 recorded, 1 the database refused (one paragraph on stderr), 2 the command line is wrong." })
@@ -69,8 +70,12 @@ public final class EventsCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--tables", required = true, split = ",", paramLabel = "<schema.table>", description = "the tables to record (without a schema: public)")
-        List<String> tables;
+        @Option(names = "--tables", split = ",", paramLabel = "<schema.table>", description = "the tables to record (without a schema: public)")
+        List<String> tables = List.of();
+
+        @Option(names = "--messages", split = ",", paramLabel = "<prefix>",
+                description = "also record logical-decoding messages with these prefixes (the durable NOTIFY: pg:wal?messages=...), with --for")
+        List<String> messages = List.of();
 
         @Option(names = "--limit", paramLabel = "N", description = "stop after N events (default: no limit)")
         Long limit;
@@ -99,6 +104,8 @@ public final class EventsCommand {
             if (System.getProperty("java.util.logging.manager") == null) System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
             Set<String> wanted = new LinkedHashSet<>();
             for (String t : tables) wanted.add(t.contains(".") ? t.strip() : "public." + t.strip());
+            if (wanted.isEmpty() && messages.isEmpty()) throw new ParameterException(spec.commandLine(), "name what to record: --tables, --messages or both");
+            if (window.snapshot && wanted.isEmpty()) throw new ParameterException(spec.commandLine(), "--snapshot reads tables: give --tables");
             Duration recordFor;
             try {
                 recordFor = window.snapshot ? null : duration(window.duration);
@@ -109,13 +116,13 @@ public final class EventsCommand {
             PostgresConfig pg = CommandConfig.postgres();
             WalConfig wal = CommandConfig.wal();
             Postgres postgres = new Postgres(pg);
-            Recording recording = new Recording(postgres, wal, wanted, new TreeSet<>(mask));
+            Recording recording = new Recording(postgres, wal, wanted, new TreeSet<>(messages), new TreeSet<>(mask));
             Writer writer = out == null ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
                     : Files.newBufferedWriter(out, StandardCharsets.UTF_8);
             try (BufferedWriter lines = new BufferedWriter(writer)) {
                 long n = recording.run(lines, recordFor, limit == null ? Long.MAX_VALUE : limit);
                 lines.flush();
-                System.err.println("recorded " + n + " event(s) of " + String.join(", ", wanted) + (out == null ? "" : " to " + out));
+                System.err.println("recorded " + n + " event(s) of " + recording.what() + (out == null ? "" : " to " + out));
             }
             return 0;
         }
@@ -142,11 +149,13 @@ public final class EventsCommand {
         private final Postgres postgres;
         private final WalConfig wal;
         private final Set<String> tables;
+        private final Set<String> messages;
         private final Set<String> masked;
         private final String name = PREFIX + ProcessHandle.current().pid() + "_" + Long.toHexString(System.nanoTime() & 0xffffff);
         private String ownPublication;
 
-        Recording(Postgres postgres, WalConfig wal, Set<String> tables, Set<String> masked) {
+        Recording(Postgres postgres, WalConfig wal, Set<String> tables, Set<String> messages, Set<String> masked) {
+            this.messages = messages;
             this.postgres = postgres;
             this.wal = wal;
             this.tables = tables;
@@ -215,7 +224,7 @@ public final class EventsCommand {
                                 if (recordFor == null && snapshotEnded(record)) done.countDown();
                             } else if (count[0] < limit) {
                                 for (CanonicalEvent e : mapper.fromDebezium(record)) {
-                                    if (e.table() == null || !tables.contains(e.qualifiedTable()) || count[0] >= limit) continue;
+                                    if (!wanted(e) || count[0] >= limit) continue;
                                     write(lines, masked(e));
                                     count[0]++;
                                 }
@@ -232,7 +241,7 @@ public final class EventsCommand {
             try {
                 if (recordFor != null) {
                     if (!streaming.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("Debezium did not start streaming within 60 s");
-                    System.err.println("recording changes to " + String.join(", ", tables) + " for " + recordFor.toSeconds() + " s (slot " + name + ")");
+                    System.err.println("recording " + what() + " for " + recordFor.toSeconds() + " s (slot " + name + ")");
                     done.await(recordFor.toMillis(), TimeUnit.MILLISECONDS);
                 } else {
                     done.await();
@@ -244,6 +253,19 @@ public final class EventsCommand {
             Throwable f = failed.get();
             if (f != null) throw f instanceof Exception e ? e : new IllegalStateException(f);
             return count[0];
+        }
+
+        /** A message by its prefix (the durable trigger's messages carry their table too), a row change by its table. */
+        private boolean wanted(CanonicalEvent e) {
+            if (e.op() == io.pgrouter.event.Op.MESSAGE || (e.channel() != null && e.lsn() != null)) return messages.contains(e.channel());
+            return e.table() != null && tables.contains(e.qualifiedTable());
+        }
+
+        String what() {
+            List<String> parts = new ArrayList<>();
+            if (!tables.isEmpty()) parts.add("changes to " + String.join(", ", tables));
+            if (!messages.isEmpty()) parts.add("messages " + String.join(", ", messages));
+            return String.join(" and ", parts);
         }
 
         /** Debezium's notification that the snapshot of the tables is over (or had nothing to do). */
@@ -312,6 +334,14 @@ public final class EventsCommand {
 
         /** The router's publication when it carries every table, else one of the recording's own (the role must own the tables). */
         private String publication(Connection c) throws SQLException {
+            if (tables.isEmpty()) {
+                // messages only: they reach every slot; Debezium still wants a publication to exist
+                try (Statement s = c.createStatement()) {
+                    s.execute("CREATE PUBLICATION " + name);
+                }
+                ownPublication = name;
+                return name;
+            }
             try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication_tables WHERE pubname = ? "
                     + "AND schemaname || '.' || tablename = ANY (?)")) {
                 ps.setString(1, wal.publication());
