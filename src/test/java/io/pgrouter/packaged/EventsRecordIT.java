@@ -125,6 +125,25 @@ class EventsRecordIT {
     }
 
     @Test
+    void notificationsAreRecordedFromTheirChannels() throws Exception {
+        Path out = Files.createTempFile("notify", ".jsonl");
+        Process p = pgrouter("events", "record", "--channels", "subscriptions", "--for", "2m", "--limit", "1", "--out", out.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        // NOTIFY reaches only who listens already: notify until the recording has taken one and stopped
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            Sql.exec("NOTIFY other, '{\"skip\": true}'", "NOTIFY subscriptions, '{\"buyer\": \"ann@example.com\"}'");
+            return !p.isAlive();
+        });
+        assertThat(p.exitValue()).isZero();
+        List<JsonNode> events = events(out);
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).path("type").asText()).isEqualTo("postgres.notify");
+        assertThat(events.get(0).path("pgchannel").asText()).isEqualTo("subscriptions");
+        assertThat(events.get(0).path("data").path("buyer").asText()).isEqualTo("ann@example.com");
+        assertThat(recordingSlots()).isZero();
+    }
+
+    @Test
     void ctrlCDropsTheSlot() throws Exception {
         Path out = Files.createTempFile("interrupted", ".jsonl");
         Process p = streaming("events", "record", "--tables", "marketplace.products", "--for", "10m", "--out", out.toString());

@@ -39,6 +39,7 @@ import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.EventMapper;
 import io.pgrouter.event.ReplicaIdentity;
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.source.notify.NotifyRecording;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -61,7 +62,7 @@ public final class EventsCommand {
                             + "publication of its own is made for the recording and dropped after it)." },
             footer = { "", "Examples:", "  bin/pgrouter events record --tables marketplace.products --snapshot --limit 50 --out test/events.jsonl",
                     "  bin/pgrouter events record --tables shop.orders,shop.customers --for 2m --mask email,phone > events.jsonl",
-                    "  bin/pgrouter events record --messages orders --for 5m --limit 100 --out messages.jsonl", "",
+                    "  bin/pgrouter events record --messages orders --channels products --for 5m --limit 100 --out messages.jsonl", "",
                     "Masking: the values of the named columns in before and after are replaced by 'masked:' and the first 16 hex digits "
                             + "of their SHA-256, so equal values stay equal. Key columns cannot be masked (the event's id and subject carry them).",
                     "", "Exit codes: 0 recorded, 1 the database refused (one paragraph on stderr), 2 the command line is wrong." })
@@ -76,6 +77,10 @@ public final class EventsCommand {
         @Option(names = "--messages", split = ",", paramLabel = "<prefix>",
                 description = "also record logical-decoding messages with these prefixes (the durable NOTIFY: pg:wal?messages=...), with --for")
         List<String> messages = List.of();
+
+        @Option(names = "--channels", split = ",", paramLabel = "<channel>",
+                description = "also record the notifications of these NOTIFY channels (pg:notify?channels=...), with --for")
+        List<String> channels = List.of();
 
         @Option(names = "--limit", paramLabel = "N", description = "stop after N events (default: no limit)")
         Long limit;
@@ -104,8 +109,12 @@ public final class EventsCommand {
             if (System.getProperty("java.util.logging.manager") == null) System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
             Set<String> wanted = new LinkedHashSet<>();
             for (String t : tables) wanted.add(t.contains(".") ? t.strip() : "public." + t.strip());
-            if (wanted.isEmpty() && messages.isEmpty()) throw new ParameterException(spec.commandLine(), "name what to record: --tables, --messages or both");
-            if (window.snapshot && wanted.isEmpty()) throw new ParameterException(spec.commandLine(), "--snapshot reads tables: give --tables");
+            if (wanted.isEmpty() && messages.isEmpty() && channels.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "name what to record: --tables, --messages, --channels");
+            }
+            if (window.snapshot && (wanted.isEmpty() || !messages.isEmpty() || !channels.isEmpty())) {
+                throw new ParameterException(spec.commandLine(), "--snapshot reads the rows of --tables; messages and notifications are recorded with --for");
+            }
             Duration recordFor;
             try {
                 recordFor = window.snapshot ? null : duration(window.duration);
@@ -116,7 +125,7 @@ public final class EventsCommand {
             PostgresConfig pg = CommandConfig.postgres();
             WalConfig wal = CommandConfig.wal();
             Postgres postgres = new Postgres(pg);
-            Recording recording = new Recording(postgres, wal, wanted, new TreeSet<>(messages), new TreeSet<>(mask));
+            Recording recording = new Recording(postgres, wal, wanted, new TreeSet<>(messages), new TreeSet<>(channels), new TreeSet<>(mask));
             Writer writer = out == null ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
                     : Files.newBufferedWriter(out, StandardCharsets.UTF_8);
             try (BufferedWriter lines = new BufferedWriter(writer)) {
@@ -150,19 +159,37 @@ public final class EventsCommand {
         private final WalConfig wal;
         private final Set<String> tables;
         private final Set<String> messages;
+        private final Set<String> channels;
         private final Set<String> masked;
         private final String name = PREFIX + ProcessHandle.current().pid() + "_" + Long.toHexString(System.nanoTime() & 0xffffff);
         private String ownPublication;
 
-        Recording(Postgres postgres, WalConfig wal, Set<String> tables, Set<String> messages, Set<String> masked) {
+        Recording(Postgres postgres, WalConfig wal, Set<String> tables, Set<String> messages, Set<String> channels, Set<String> masked) {
             this.messages = messages;
+            this.channels = channels;
             this.postgres = postgres;
             this.wal = wal;
             this.tables = tables;
             this.masked = masked;
         }
 
+        // what has been recorded: written by Debezium's thread and the LISTEN loop alike
+        private Writer lines;
+        private long limit;
+        private long count;
+        private final CountDownLatch done = new CountDownLatch(1);
+
         long run(Writer lines, Duration recordFor, long limit) throws Exception {
+            this.lines = lines;
+            this.limit = limit;
+            if (tables.isEmpty() && messages.isEmpty()) {
+                // notifications only: no slot, no publication
+                try (NotifyRecording notify = new NotifyRecording(postgres, channels)) {
+                    System.err.println("recording " + what() + " for " + recordFor.toSeconds() + " s");
+                    listen(notify, recordFor);
+                }
+                return recorded();
+            }
             Map<String, ReplicaIdentity> identities;
             String publication;
             try (Connection c = postgres.open()) {
@@ -178,15 +205,16 @@ public final class EventsCommand {
             }
             Thread cleanup = new Thread(this::cleanUp, "pgrouter-record-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: the slot and publication go too
-            try {
-                return stream(lines, publication, identities, recordFor, limit);
+            try (NotifyRecording notify = channels.isEmpty() ? null : new NotifyRecording(postgres, channels)) {
+                stream(publication, identities, recordFor, notify);
+                return recorded();
             } finally {
                 cleanUp();
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             }
         }
 
-        private long stream(Writer lines, String publication, Map<String, ReplicaIdentity> identities, Duration recordFor, long limit) throws Exception {
+        private void stream(String publication, Map<String, ReplicaIdentity> identities, Duration recordFor, NotifyRecording notify) throws Exception {
             Properties p = WalSource.engineProperties(postgres.config(), wal, tables, false);
             p.setProperty("name", name);
             p.setProperty("slot.name", name);
@@ -201,10 +229,8 @@ public final class EventsCommand {
             p.setProperty("heartbeat.interval.ms", "0");
             p.setProperty("poll.interval.ms", "100");
             EventMapper mapper = new EventMapper(postgres.database(), (schema, table) -> identities.get(schema + "." + table));
-            CountDownLatch done = new CountDownLatch(1);
             CountDownLatch streaming = new CountDownLatch(1);
             AtomicReference<Throwable> failed = new AtomicReference<>();
-            long[] count = { 0 };
             DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine = DebeziumEngine.create(Connect.class).using(p)
                     .using(new DebeziumEngine.ConnectorCallback() {
                         @Override
@@ -222,13 +248,10 @@ public final class EventsCommand {
                             SourceRecord record = r.value();
                             if (BackfillProgress.isNotification(record)) {
                                 if (recordFor == null && snapshotEnded(record)) done.countDown();
-                            } else if (count[0] < limit) {
+                            } else {
                                 for (CanonicalEvent e : mapper.fromDebezium(record)) {
-                                    if (!wanted(e) || count[0] >= limit) continue;
-                                    write(lines, masked(e));
-                                    count[0]++;
+                                    if (wanted(e)) take(e);
                                 }
-                                if (count[0] >= limit) done.countDown();
                             }
                             committer.markProcessed(r);
                         }
@@ -242,7 +265,8 @@ public final class EventsCommand {
                 if (recordFor != null) {
                     if (!streaming.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("Debezium did not start streaming within 60 s");
                     System.err.println("recording " + what() + " for " + recordFor.toSeconds() + " s (slot " + name + ")");
-                    done.await(recordFor.toMillis(), TimeUnit.MILLISECONDS);
+                    if (notify == null) done.await(recordFor.toMillis(), TimeUnit.MILLISECONDS);
+                    else listen(notify, recordFor);
                 } else {
                     done.await();
                 }
@@ -252,7 +276,31 @@ public final class EventsCommand {
             }
             Throwable f = failed.get();
             if (f != null) throw f instanceof Exception e ? e : new IllegalStateException(f);
-            return count[0];
+        }
+
+        /** Takes notifications until the window ends or the limit is reached. */
+        private void listen(NotifyRecording notify, Duration recordFor) throws Exception {
+            long end = System.nanoTime() + recordFor.toNanos();
+            while (done.getCount() > 0 && System.nanoTime() < end) {
+                for (CanonicalEvent e : notify.poll((int) Math.max(1, Math.min(200, (end - System.nanoTime()) / 1_000_000)))) take(e);
+            }
+        }
+
+        private synchronized long recorded() {
+            return count;
+        }
+
+        /** Writes the event (masked) unless the limit is reached; written at once, so Ctrl-C keeps what was recorded. */
+        private synchronized void take(CanonicalEvent e) {
+            if (count >= limit) return;
+            try {
+                lines.write(masked(e).toJson());
+                lines.write('\n');
+                lines.flush();
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+            if (++count >= limit) done.countDown();
         }
 
         /** A message by its prefix (the durable trigger's messages carry their table too), a row change by its table. */
@@ -265,6 +313,7 @@ public final class EventsCommand {
             List<String> parts = new ArrayList<>();
             if (!tables.isEmpty()) parts.add("changes to " + String.join(", ", tables));
             if (!messages.isEmpty()) parts.add("messages " + String.join(", ", messages));
+            if (!channels.isEmpty()) parts.add("notifications on " + String.join(", ", channels));
             return String.join(" and ", parts);
         }
 
@@ -273,15 +322,6 @@ public final class EventsCommand {
             if (!(record.value() instanceof Struct n)) return false;
             String type = String.valueOf(n.get("type"));
             return "Initial Snapshot".equals(n.get("aggregate_type")) && (type.equals("COMPLETED") || type.equals("ABORTED") || type.equals("SKIPPED"));
-        }
-
-        private void write(Writer lines, CanonicalEvent e) {
-            try {
-                lines.write(e.toJson());
-                lines.write('\n');
-            } catch (IOException x) {
-                throw new java.io.UncheckedIOException(x);
-            }
         }
 
         /** The event with the masked columns' values in before and after replaced by a stable hash. */
