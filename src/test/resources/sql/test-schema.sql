@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS test.mq_news (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_forbidden (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+-- Kafka over TLS and SASL/SCRAM (KafkaSecurityTest): one table per listener and credentials
+CREATE TABLE IF NOT EXISTS test.kafka_tls (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.kafka_scram (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.kafka_wrong (id int PRIMARY KEY, note text);
 -- a subject with a backlog in the retry store (webhook sink)
 CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
 -- batched webhook with a linger across source batches
