@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NU
 CREATE TABLE IF NOT EXISTS test.kafka_tls (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.kafka_scram (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.kafka_wrong (id int PRIMARY KEY, note text);
+-- any Camel endpoint on the delivery contract (DurableSinkTest)
+CREATE TABLE IF NOT EXISTS test.durable_mqtt (id int PRIMARY KEY, version int NOT NULL);
+CREATE TABLE IF NOT EXISTS test.durable_http (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.jms_direct (id int PRIMARY KEY, note text);
 -- a subject with a backlog in the retry store (webhook sink)
 CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
 -- batched webhook with a linger across source batches
