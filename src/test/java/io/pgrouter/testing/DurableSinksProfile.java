@@ -8,22 +8,24 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 
 /**
  * The router with the durable-sink test routes (src/test/routes/durable): Camel endpoints users send to without Java
- * (paho:, http:, jms:), with Artemis (from {@link MessageBrokers}) and Mosquitto. The JMS connection factory is
+ * (paho:, http:, jms:, spring-redis:), with Artemis (from {@link MessageBrokers}), Mosquitto and Redis. The JMS connection factory is
  * declared by properties alone, as docs/sinks/add-a-sink.md shows.
  */
 public class DurableSinksProfile implements QuarkusTestProfile {
 
     public static MqttBroker mqtt;
+    public static RedisServer redis;
 
-    /** Mosquitto for the test routes' mqtt-sink. */
-    public static class Mosquitto implements QuarkusTestResourceLifecycleManager {
+    /** Mosquitto and Redis for the test routes' mqtt-sink and redis-sink. */
+    public static class Servers implements QuarkusTestResourceLifecycleManager {
         @Override
         public Map<String, String> start() {
             try {
                 mqtt = new MqttBroker().start();
-                return Map.of("pgrouter.test.mqtt-url", mqtt.url());
+                redis = new RedisServer();
+                return Map.of("pgrouter.test.mqtt-url", mqtt.url(), "pgrouter.test.redis-port", String.valueOf(redis.port()));
             } catch (Exception e) {
-                throw new IllegalStateException("Mosquitto did not start", e);
+                throw new IllegalStateException("Mosquitto or Redis did not start", e);
             }
         }
 
@@ -31,6 +33,7 @@ public class DurableSinksProfile implements QuarkusTestProfile {
         public void stop() {
             try {
                 if (mqtt != null) mqtt.close();
+                if (redis != null) redis.close();
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
@@ -48,6 +51,6 @@ public class DurableSinksProfile implements QuarkusTestProfile {
 
     @Override
     public List<TestResourceEntry> testResources() {
-        return List.of(new TestResourceEntry(MessageBrokers.class), new TestResourceEntry(Mosquitto.class));
+        return List.of(new TestResourceEntry(MessageBrokers.class), new TestResourceEntry(Servers.class));
     }
 }

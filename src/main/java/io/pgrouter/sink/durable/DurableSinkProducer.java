@@ -14,7 +14,7 @@ import io.pgrouter.event.EventBody;
 /**
  * Sends each event to the target endpoint on the delivery contract. Every attempt, the first and those from the retry
  * store alike, sends a new exchange: the event JSON as body and the event's pg* and ce* headers, so the target sees the
- * same message whether it is sent now or after a restart. Failures are retryable (a broker that is down, a timeout),
+ * same message whether it is sent now or after a restart; then the endpoint's {@code headers} expressions are set on it. Failures are retryable (a broker that is down, a timeout),
  * except an HTTP 4xx answer other than 408, 425 and 429, and the exception classes listed in {@code permanentErrors}:
  * those go to dead letters at once.
  */
@@ -69,10 +69,18 @@ class DurableSinkProducer extends DefaultProducer {
     }
 
     private void attempt(String json, CanonicalEvent event) throws SinkDeliveryException {
-        Exchange sent = template.send(endpoint.target(), out -> {
-            out.getMessage().setBody(json);
-            out.getMessage().getHeaders().putAll(event.headers());
-        });
+        Exchange sent;
+        try {
+            sent = template.send(endpoint.target(), out -> {
+                out.getMessage().setBody(json);
+                out.getMessage().getHeaders().putAll(event.headers());
+                endpoint.headerExpressions().forEach((name, value) -> out.getMessage().setHeader(name, value.evaluate(out, Object.class)));
+            });
+        } catch (LinkageError e) {
+            // a component whose library lacks a class: no retry helps, and the error must not stop the source
+            throw new SinkDeliveryException(endpoint.sink(), endpoint.where() + " cannot be used: its component misses a class (" + e
+                    + "): the router lacks a library it needs", null, null, 1, e);
+        }
         Exception failure = sent.getException();
         if (failure == null) return;
         Integer status = failure instanceof HttpOperationFailedException http ? http.getStatusCode() : null;

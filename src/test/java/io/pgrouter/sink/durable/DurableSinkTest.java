@@ -19,6 +19,8 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 
+import redis.clients.jedis.Jedis;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.pgrouter.event.CanonicalEvent;
@@ -32,7 +34,7 @@ import io.quarkus.test.junit.TestProfile;
 
 /**
  * Stock Camel endpoints on the delivery contract through durable-sink (and mqtt-sink, built on it), against real
- * servers: Debian's Mosquitto, the JDK HTTP receiver, Artemis; and Camel's jms component straight in a route.
+ * servers: Debian's Mosquitto and Redis, the JDK HTTP receiver, Artemis; and Camel's jms component straight in a route.
  */
 @QuarkusTest
 @TestProfile(DurableSinksProfile.class)
@@ -95,6 +97,19 @@ class DurableSinkTest {
                 + "'wal-durable-http-to-http' AND sink = 'receiver-http' AND event->>'subject' = '2' AND error LIKE '%400%'") == 1);
         assertThat(TestServers.webhook.attempts("/durable-http")).extracting(a -> a.status()).containsExactly(503, 200, 400);
         assertThat(Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-durable-http-to-http'")).isZero();
+    }
+
+    @Test
+    void redisListGetsEveryChangeInOrder() {
+        Sql.exec("INSERT INTO test.durable_redis (id, version) VALUES (1, 1)");
+        Sql.exec("UPDATE test.durable_redis SET version = 2 WHERE id = 1");
+        Sql.exec("INSERT INTO test.durable_redis (id, version) VALUES (2, 1)");
+        try (Jedis redis = new Jedis("127.0.0.1", DurableSinksProfile.redis.port())) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> redis.llen("pg:durable_redis") == 3);
+            List<JsonNode> got = redis.lrange("pg:durable_redis", 0, -1).stream().map(DurableSinkTest::json).toList();
+            assertThat(got).extracting(e -> e.path("subject").asText() + "/" + e.path("data").path("after").path("version").asInt())
+                    .containsExactly("1/1", "1/2", "2/1");
+        }
     }
 
     @Test
