@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS test.durable_mqtt (id int PRIMARY KEY, version int NO
 CREATE TABLE IF NOT EXISTS test.durable_http (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.jms_direct (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.durable_redis (id int PRIMARY KEY, version int NOT NULL);
+CREATE TABLE IF NOT EXISTS test.durable_nats (id int PRIMARY KEY, version int NOT NULL);
 -- a subject with a backlog in the retry store (webhook sink)
 CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
 -- batched webhook with a linger across source batches

@@ -8,24 +8,28 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 
 /**
  * The router with the durable-sink test routes (src/test/routes/durable): Camel endpoints users send to without Java
- * (paho:, http:, jms:, spring-redis:), with Artemis (from {@link MessageBrokers}), Mosquitto and Redis. The JMS connection factory is
+ * (paho:, http:, jms:, spring-redis:, nats:), with Artemis (from {@link MessageBrokers}), Mosquitto, Redis and NATS. The JMS connection factory is
  * declared by properties alone, as docs/sinks/add-a-sink.md shows.
  */
 public class DurableSinksProfile implements QuarkusTestProfile {
 
     public static MqttBroker mqtt;
     public static RedisServer redis;
+    public static NatsServer nats;
 
-    /** Mosquitto and Redis for the test routes' mqtt-sink and redis-sink. */
+    /** Mosquitto, Redis and NATS for the test routes' mqtt-sink, redis-sink and nats-sink. */
     public static class Servers implements QuarkusTestResourceLifecycleManager {
         @Override
         public Map<String, String> start() {
             try {
                 mqtt = new MqttBroker().start();
                 redis = new RedisServer();
-                return Map.of("pgrouter.test.mqtt-url", mqtt.url(), "pgrouter.test.redis-port", String.valueOf(redis.port()));
+                nats = new NatsServer();
+                nats.addStream("PGTEST", "pg.durable_nats");
+                return Map.of("pgrouter.test.mqtt-url", mqtt.url(), "pgrouter.test.redis-port", String.valueOf(redis.port()),
+                        "pgrouter.test.nats-servers", nats.servers());
             } catch (Exception e) {
-                throw new IllegalStateException("Mosquitto or Redis did not start", e);
+                throw new IllegalStateException("Mosquitto, Redis or NATS did not start", e);
             }
         }
 
@@ -34,6 +38,7 @@ public class DurableSinksProfile implements QuarkusTestProfile {
             try {
                 if (mqtt != null) mqtt.close();
                 if (redis != null) redis.close();
+                if (nats != null) nats.close();
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }

@@ -34,7 +34,7 @@ import io.quarkus.test.junit.TestProfile;
 
 /**
  * Stock Camel endpoints on the delivery contract through durable-sink (and mqtt-sink, built on it), against real
- * servers: Debian's Mosquitto and Redis, the JDK HTTP receiver, Artemis; and Camel's jms component straight in a route.
+ * servers: Debian's Mosquitto, Redis and NATS, the JDK HTTP receiver, Artemis; and Camel's jms component straight in a route.
  */
 @QuarkusTest
 @TestProfile(DurableSinksProfile.class)
@@ -109,6 +109,21 @@ class DurableSinkTest {
             List<JsonNode> got = redis.lrange("pg:durable_redis", 0, -1).stream().map(DurableSinkTest::json).toList();
             assertThat(got).extracting(e -> e.path("subject").asText() + "/" + e.path("data").path("after").path("version").asInt())
                     .containsExactly("1/1", "1/2", "2/1");
+        }
+    }
+
+    @Test
+    void natsJetStreamStoresEveryChangeInOrder() throws Exception {
+        Sql.exec("INSERT INTO test.durable_nats (id, version) VALUES (1, 1)");
+        Sql.exec("UPDATE test.durable_nats SET version = 2 WHERE id = 1");
+        try (io.nats.client.Connection nats = io.nats.client.Nats.connect("nats://" + DurableSinksProfile.nats.servers())) {
+            io.nats.client.JetStreamManagement streams = nats.jetStreamManagement();
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> streams.getStreamInfo("PGTEST").getStreamState().getMsgCount() == 2);
+            List<JsonNode> got = List.of(json(new String(streams.getMessage("PGTEST", 1).getData(), StandardCharsets.UTF_8)),
+                    json(new String(streams.getMessage("PGTEST", 2).getData(), StandardCharsets.UTF_8)));
+            assertThat(got).extracting(e -> e.path("subject").asText() + "/" + e.path("data").path("after").path("version").asInt())
+                    .containsExactly("1/1", "1/2");
+            assertThat(streams.getMessage("PGTEST", 1).getSubject()).isEqualTo("pg.durable_nats");
         }
     }
 
