@@ -25,10 +25,14 @@ public final class ClientSettings {
 
     /** The settings under {@code prefix} (without its trailing dot), sorted by name; none when the prefix is blank. */
     public static ClientSettings under(String prefix) {
+        return under(prefix, ConfigProvider.getConfig());
+    }
+
+    /** As {@link #under(String)}, from the given configuration. */
+    public static ClientSettings under(String prefix, Config config) {
         Map<String, String> values = new TreeMap<>();
         if (prefix == null || prefix.isBlank()) return new ClientSettings("", values);
         String p = prefix.endsWith(".") ? prefix.substring(0, prefix.length() - 1) : prefix;
-        Config config = ConfigProvider.getConfig();
         for (String name : config.getPropertyNames()) {
             if (!name.startsWith(p + ".") || name.length() == p.length() + 1) continue;
             config.getOptionalValue(name, String.class).ifPresent(v -> values.put(name.substring(p.length() + 1), v));

@@ -41,7 +41,12 @@ final class ProducerSettings {
     }
 
     static ProducerSettings under(String prefix) {
-        ProducerSettings s = new ProducerSettings(ClientSettings.under(prefix));
+        return under(prefix, org.eclipse.microprofile.config.ConfigProvider.getConfig());
+    }
+
+    /** The settings under {@code prefix} in {@code config}; refuses those the sink owns. */
+    static ProducerSettings under(String prefix, org.eclipse.microprofile.config.Config config) {
+        ProducerSettings s = new ProducerSettings(ClientSettings.under(prefix, config));
         s.settings.refuse(OWNED, "kafka-sink");
         return s;
     }
