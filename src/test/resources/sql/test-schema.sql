@@ -57,6 +57,9 @@ ALTER TABLE test.rabbit_orders REPLICA IDENTITY FULL;
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);
+-- RabbitMQ over TLS (RabbitMqTlsTest)
+CREATE TABLE IF NOT EXISTS test.rabbit_tls (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.rabbit_untrusted (id int PRIMARY KEY, note text);
 -- data-lake sink tests (DatalakeSinkTest, DatalakeKillIT)
 CREATE TABLE IF NOT EXISTS test.lake_types (
   id       int PRIMARY KEY,

@@ -19,15 +19,13 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
  * A one-node Kafka in this JVM with three listeners: PLAINTEXT (the tests read and set up through it), SSL, and
- * SASL_SSL with SCRAM-SHA-256 and one user. Its certificate is made here with the JDK's keytool for 127.0.0.1 (Kafka
- * clients check the host name). Hands the router the listeners and three sets of producer settings, one per test route:
- * trust only (pgrouter.test.kafka-tls), trust and the right password (pgrouter.test.kafka-scram), a wrong password
- * (pgrouter.test.kafka-wrong).
+ * SASL_SSL with SCRAM-SHA-256 and one user, its certificate made here ({@link TestCertificates}). Hands the router the
+ * listeners and three sets of producer settings, one per test route: trust only (pgrouter.test.kafka-tls), trust and
+ * the right password (pgrouter.test.kafka-scram), a wrong password (pgrouter.test.kafka-wrong).
  */
 public class SecureKafka implements QuarkusTestResourceLifecycleManager {
 
     public static final String USER = "router";
-    private static final String STORE_PASSWORD = "store-" + java.util.UUID.randomUUID();
     public static final String PASSWORD = "scram-" + java.util.UUID.randomUUID();
     private static KafkaNode kafka;
     private static Path work;
@@ -37,21 +35,14 @@ public class SecureKafka implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         try {
             work = Files.createTempDirectory("pgrouter-secure-kafka");
-            Path keystore = work.resolve("broker.p12");
-            Path cert = work.resolve("broker.crt");
-            Path truststore = work.resolve("trust.p12");
-            keytool("-genkeypair", "-alias", "broker", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
-                    "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(),
-                    "-storepass", STORE_PASSWORD);
-            keytool("-exportcert", "-rfc", "-alias", "broker", "-keystore", keystore.toString(), "-storepass", STORE_PASSWORD, "-file", cert.toString());
-            keytool("-importcert", "-noprompt", "-alias", "broker", "-file", cert.toString(), "-storetype", "PKCS12", "-keystore",
-                    truststore.toString(), "-storepass", STORE_PASSWORD);
-
+            TestCertificates certs = TestCertificates.in(work);
+            Path truststore = certs.trustStore();
+            String storePassword = certs.password();
             Map<String, Object> broker = Map.of(
                     "ssl.keystore.type", "PKCS12",
-                    "ssl.keystore.location", keystore.toString(),
-                    "ssl.keystore.password", STORE_PASSWORD,
-                    "ssl.key.password", STORE_PASSWORD,
+                    "ssl.keystore.location", certs.keyStore().toString(),
+                    "ssl.keystore.password", storePassword,
+                    "ssl.key.password", storePassword,
                     "sasl.enabled.mechanisms", "SCRAM-SHA-256",
                     "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;",
                     "num.partitions", "1");
@@ -66,17 +57,17 @@ public class SecureKafka implements QuarkusTestResourceLifecycleManager {
                     Map.entry("pgrouter.test.kafka-sasl-ssl", kafka.bootstrapServers("SASL_SSL")),
                     Map.entry("pgrouter.test.kafka-tls.security.protocol", "SSL"),
                     Map.entry("pgrouter.test.kafka-tls." + trust, truststore.toString()),
-                    Map.entry("pgrouter.test.kafka-tls.ssl.truststore.password", STORE_PASSWORD),
+                    Map.entry("pgrouter.test.kafka-tls.ssl.truststore.password", storePassword),
                     Map.entry("pgrouter.test.kafka-scram.security.protocol", "SASL_SSL"),
                     Map.entry("pgrouter.test.kafka-scram.sasl.mechanism", "SCRAM-SHA-256"),
                     Map.entry("pgrouter.test.kafka-scram.sasl.jaas.config", jaas(PASSWORD)),
                     Map.entry("pgrouter.test.kafka-scram." + trust, truststore.toString()),
-                    Map.entry("pgrouter.test.kafka-scram.ssl.truststore.password", STORE_PASSWORD),
+                    Map.entry("pgrouter.test.kafka-scram.ssl.truststore.password", storePassword),
                     Map.entry("pgrouter.test.kafka-wrong.security.protocol", "SASL_SSL"),
                     Map.entry("pgrouter.test.kafka-wrong.sasl.mechanism", "SCRAM-SHA-256"),
                     Map.entry("pgrouter.test.kafka-wrong.sasl.jaas.config", jaas("not-" + PASSWORD)),
                     Map.entry("pgrouter.test.kafka-wrong." + trust, truststore.toString()),
-                    Map.entry("pgrouter.test.kafka-wrong.ssl.truststore.password", STORE_PASSWORD));
+                    Map.entry("pgrouter.test.kafka-wrong.ssl.truststore.password", storePassword));
         } catch (Exception e) {
             throw new IllegalStateException("Kafka with TLS and SASL did not start", e);
         }
@@ -95,15 +86,6 @@ public class SecureKafka implements QuarkusTestResourceLifecycleManager {
                     new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), PASSWORD))).all().get();
             await().atMost(Duration.ofSeconds(30)).until(() -> admin.describeUserScramCredentials(List.of(USER)).all().get().containsKey(USER));
         }
-    }
-
-    private static void keytool(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) throw new IllegalStateException("keytool " + args[0] + " failed: " + out);
     }
 
     @Override
