@@ -29,6 +29,7 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
     private boolean mandatory = true;
     private long confirmTimeoutMs = 30_000;
     private long connectTimeoutMs = 5_000;
+    private String clientSettings = ConnectionSettings.DEFAULT_PREFIX;
 
     private EventTemplate exchangeTemplate;
     private EventTemplate routingKeyTemplate;
@@ -54,6 +55,7 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         factory.setUri(url);
         if (username != null && !username.isBlank()) factory.setUsername(username);
         if (password != null && !password.isEmpty()) factory.setPassword(password);
+        ConnectionSettings.apply(factory, clientSettings);
         // we reconnect ourselves on the next attempt: a failure must surface to the delivery contract, not be hidden
         factory.setAutomaticRecoveryEnabled(false);
         factory.setTopologyRecoveryEnabled(false);
@@ -144,6 +146,8 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
     public void setMandatory(boolean mandatory) { this.mandatory = mandatory; }
     public long getConfirmTimeoutMs() { return confirmTimeoutMs; }
     public void setConfirmTimeoutMs(long confirmTimeoutMs) { this.confirmTimeoutMs = confirmTimeoutMs; }
+    public String getClientSettings() { return clientSettings; }
+    public void setClientSettings(String clientSettings) { this.clientSettings = clientSettings; }
     public long getConnectTimeoutMs() { return connectTimeoutMs; }
     public void setConnectTimeoutMs(long connectTimeoutMs) { this.connectTimeoutMs = connectTimeoutMs; }
 }
