@@ -67,7 +67,7 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
     void init(RetryingSinkComponent component) {
         if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
         validate();
-        delivery = new QueueDelivery(where(), component.delivery(sink(), this, where()));
+        delivery = new QueueDelivery(component.delivery(sink(), this, where()));
     }
 
     @Override
