@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS test.ident_install (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.flush_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.down_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_flush (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.mq_regions (id int PRIMARY KEY, region text);
 -- a retry store that cannot take events (tests): counts each refused insert (a sequence survives the rollback)
 CREATE SEQUENCE IF NOT EXISTS test.refused_parks;
 CREATE OR REPLACE FUNCTION test.refuse_parks() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -48,8 +48,8 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
             throw new IllegalArgumentException("rabbitmq-sink exchangeType must be empty (do not declare) or one of direct, topic, fanout, headers, "
                     + "x-consistent-hash; got " + exchangeType);
         }
-        exchangeTemplate = EventTemplate.parse(exchange);
-        routingKeyTemplate = EventTemplate.parse(routingKey);
+        exchangeTemplate = template("exchange", exchange);
+        routingKeyTemplate = template("routingKey", routingKey);
         factory = new ConnectionFactory();
         factory.setUri(url);
         if (username != null && !username.isBlank()) factory.setUsername(username);
@@ -64,6 +64,14 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         // shown in logs and dead letters: never the user info, which may hold a password
         where = "rabbitmq " + parsed.getScheme() + "://" + parsed.getHost() + (parsed.getPort() > 0 ? ":" + parsed.getPort() : "")
                 + (parsed.getRawPath() == null ? "" : parsed.getRawPath());
+    }
+
+    private static EventTemplate template(String parameter, String text) {
+        try {
+            return EventTemplate.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("rabbitmq-sink " + parameter + ": " + e.getMessage() + " in the route's rabbitmq-sink parameters", e);
+        }
     }
 
     /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */

@@ -321,8 +321,15 @@ class RabbitMqProducer extends DefaultProducer {
             }
         }
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        Outgoing m = new Outgoing(json, subject, routeId, id, endpoint.exchangeTemplate().apply(event), endpoint.routingKeyTemplate().apply(event),
-                props.build(), body);
+        String exchange;
+        String routingKey;
+        try {
+            exchange = endpoint.exchangeTemplate().apply(event);
+            routingKey = endpoint.routingKeyTemplate().apply(event);
+        } catch (io.pgrouter.event.EventTemplate.MissingValue e) {
+            throw new SinkDeliveryException(SINK, endpoint.where() + ": " + e.getMessage(), null, null, 1, e);
+        }
+        Outgoing m = new Outgoing(json, subject, routeId, id, exchange, routingKey, props.build(), body);
         if (body.length > brokerMaxBytes) throw tooLarge(m, brokerMaxBytes, null, null);
         return m;
     }

@@ -27,7 +27,12 @@ record SearchAction(Kind kind, String index, String id, Long version, ObjectNode
         if (!event.op().isRow() || event.table() == null) {
             throw new IllegalArgumentException("search-index-sink indexes row events; got " + event.type() + " " + event.id());
         }
-        String index = config.indexName(event.database(), event.schema(), event.table());
+        String index;
+        try {
+            index = config.indexName(event);
+        } catch (io.pgrouter.event.EventTemplate.MissingValue e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         JsonNode data = event.data();
         Long version = event.lsn();
         if (event.op() == Op.TRUNCATE) return new SearchAction(Kind.TRUNCATE, index, null, version, null, json, event.subject(), routeId);

@@ -41,6 +41,7 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
     private String refresh = "false";
     private long requestTimeoutMs = 30_000;
 
+    private io.pgrouter.event.EventTemplate indexTemplate;
     private List<String> idColumnList;
     private Set<String> include;
     private Set<String> exclude;
@@ -70,6 +71,11 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
             throw new IllegalArgumentException("search-index-sink refresh must be false, true or wait_for, got " + refresh);
         }
         if (bulkMaxActions < 1) throw new IllegalArgumentException("search-index-sink bulkMaxActions must be 1 or more");
+        try {
+            indexTemplate = io.pgrouter.event.EventTemplate.parse(index);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("search-index-sink index: " + e.getMessage() + " in the route's search-index-sink parameters", e);
+        }
         idColumnList = list(idColumns).stream().toList();
         include = list(includeFields);
         exclude = list(excludeFields);
@@ -95,10 +101,9 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
         return Arrays.stream(csv.split(",")).map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
     }
 
-    /** The index for a table: the template with ${database}, ${schema} and ${table} filled in, lower-cased. */
-    String indexName(String database, String schema, String table) {
-        return index.replace("${database}", String.valueOf(database)).replace("${schema}", String.valueOf(schema))
-                .replace("${table}", String.valueOf(table)).toLowerCase(Locale.ROOT);
+    /** The index for an event: the template (see {@link io.pgrouter.event.EventTemplate}) filled in, lower-cased. */
+    String indexName(io.pgrouter.event.CanonicalEvent event) throws io.pgrouter.event.EventTemplate.MissingValue {
+        return indexTemplate.apply(event).toLowerCase(Locale.ROOT);
     }
 
     /** The subject (primary key), or the values of idColumns joined by commas. */
