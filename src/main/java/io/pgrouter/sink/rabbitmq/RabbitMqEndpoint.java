@@ -98,11 +98,18 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
 
     @Override
     public synchronized Producer createProducer() {
-        if (producer == null) {
-            producer = new RabbitMqProducer(this);
-            getComponent().register(producer);
-        }
+        if (producer == null) producer = new RabbitMqProducer(this);
         return producer;
+    }
+
+    /** The end of a source batch: waits for the broker to confirm what this endpoint published during it. */
+    @Override
+    protected void flushSource() throws Exception {
+        RabbitMqProducer p;
+        synchronized (this) {
+            p = producer;
+        }
+        if (p != null) p.flush();
     }
 
     @Override

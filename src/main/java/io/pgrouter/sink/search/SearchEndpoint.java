@@ -138,6 +138,12 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
         return producer();
     }
 
+    /** The end of a source batch: the bulk it holds is sent. */
+    @Override
+    protected void flushSource() throws Exception {
+        producer().sendBuffered();
+    }
+
     synchronized SearchProducer producer() {
         if (producer == null) producer = new SearchProducer(this);
         return producer;

@@ -97,6 +97,11 @@ class WebhookProducer extends DefaultProducer {
     /** With concurrency > 1: one lane per subject hash, so a subject's events keep their order; done by batch end. */
     private final WebhookLanes lanes;
 
+    /** Waits until the calling source's events in lanes are delivered or stored (see {@link WebhookLanes#drain()}). */
+    void drainLanes() throws Exception {
+        if (lanes != null) lanes.drain();
+    }
+
     private void deliverInLane(String json, String subject, String routeId, String id) throws Exception {
         try {
             deliver(json, subject, routeId, id);

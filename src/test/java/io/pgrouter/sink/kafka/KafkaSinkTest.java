@@ -178,6 +178,6 @@ class KafkaSinkTest {
         BrokerOutage.assertNothingLost(got, finalVersions, route);
         // both Kafka routes have one sink key (same cluster, same topic template): the retry worker's successful probe
         // through one endpoint must let the other send directly again too, not leave it parking every event
-        await().atMost(Duration.ofSeconds(10)).until(() -> kafkaSinks.endpoints().stream().noneMatch(QueueSinkEndpoint::isBrokerDown));
+        await().atMost(Duration.ofSeconds(10)).until(() -> kafkaSinks.queueEndpoints().stream().noneMatch(QueueSinkEndpoint::isBrokerDown));
     }
 }
