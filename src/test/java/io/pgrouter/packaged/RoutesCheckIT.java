@@ -75,7 +75,7 @@ class RoutesCheckIT {
         assertThat(out).containsPattern("d-no-url\\.yaml(:\\d+)?: .*url");
         assertThat(out).containsPattern("e-placeholder\\.yaml(:\\d+)?: .*pgrouter\\.nowhere\\.url");
         // a template is checked before any event: the placeholder, what is known, and the route
-        assertThat(out).containsPattern("f-template\\.yaml(:\\d+)?: .*kafka-sink topic: unknown placeholder \\$\\{tabel} in 'pg\\.\\$\\{tabel}'.*Known: \\$\\{database}");
+        assertThat(out).containsPattern("f-template\\.yaml(:\\d+)?: route 'template': kafka-sink topic: unknown placeholder \\$\\{tabel} in 'pg\\.\\$\\{tabel}'.*Known: \\$\\{database}");
         assertThat(out).contains("5 of 6 route file(s) have a problem");
     }
 

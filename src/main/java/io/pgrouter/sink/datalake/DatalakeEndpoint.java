@@ -49,7 +49,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     private long lingerMs;
     private String fields = MetaField.DEFAULT;
     private String s3Endpoint;
-    private String s3Region;
+    private String s3Region = "us-east-1";
     private String s3AccessKey;
     private String s3SecretKey;
     private boolean s3PathStyle;
