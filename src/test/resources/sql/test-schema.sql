@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, 
 ALTER TABLE test.rabbit_orders REPLICA IDENTITY FULL;
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.rabbit_regions (id int PRIMARY KEY, region text);
 CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);
 -- data-lake sink tests (DatalakeSinkTest, DatalakeKillIT)
 CREATE TABLE IF NOT EXISTS test.lake_types (
