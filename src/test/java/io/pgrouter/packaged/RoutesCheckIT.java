@@ -74,8 +74,8 @@ class RoutesCheckIT {
         assertThat(out).containsPattern("c-no-table\\.yaml(:\\d+)?: .*marketplace\\.nope.*does not exist");
         assertThat(out).containsPattern("d-no-url\\.yaml(:\\d+)?: .*url");
         assertThat(out).containsPattern("e-placeholder\\.yaml(:\\d+)?: .*pgrouter\\.nowhere\\.url");
-        // a template is checked before any event: the placeholder, what is known, and the route
-        assertThat(out).containsPattern("f-template\\.yaml(:\\d+)?: route 'template': kafka-sink topic: unknown placeholder \\$\\{tabel} in 'pg\\.\\$\\{tabel}'.*Known: \\$\\{database}");
+        // a template is checked before any event: the line of the step, the route, the placeholder and what is known
+        assertThat(out).containsPattern("f-template\\.yaml:8: route 'template': kafka-sink topic: unknown placeholder \\$\\{tabel} in 'pg\\.\\$\\{tabel}'.*Known: \\$\\{database}");
         assertThat(out).contains("5 of 6 route file(s) have a problem");
     }
 
