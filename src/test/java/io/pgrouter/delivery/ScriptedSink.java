@@ -38,7 +38,7 @@ final class ScriptedSink implements Redeliverable {
     ScriptedSink(ContractStores stores, DurableDelivery.Policy policy) {
         this.policy = policy;
         this.delivery = new DurableDelivery(NAME, sinkKey(), "scripted destination", policy, stores.retries, stores.deadLetters,
-                stores.destinations.of(NAME, "scripted destination " + System.nanoTime()), stores.out);
+                stores.destinations.of(NAME, "scripted destination"), stores.out);
     }
 
     /** A few quick in-line retries, a retry budget of a minute. */

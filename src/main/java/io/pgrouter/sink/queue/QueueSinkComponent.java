@@ -20,7 +20,7 @@ public abstract class QueueSinkComponent extends RetryingSinkComponent {
         return configured(newEndpoint(uri), parameters, e -> e.init(this));
     }
 
-    /** The endpoints of this sink (for tests and health). */
+    /** The endpoints of this sink, e.g. to see whether their broker is down. */
     public List<QueueSinkEndpoint> queueEndpoints() {
         return endpoints().stream().map(QueueSinkEndpoint.class::cast).toList();
     }
