@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, 
 ALTER TABLE test.rabbit_orders REPLICA IDENTITY FULL;
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.rabbit_regions (id int PRIMARY KEY, region text);
 CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);
 -- RabbitMQ over TLS (RabbitMqTlsTest)
 CREATE TABLE IF NOT EXISTS test.rabbit_tls (id int PRIMARY KEY, note text);
@@ -100,6 +101,7 @@ CREATE TABLE IF NOT EXISTS test.ident_install (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.flush_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.down_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_flush (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.mq_regions (id int PRIMARY KEY, region text);
 -- a retry store that cannot take events (tests): counts each refused insert (a sequence survives the rollback)
 CREATE SEQUENCE IF NOT EXISTS test.refused_parks;
 CREATE OR REPLACE FUNCTION test.refuse_parks() RETURNS trigger LANGUAGE plpgsql AS $$

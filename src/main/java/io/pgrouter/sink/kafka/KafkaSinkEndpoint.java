@@ -10,8 +10,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -32,6 +30,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.event.EventTemplate;
 import io.pgrouter.sink.queue.QueueDelivery;
 import io.pgrouter.sink.queue.QueueEvent;
 import io.pgrouter.sink.queue.QueueSinkEndpoint;
@@ -44,10 +43,10 @@ import io.pgrouter.sink.queue.QueueSinkEndpoint;
 public class KafkaSinkEndpoint extends QueueSinkEndpoint {
 
     static final String SINK = "kafka-sink";
-    private static final Pattern TOKEN = Pattern.compile("\\$\\{([a-z]+)}");
 
     private String brokers;
     private String topic = "pg.${schema}.${table}";
+    private EventTemplate topicTemplate;
     private int lingerMs = 5;
     private String compression = "none";
     private long deliveryTimeoutMs = 15_000;
@@ -94,6 +93,11 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     protected void validate() {
         if (brokers == null || brokers.isBlank()) throw new IllegalArgumentException("kafka-sink needs brokers");
         if (topic == null || topic.isBlank()) throw new IllegalArgumentException("kafka-sink needs topic");
+        try {
+            topicTemplate = EventTemplate.parse(topic);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("kafka-sink topic: " + e.getMessage() + " in the route's kafka-sink parameters", e);
+        }
         if (!List.of("none", "gzip", "snappy", "lz4", "zstd").contains(compression)) {
             throw new IllegalArgumentException("kafka-sink compression must be none, gzip, snappy, lz4 or zstd, got " + compression);
         }
@@ -174,18 +178,21 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         }
     }
 
-    /** The topic template with ${schema}, ${table}, ${database}, ${op}, ${channel} (the event's pg* attributes) or ${type} filled in. */
+    /** The topic for an event, from the template (see {@link EventTemplate}); a value the event lacks refuses the event for good. */
     String topicFor(QueueEvent e) {
-        Matcher m = TOKEN.matcher(topic);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String name = m.group(1);
-            String value = e.attributes().containsKey("pg" + name) ? e.attributes().get("pg" + name) : e.attributes().get(name);
-            if (value == null) throw new InvalidTopicException("topic template " + topic + " names ${" + name + "}, which event " + e.id() + " has not");
-            m.appendReplacement(out, Matcher.quoteReplacement(value));
+        try {
+            return topicTemplate.apply(e.attributes(), () -> data(e));
+        } catch (EventTemplate.MissingValue missing) {
+            throw new InvalidTopicException(missing.getMessage());
         }
-        m.appendTail(out);
-        return out.toString();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode data(QueueEvent e) {
+        try {
+            return io.pgrouter.event.CanonicalEvent.JSON.readTree(e.json()).get("data");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException notJson) {
+            return null;
+        }
     }
 
     @Override

@@ -49,8 +49,8 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
             throw new IllegalArgumentException("rabbitmq-sink exchangeType must be empty (do not declare) or one of direct, topic, fanout, headers, "
                     + "x-consistent-hash; got " + exchangeType);
         }
-        exchangeTemplate = EventTemplate.parse(exchange);
-        routingKeyTemplate = EventTemplate.parse(routingKey);
+        exchangeTemplate = template("exchange", exchange);
+        routingKeyTemplate = template("routingKey", routingKey);
         factory = new ConnectionFactory();
         factory.setUri(url);
         if (username != null && !username.isBlank()) factory.setUsername(username);
@@ -66,6 +66,14 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         // shown in logs and dead letters: never the user info, which may hold a password
         where = "rabbitmq " + parsed.getScheme() + "://" + parsed.getHost() + (parsed.getPort() > 0 ? ":" + parsed.getPort() : "")
                 + (parsed.getRawPath() == null ? "" : parsed.getRawPath());
+    }
+
+    private static EventTemplate template(String parameter, String text) {
+        try {
+            return EventTemplate.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("rabbitmq-sink " + parameter + ": " + e.getMessage() + " in the route's rabbitmq-sink parameters", e);
+        }
     }
 
     /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */
@@ -92,11 +100,18 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
 
     @Override
     public synchronized Producer createProducer() {
-        if (producer == null) {
-            producer = new RabbitMqProducer(this);
-            getComponent().register(producer);
-        }
+        if (producer == null) producer = new RabbitMqProducer(this);
         return producer;
+    }
+
+    /** The end of a source batch: waits for the broker to confirm what this endpoint published during it. */
+    @Override
+    protected void flushSource() throws Exception {
+        RabbitMqProducer p;
+        synchronized (this) {
+            p = producer;
+        }
+        if (p != null) p.flush();
     }
 
     @Override
