@@ -142,8 +142,8 @@ class RoutesTestIT {
 
     @Test
     void searchGetsItsBulkActionsAndDocuments() throws Exception {
-        matched("wal-products-to-search/search-sink.txt");
-        String report = report("wal-products-to-search/search-sink.txt");
+        matched("wal-products-to-search/search-index-sink.txt");
+        String report = report("wal-products-to-search/search-index-sink.txt");
         assertThat(report).contains("POST https://search.example.com:9200/_bulk").contains("\"_index\":\"marketplace-products\"")
                 .contains("\"version_type\":\"external\"").contains("{\"delete\":").contains("Authorization: Basic ***")
                 .doesNotContain("not-in-the-report").doesNotContain("seller_id");

@@ -43,7 +43,7 @@ final class CapturedFiles implements LakeStorage {
 
             @Override
             void commit() throws IOException {
-                DryRun.sent("datalake-sink", describe(key, bytes.toByteArray()));
+                DryRun.sent(DatalakeEndpoint.SINK, describe(key, bytes.toByteArray()));
             }
 
             @Override
