@@ -33,6 +33,13 @@ class ConsumerSettingsTest {
     }
 
     @Test
+    void aSecretSettingComesFromAnEnvironmentVariableWithTheKeyInDoubleUnderscores() {
+        SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(KafkaSourceConfig.class)
+                .withSources(new io.smallrye.config.EnvConfigSource(Map.of("PGROUTER_KAFKA_CONSUMER__SASL_JAAS_CONFIG__", "secret-jaas"), 300)).build();
+        assertThat(config.getConfigMapping(KafkaSourceConfig.class).consumer()).containsEntry("sasl.jaas.config", "secret-jaas");
+    }
+
+    @Test
     void aSettingTheSourceOwnsIsRefusedNamingItAndWhy() {
         KafkaSourceConfig c = config(Map.of("pgrouter.kafka.consumer.enable.auto.commit", "true"));
         assertThatThrownBy(() -> ConsumerSettings.forGroup("k:9092", "g", c.consumer()))
