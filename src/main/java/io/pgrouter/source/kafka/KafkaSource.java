@@ -96,7 +96,7 @@ public class KafkaSource implements EventSource {
     /** Every router runs it (no Lease): starts a consumer per group that routes read. */
     public synchronized void start() {
         started = true;
-        deadLetters.ensureSchema();
+        if (!consumers.isEmpty()) deadLetters.ensureSchema();
         for (PgConsumer c : consumers) {
             if (!readers.containsKey(group(c))) startGroup(group(c));
         }
@@ -329,14 +329,23 @@ public class KafkaSource implements EventSource {
             }
             if (committable.isEmpty()) return;
             try {
-                consumer.commitSync(committable, Duration.ofSeconds(10));
-                committable.clear();
+                commitSync();
             } catch (WakeupException e) {
-                // a stop: committed on the way out
+                // a stop woke the consumer while it committed: the wake-up is spent, so the commit can be made now
+                try {
+                    commitSync();
+                } catch (KafkaException again) {
+                    LOG.debugf("group %s: offsets not committed (%s)", group, again.toString());
+                }
             } catch (KafkaException e) {
                 // a rebalance in progress, a timeout: tried again after the next batch or when the partitions go
                 LOG.debugf("group %s: offsets not committed yet (%s)", group, e.toString());
             }
+        }
+
+        private void commitSync() {
+            consumer.commitSync(committable, Duration.ofSeconds(10));
+            committable.clear();
         }
 
         /**
