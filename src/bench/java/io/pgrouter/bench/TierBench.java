@@ -1,6 +1,5 @@
 package io.pgrouter.bench;
 
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,17 +16,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 
 import io.pgrouter.testing.KafkaNode;
 
@@ -66,41 +60,6 @@ public final class TierBench {
         Bench.runHarness(TierBench::run);
     }
 
-    /** The receiver: answers 204 after the delay; keeps, per event id, when its first request arrived and its commit time. */
-    static final class Receiver implements AutoCloseable {
-        final Map<String, long[]> arrivals = new ConcurrentHashMap<>();
-        final HttpServer server;
-        final ExecutorService handlers = Executors.newFixedThreadPool(256);
-
-        Receiver() throws Exception {
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
-            server.createContext("/", exchange -> {
-                try (exchange) {
-                    long now = System.currentTimeMillis();
-                    JsonNode event = JSON.readTree(exchange.getRequestBody().readAllBytes());
-                    long commit = Instant.parse(event.get("time").asText()).toEpochMilli();
-                    arrivals.putIfAbsent(event.get("id").asText(), new long[] {now, commit});
-                    Thread.sleep(DELAY_MS);
-                    exchange.sendResponseHeaders(204, -1);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            server.setExecutor(handlers);
-            server.start();
-        }
-
-        String url() {
-            return "http://127.0.0.1:" + server.getAddress().getPort() + "/hook";
-        }
-
-        @Override
-        public void close() {
-            server.stop(0);
-            handlers.shutdownNow();
-        }
-    }
-
     private static void run() throws Exception {
         Bench.Setup setup = Bench.setUp("bench-tier2");
         Path kafkaDir = Files.createDirectories(setup.work().resolve("kafka"));
@@ -111,7 +70,9 @@ public final class TierBench {
         ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         Admin admin = Bench.open(Admin.create(ap));
         admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, (short) 1))).all().get();
-        Receiver receiver = Bench.open(new Receiver());
+        // as many requests at once as 4 routers send (8 each), and more
+        WebhookBench.Receiver receiver = Bench.open(new WebhookBench.Receiver(256));
+        receiver.delayMs = DELAY_MS;
 
         Path routes = Files.createDirectories(setup.work().resolve("routes"));
         Path tier1Routes = Files.createDirectories(routes.resolve("tier1")), tier2Routes = Files.createDirectories(routes.resolve("tier2"));
@@ -147,14 +108,14 @@ public final class TierBench {
         try (Connection c = setup.db().connect(); var insert = c.prepareStatement("INSERT INTO bench.events (n, payload) SELECT g, 'tier' FROM generate_series(1, ?) g")) {
             for (int n : ROUTERS) {
                 int events = PER_ROUTER * n;
-                receiver.arrivals.clear();
+                receiver.arrivals.drain();
                 Bench.say("starting %d second-tier router(s)", n);
                 List<Router> tier2 = routers(setup, "tier2-" + n, n, tier2Routes, kafka.bootstrapServers());
                 awaitGroupReady(admin, n);
                 // one statement: the first tier writes it to Kafka far faster than the second tier delivers it
                 insert.setInt(1, events);
                 insert.executeUpdate();
-                long[] times = awaitArrivals(receiver, events, Duration.ofMinutes(10));
+                long[] times = arrivalMillis(awaitArrivals(receiver, events, Duration.ofMinutes(10)));
                 double rate = 0.8 * events / ((times[(int) (events * 0.9) - 1] - times[(int) (events * 0.1)]) / 1000.0);
                 if (n == 1) one = rate;
                 table.append(String.format(Locale.ROOT, "| %d | %d | %.0f | %.0f | %s |%n", n, events, rate, rate / n,
@@ -164,7 +125,7 @@ public final class TierBench {
             }
 
             // latency through both tiers at a paced load
-            receiver.arrivals.clear();
+            receiver.arrivals.drain();
             List<Router> tier2 = routers(setup, "tier2-paced", PACED_ROUTERS, tier2Routes, kafka.bootstrapServers());
             awaitGroupReady(admin, PACED_ROUTERS);
             int count = PACED_RATE * PACED_SECONDS;
@@ -177,8 +138,7 @@ public final class TierBench {
                     one1.executeUpdate();
                 }
             }
-            awaitArrivals(receiver, count, Duration.ofMinutes(5));
-            double[] latency = receiver.arrivals.values().stream().mapToDouble(a -> a[0] - a[1]).sorted().toArray();
+            double[] latency = latencyMillis(awaitArrivals(receiver, count, Duration.ofMinutes(5)));
             table.append(String.format(Locale.ROOT, "%n| commit -> received through both tiers | rate | routers | p50 | p99 | max |%n|---|---|---|---|---|---|%n"));
             table.append(String.format(Locale.ROOT, "| %d one-row transactions | %d/s | %d | %.0f ms | %.0f ms | %.0f ms |%n", count, PACED_RATE, PACED_ROUTERS,
                     Bench.percentile(latency, 50), Bench.percentile(latency, 99), latency[latency.length - 1]));
@@ -223,14 +183,33 @@ public final class TierBench {
         throw new IllegalStateException("the group did not settle on " + members + " members within 3 minutes");
     }
 
-    /** The arrival times of the first {@code count} distinct events, sorted; throws when they do not all arrive in time. */
-    static long[] awaitArrivals(Receiver receiver, int count, Duration timeout) throws Exception {
+    /** The first arrival of each event, by id, once {@code count} events arrived; throws when they do not all arrive in time. */
+    static Map<String, Arrivals.Arrival> awaitArrivals(WebhookBench.Receiver receiver, int count, Duration timeout) throws Exception {
+        Map<String, Arrivals.Arrival> first = new java.util.HashMap<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (receiver.arrivals.size() < count) {
-            if (System.nanoTime() > deadline) throw new IllegalStateException(receiver.arrivals.size() + " of " + count + " events arrived");
+        while (first.size() < count) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException(first.size() + " of " + count + " events arrived");
+            for (Arrivals.Arrival a : receiver.arrivals.drain()) first.putIfAbsent(JSON.readTree((String) a.item()).get("id").asText(), a);
             Thread.sleep(100);
         }
-        return receiver.arrivals.values().stream().mapToLong(a -> a[0]).sorted().toArray();
+        return first;
+    }
+
+    /** Arrival times in epoch milliseconds, sorted. */
+    static long[] arrivalMillis(Map<String, Arrivals.Arrival> arrivals) {
+        return arrivals.values().stream().mapToLong(a -> a.stampMicros() / 1000).sorted().toArray();
+    }
+
+    /** Commit (the event's time) to arrival, in milliseconds, sorted. */
+    static double[] latencyMillis(Map<String, Arrivals.Arrival> arrivals) throws Exception {
+        double[] latency = new double[arrivals.size()];
+        int i = 0;
+        for (Arrivals.Arrival a : arrivals.values()) {
+            Instant commit = Instant.parse(JSON.readTree((String) a.item()).get("time").asText());
+            latency[i++] = (a.stampMicros() - (commit.getEpochSecond() * 1_000_000L + commit.getNano() / 1_000)) / 1000.0;
+        }
+        Arrays.sort(latency);
+        return latency;
     }
 
     /** A packaged router with one folder of routes, started and ready. */
