@@ -32,11 +32,12 @@ import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.postgres.Postgres;
 
 /**
- * Two routers sharing one retry store (the Kafka tier: every replica runs a retry worker): each waiting event is sent
- * once, and one subject's events reach the receiver in order, though both workers run their rounds at the same time.
- * Real PostgreSQL (two sessions, as two pods have) and a real, slow HTTP receiver.
+ * Two routers sharing one retry store and one dead-letter store (the Kafka tier: every replica runs a retry worker and
+ * a replayer): each waiting event is sent once, and one subject's events reach the receiver in order, though both
+ * workers run their rounds at the same time; a requested replay is taken by one router only, and by another when that
+ * one dies. Real PostgreSQL (two sessions, as two pods have) and a real, slow HTTP receiver.
  */
-class SharedRetryStoreTest {
+class SharedStoresTest {
 
     static EmbeddedDatabase db;
     static WebhookReceiver receiver;
@@ -147,5 +148,35 @@ class SharedRetryStoreTest {
         }
         assertThat(ids).hasSize(subjects * versions);
         assertThat(bySubject.values()).allSatisfy(order -> assertThat(order).containsExactly(1, 2, 3, 4, 5));
+    }
+
+    @Test
+    void aRequestedReplayIsClaimedByOneRouterAndLeftToAnotherWhenThatOneDies() throws Exception {
+        DeadLetterStore a = new DeadLetterStore(postgres()), b = new DeadLetterStore(postgres());
+        a.ensureSchema();
+        a.record(CanonicalEvent.fromJson(event("s9", 1)), event("s9", 1), "r", new IllegalStateException("down"));
+        long first = Long.parseLong(query("SELECT max(id) FROM public.dead_letters"));
+        a.record(CanonicalEvent.fromJson(event("s9", 2)), event("s9", 2), "r", new IllegalStateException("down"));
+        long second = first + 1;
+        query("UPDATE public.dead_letters SET replay_requested_at = now() RETURNING 1");
+
+        assertThat(a.claimReplay(first)).isTrue();
+        assertThat(b.claimReplay(first)).as("claimed by the other router").isFalse();
+        a.replayed(first);
+        a.releaseReplay(first);
+        assertThat(b.claimReplay(first)).as("replayed already").isFalse();
+
+        assertThat(a.claimReplay(second)).isTrue();
+        a.close(); // the router dies: its session, and its claim, end
+        assertThat(b.claimReplay(second)).isTrue();
+        b.releaseReplay(second);
+        b.close();
+    }
+
+    static String query(String sql) throws Exception {
+        try (var c = db.connect(); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 }
