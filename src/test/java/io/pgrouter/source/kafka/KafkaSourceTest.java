@@ -100,6 +100,53 @@ class KafkaSourceTest {
                 + " AND error LIKE '%not a CloudEvent%'")).isEqualTo(1);
     }
 
+    /**
+     * While rows keep changing, another member joins the router's group (a plain Kafka consumer that reads nothing
+     * for real): the router gives up some partitions, then gets them back when that member leaves without committing.
+     * Every update arrives, and per subject the first arrivals keep the version order.
+     */
+    @Test
+    void partitionsTakenAwayAndGivenBackLoseNothingAndKeepEachSubjectsOrder() throws Exception {
+        Sql.exec("INSERT INTO test.tier_orders SELECT g, 1, 'new' FROM generate_series(201, 224) g");
+        java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        Thread member = new Thread(() -> {
+            Properties p = new Properties();
+            p.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaTierBroker.bootstrapServers);
+            p.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG, "tier-test");
+            p.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(org.apache.kafka.clients.consumer.ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                    org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
+            try (var other = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(p, new org.apache.kafka.common.serialization.StringDeserializer(),
+                    new org.apache.kafka.common.serialization.StringDeserializer())) {
+                other.subscribe(java.util.List.of("pg.test.tier_orders"));
+                long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+                while (System.nanoTime() < until) {
+                    other.poll(Duration.ofMillis(100));
+                    taken.accumulateAndGet(other.assignment().size(), Math::max);
+                }
+            }
+        });
+        int versions = 12;
+        member.start();
+        for (int v = 2; v <= versions; v++) {
+            for (int id = 201; id <= 224; id++) Sql.exec("UPDATE test.tier_orders SET version = " + v + " WHERE id = " + id);
+            Thread.sleep(400);
+        }
+        member.join();
+        assertThat(taken.get()).as("partitions the other member took from the router").isPositive();
+
+        await().atMost(Duration.ofSeconds(90)).until(() -> byId("/tier-kafka", 201, 224).size() == 24 * (versions - 1));
+        Map<Integer, Integer> newest = new java.util.HashMap<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (WebhookReceiver.Delivery d : TestServers.webhook.deliveries("/tier-kafka")) {
+            JsonNode e = json(d.body());
+            int subject = e.get("subject").asInt(), version = e.path("data").path("after").path("version").asInt();
+            if (subject < 201 || subject > 224 || !seen.add(e.get("id").asText())) continue;
+            assertThat(version).as("subject %d", subject).isGreaterThan(newest.getOrDefault(subject, 1));
+            newest.put(subject, version);
+        }
+    }
+
     @Test
     void aRouteWithoutTopicsIsRefusedNamingTheOption() {
         org.apache.camel.CamelContext camel = io.quarkus.arc.Arc.container().instance(org.apache.camel.CamelContext.class).get();
