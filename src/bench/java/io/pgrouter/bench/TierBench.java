@@ -34,7 +34,7 @@ import io.pgrouter.testing.KafkaNode;
  * writes {@code events-per-router} x N rows (the first tier puts them in Kafka far faster than a 50 ms receiver takes
  * them); events/s = the middle 80 % of them / the time between the 10 % and 90 % arrivals.</li>
  * <li>Latency through both tiers: one-row transactions at a paced rate below capacity with
- * {@code bench.tier2.paced-routers} second-tier routers running; commit (the event's time, PostgreSQL's commit
+ * {@code bench.tier2.paced-routers} second-tier routers running, after a warm-up of the same load; commit (the event's time, PostgreSQL's commit
  * timestamp) to the moment the receiver gets the request, p50/p99/max.</li>
  * </ul>
  * The routers keep the webhook sink's defaults (8 requests in flight per router). Rounds run one after the other on
@@ -48,6 +48,7 @@ public final class TierBench {
     static final int PACED_RATE = Integer.getInteger("bench.tier2.paced.rate", 100);
     static final int PACED_SECONDS = Integer.getInteger("bench.tier2.paced.seconds", 20);
     static final int PACED_ROUTERS = Integer.getInteger("bench.tier2.paced-routers", 2);
+    static final int PACED_WARMUP_SECONDS = Integer.getInteger("bench.tier2.paced.warmup-seconds", 5);
     static final List<Integer> ROUTERS = Arrays.stream(System.getProperty("bench.tier2.routers", "1,2,4").split(",")).map(String::trim)
             .map(Integer::valueOf).toList();
     static final String TOPIC = "pg.bench.events", GROUP = "bench-tier2";
@@ -128,16 +129,14 @@ public final class TierBench {
             receiver.arrivals.drain();
             List<Router> tier2 = routers(setup, "tier2-paced", PACED_ROUTERS, tier2Routes, kafka.bootstrapServers());
             awaitGroupReady(admin, PACED_ROUTERS);
-            int count = PACED_RATE * PACED_SECONDS;
+            int count = PACED_RATE * PACED_SECONDS, warmUp = PACED_RATE * PACED_WARMUP_SECONDS;
+            // the new routers' first requests (connections, JIT) are not the tier's steady state: a warm-up, not measured
+            Bench.say("paced: warming up with %d one-row transactions at %d/s", warmUp, PACED_RATE);
+            paced(c, warmUp);
+            awaitArrivals(receiver, warmUp, Duration.ofMinutes(5));
+            receiver.arrivals.drain();
             Bench.say("paced: %d one-row transactions at %d/s through both tiers with %d second-tier routers", count, PACED_RATE, PACED_ROUTERS);
-            try (var one1 = c.prepareStatement("INSERT INTO bench.events (n, payload) VALUES (1, 'paced')")) {
-                long t0 = System.nanoTime(), step = 1_000_000_000L / PACED_RATE;
-                for (int i = 0; i < count; i++) {
-                    long wait = t0 + i * step - System.nanoTime();
-                    if (wait > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
-                    one1.executeUpdate();
-                }
-            }
+            paced(c, count);
             double[] latency = latencyMillis(awaitArrivals(receiver, count, Duration.ofMinutes(5)));
             table.append(String.format(Locale.ROOT, "%n| commit -> received through both tiers | rate | routers | p50 | p99 | max |%n|---|---|---|---|---|---|%n"));
             table.append(String.format(Locale.ROOT, "| %d one-row transactions | %d/s | %d | %.0f ms | %.0f ms | %.0f ms |%n", count, PACED_RATE, PACED_ROUTERS,
@@ -152,6 +151,18 @@ public final class TierBench {
         System.out.println();
         System.out.println("- load average at the end: " + Bench.loadAverage());
         Files.writeString(setup.work().resolve("results.md"), table.toString());
+    }
+
+    /** {@code count} one-row transactions at {@link #PACED_RATE}, on a fixed schedule (a late one does not shift the rest). */
+    static void paced(Connection c, int count) throws Exception {
+        try (var insert = c.prepareStatement("INSERT INTO bench.events (n, payload) VALUES (1, 'paced')")) {
+            long t0 = System.nanoTime(), step = 1_000_000_000L / PACED_RATE;
+            for (int i = 0; i < count; i++) {
+                long wait = t0 + i * step - System.nanoTime();
+                if (wait > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                insert.executeUpdate();
+            }
+        }
     }
 
     /**
