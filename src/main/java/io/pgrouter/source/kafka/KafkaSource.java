@@ -196,19 +196,23 @@ public class KafkaSource implements EventSource {
 
         @Override
         public void run() {
-            try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(properties)) {
-                consumer = c;
-                if (!running) return; // stopped before the consumer existed: wakeup() had nothing to wake
-                try {
-                    loop();
-                } finally {
-                    // a clean stop: what the sinks hold is delivered and committed before the group hears we leave
-                    giveUp(null);
+            while (running) {
+                try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(properties)) {
+                    consumer = c;
+                    if (!running) return; // stopped before the consumer existed: wakeup() had nothing to wake
+                    try {
+                        loop();
+                    } finally {
+                        // a clean stop: what the sinks hold is delivered and committed before the group hears we leave
+                        giveUp(null);
+                    }
+                } catch (RuntimeException e) {
+                    // an error the loop does not expect: a new consumer, from the committed offsets, after a pause
+                    topics = Set.of();
+                    topicsChanged = true;
+                    failed("the Kafka consumer stopped (" + e + "); starting a new one");
+                    LOG.debug("Kafka source failure", e);
                 }
-            } catch (RuntimeException e) {
-                state = SourceState.down("group " + group + ": the Kafka consumer stopped: " + e.getMessage());
-                LOG.errorf("the Kafka source of group %s stopped: %s", group, e.toString());
-                LOG.debug("Kafka source failure", e);
             }
         }
 
