@@ -96,7 +96,7 @@ public final class RoutesDryRun implements DryRun.Capture, EventSource {
         return 0;
     }
 
-    /** A WAL route takes row changes and logical-decoding messages, a NOTIFY route notifications. */
+    /** A pg:notify route takes notifications; pg:wal (and a second tier's pg:kafka) row changes and logical-decoding messages. */
     private static boolean ofKind(PgConsumer consumer, CanonicalEvent e) {
         boolean notify = e.op() == io.pgrouter.event.Op.NOTIFY;
         return notify == (consumer.getEndpoint().getKind() == PgEndpoint.Kind.NOTIFY);
