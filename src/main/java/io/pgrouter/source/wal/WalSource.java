@@ -80,6 +80,14 @@ public class WalSource implements EventSource {
     private String reportedGap;
 
     private final AtomicLong slotLagBytes = new AtomicLong();
+    /** 1 while the slot lags more than pgrouter.wal.max-lag-bytes behind the WAL (a metric), else 0. */
+    private final AtomicLong lagOverLimit = new AtomicLong();
+    /** The WAL retention guard's word for readiness data. */
+    private volatile String retention = "not measured yet";
+    /** When the batch being routed now started (epoch ms), 0 between batches. */
+    private volatile long batchSince;
+    /** The batching sink that held the oldest event after the last batch end (its linger), or null. */
+    private volatile String heldBy;
     /** schema → table → replica identity of the published tables, read at start-up (a lookup per event: no string built). */
     private volatile Map<String, Map<String, ReplicaIdentity>> identities = Map.of();
     private final SkipMarks skipMarks = new SkipMarks();
@@ -90,6 +98,8 @@ public class WalSource implements EventSource {
             MeterRegistry metrics) {
         Gauge.builder("pgrouter.wal.slot.lag", slotLagBytes, AtomicLong::get)
                 .baseUnit("bytes").description("WAL written since the slot's confirmed position").tag("slot", config.slot()).register(metrics);
+        Gauge.builder("pgrouter.wal.slot.lag.over.limit", lagOverLimit, AtomicLong::get)
+                .description("1 while the slot lags more than pgrouter.wal.max-lag-bytes behind the WAL").tag("slot", config.slot()).register(metrics);
         this.postgres = postgres;
         this.config = config;
         this.dispatcher = dispatcher;
@@ -298,6 +308,7 @@ public class WalSource implements EventSource {
         try {
             backfillProgress.store(tables, consumers);
             boolean active = slotActive();
+            guardRetention(active);
             synchronized (this) {
                 if (stopping || restartPending) return;
                 if (active) {
@@ -322,6 +333,58 @@ public class WalSource implements EventSource {
         } catch (RuntimeException e) {
             LOG.warn("WAL watchdog failed", e);
         }
+    }
+
+    /**
+     * The WAL retention guard: PostgreSQL keeps every WAL segment the slot has not confirmed, so a slot held back fills
+     * the database's disk. Above pgrouter.wal.max-lag-bytes the readiness data says DEGRADED with what holds the slot
+     * back, a gauge is 1, and one warning says so when the lag crosses the limit (one line again when it falls back).
+     */
+    private void guardRetention(boolean active) {
+        long max = config.maxLagBytes();
+        long lag = slotLagBytes.get();
+        boolean over = max > 0 && lag > max;
+        String limit = max > 0 ? "pgrouter.wal.max-lag-bytes = " + bytes(max) : "guard off (pgrouter.wal.max-lag-bytes = 0)";
+        if (!over) {
+            if (lagOverLimit.getAndSet(0) == 1) LOG.infof("slot %s is back under pgrouter.wal.max-lag-bytes: %s behind the WAL", config.slot(), bytes(lag));
+            retention = "ok: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL (" + limit + ")";
+            return;
+        }
+        retention = "DEGRADED: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL, above " + limit
+                + "; PostgreSQL keeps that WAL on its disk until the slot moves. Held back by: " + holdingBack(active);
+        if (lagOverLimit.getAndSet(1) == 0) LOG.warn(retention);
+    }
+
+    /** What keeps the slot's confirmed position behind, as far as this router can tell. */
+    private String holdingBack(boolean active) {
+        List<String> why = new ArrayList<>();
+        if (!active) why.add("no consumer streams the slot (the WAL source is reconnecting, stopped, or another process holds it)");
+        long since = batchSince;
+        long now = System.currentTimeMillis();
+        if (since != 0 && now - since > WATCH_MS) {
+            why.add("one batch has been routing for " + (now - since) / 1000 + " s, now in route " + dispatcher.walRoute()
+                    + " (its sink's destination answers slowly or not at all; a destination counted as down parks events in the retry store instead)");
+        }
+        String lingering = heldBy;
+        if (lingering != null) why.add("the " + lingering + " sink holds events in memory across batches (its linger or roll settings)");
+        if (why.isEmpty()) why.add("no route or sink: the router is reading a large backlog of WAL (a large transaction, or catching up after a stop)");
+        return String.join("; ", why);
+    }
+
+    static String bytes(long n) {
+        if (n < 1024 * 1024) return String.format(java.util.Locale.ROOT, "%.1f KiB", n / 1024.0);
+        if (n < 1024L * 1024 * 1024) return String.format(java.util.Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
+        return String.format(java.util.Locale.ROOT, "%.2f GiB", n / (1024.0 * 1024 * 1024));
+    }
+
+    /** Whether this source was started (it has routes) and is not stopped: then it watches its slot. */
+    public boolean running() {
+        return tables != null && !stopping;
+    }
+
+    /** The WAL retention guard's status for readiness data: ok, or DEGRADED with what holds the slot back. */
+    public String retention() {
+        return retention;
     }
 
     /** Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). */
@@ -392,6 +455,7 @@ public class WalSource implements EventSource {
         public void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
                 DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
             dispatcher.enterBatch();
+            batchSince = System.currentTimeMillis();
             try {
                 // a run replaced while this batch waited (the routes' tables changed): none of it is routed
                 // or marked; the next run reads it again, with the new routes
@@ -399,6 +463,7 @@ public class WalSource implements EventSource {
                 this.committer = committer;
                 WalSource.this.handleBatch(records, committer, unmarked);
             } finally {
+                batchSince = 0;
                 dispatcher.leaveBatch();
             }
         }
@@ -442,7 +507,9 @@ public class WalSource implements EventSource {
         }
         long held;
         try {
-            held = dispatcher.endOfBatch();
+            EventDispatcher.Held oldest = dispatcher.endOfBatch();
+            held = oldest.sequence();
+            heldBy = oldest.sink();
         } catch (Exception e) {
             throw new IllegalStateException("a sink could not make the batch durable: " + e.getMessage(), e);
         }
