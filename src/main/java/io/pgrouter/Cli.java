@@ -10,7 +10,7 @@ import io.pgrouter.config.CommandConfig;
 import io.pgrouter.install.InstallCommand;
 import io.pgrouter.postgres.PostgresErrors;
 import io.pgrouter.sink.webhook.WebhooksCommand;
-import io.pgrouter.store.DeadLettersCommand;
+import io.pgrouter.deadletters.DeadLettersCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;

@@ -12,10 +12,10 @@ import org.jboss.logging.Logger;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.pgrouter.config.HaConfig;
 import io.pgrouter.config.WalConfig;
-import io.pgrouter.sink.RetryWorker;
+import io.pgrouter.delivery.RetryWorker;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
-import io.pgrouter.store.DeadLetterReplayer;
+import io.pgrouter.deadletters.DeadLetterReplayer;
 import io.quarkus.runtime.StartupEvent;
 
 /**

@@ -19,10 +19,10 @@ import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.CommitTimes;
 import io.pgrouter.event.EventBody;
 import io.pgrouter.event.Op;
-import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.EventsOut;
-import io.pgrouter.sink.SinkDeliveryException;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.delivery.BatchBoundary;
+import io.pgrouter.delivery.EventsOut;
+import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.DeadLetterStore;
 
 /**
  * Hands one event to every subscribed route, synchronously, and decides when the event is finished with:

@@ -4,14 +4,15 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.support.DefaultConsumer;
 
-import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.delivery.BatchBoundary;
+import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.EventBody;
 
 /** A route's subscription to a shared source; the source hands it every matching event, synchronously. */
 public class PgConsumer extends DefaultConsumer {
 
-    /** Exchange property: the id of the route whose pg: consumer took the event (dead letters and retries name it). */
-    public static final String ROUTE_ID = "pgRouteId";
+    /** Exchange property: the id of the route whose pg: consumer took the event; see {@link RoutedExchange}. */
+    public static final String ROUTE_ID = RoutedExchange.ROUTE_ID;
 
     private final Subscription subscription;
 
@@ -22,25 +23,6 @@ public class PgConsumer extends DefaultConsumer {
 
     public Subscription subscription() {
         return subscription;
-    }
-
-    /**
-     * The route that took the event, even inside a Kamelet (whose template route becomes the exchange's
-     * {@code fromRouteId}): what a sink that dead-letters or parks an event itself must record, so replays go back
-     * through the user's route.
-     */
-    public static String routeId(Exchange exchange) {
-        String route = exchange.getProperty(ROUTE_ID, String.class);
-        return route != null ? route : exchange.getFromRouteId();
-    }
-
-    /**
-     * The event the source handed over, or null when a step of the route replaced the body (the body is then what a
-     * sink must send): sinks that need the event's facts take them from here instead of re-reading the JSON, and sinks
-     * that do not send the JSON never have it built.
-     */
-    public static CanonicalEvent unchangedEvent(Exchange exchange) {
-        return exchange.getMessage().getBody() instanceof EventBody body ? body.event() : null;
     }
 
     /** Where the route was written, for error messages: {@code file:routes/x.yaml:4} when Camel knows it. */
@@ -82,8 +64,8 @@ public class PgConsumer extends DefaultConsumer {
     /** @param sequence the dispatcher's number of the event, for sinks that hold events across source batches */
     public Delivery deliver(EventBody body, long sequence) {
         Exchange exchange = createExchange(false);
-        exchange.setProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, sequence);
-        io.pgrouter.sink.BatchBoundary.routing(sequence);
+        exchange.setProperty(BatchBoundary.SEQUENCE, sequence);
+        BatchBoundary.routing(sequence);
         exchange.getIn().setBody(body);
         body.event().putHeaders(exchange.getIn().getHeaders());
         exchange.setProperty(ROUTE_ID, getRouteId());

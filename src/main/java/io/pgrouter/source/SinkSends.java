@@ -7,8 +7,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
 
-import io.pgrouter.sink.EventsOut;
-import io.pgrouter.sink.RetryingSinkEndpoint;
+import io.pgrouter.delivery.EventsOut;
+import io.pgrouter.delivery.RetryingSinkEndpoint;
 
 /**
  * Sees every send of a route's event to an endpoint: marks the event as having reached a sink (a route that ends

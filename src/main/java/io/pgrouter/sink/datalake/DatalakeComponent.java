@@ -12,7 +12,7 @@ import org.apache.camel.Endpoint;
 import org.apache.camel.support.DefaultComponent;
 
 import io.pgrouter.postgres.Postgres;
-import io.pgrouter.sink.BatchBoundary;
+import io.pgrouter.delivery.BatchBoundary;
 import io.quarkus.arc.Unremovable;
 
 /**

@@ -21,9 +21,10 @@ import org.apache.camel.support.DefaultProducer;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.jboss.logging.Logger;
 
+import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.SourceBuffers;
+import io.pgrouter.delivery.BatchBoundary;
+import io.pgrouter.delivery.SourceBuffers;
 
 /**
  * One lake (target + format + layout). Files are kept per source ({@link SourceBuffers}): a source's {@link DatalakeComponent#flush()}
@@ -123,7 +124,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
 
     /** The event the source handed over, unless a step before the sink replaced the body. */
     private static CanonicalEvent event(org.apache.camel.Exchange exchange) throws IOException {
-        CanonicalEvent unchanged = io.pgrouter.source.PgConsumer.unchangedEvent(exchange);
+        CanonicalEvent unchanged = RoutedExchange.unchangedEvent(exchange);
         return unchanged != null ? unchanged : CanonicalEvent.fromJson(exchange.getMessage().getBody(String.class));
     }
 

@@ -10,9 +10,9 @@ import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
 
-import io.pgrouter.sink.Redeliverable;
-import io.pgrouter.sink.RetryingSinkEndpoint;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.Redeliverable;
+import io.pgrouter.delivery.RetryingSinkEndpoint;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /** One SMTP server, sender, recipients and templates, and how to deliver to them. */
 public class EmailEndpoint extends RetryingSinkEndpoint {

@@ -28,9 +28,10 @@ import org.eclipse.angus.mail.smtp.SMTPSenderFailedException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.DurableDelivery;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
  * One email per event and recipient, each recipient on their own (no one sees the others' addresses). The subject and
@@ -72,7 +73,7 @@ class EmailProducer extends DefaultProducer {
         Object payload = exchange.getMessage().getBody();
         String json = payload instanceof io.pgrouter.event.EventBody body ? body.json() : exchange.getMessage().getBody(String.class);
         Email email = prepare(json);
-        delivery.deliver(json, exchange.getMessage().getHeader("ceSubject", "", String.class), io.pgrouter.source.PgConsumer.routeId(exchange),
+        delivery.deliver(json, exchange.getMessage().getHeader("ceSubject", "", String.class), RoutedExchange.routeId(exchange),
                 () -> attempt(email));
     }
 

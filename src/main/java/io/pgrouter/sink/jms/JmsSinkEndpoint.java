@@ -25,7 +25,7 @@ import org.apache.activemq.artemis.api.jms.ActiveMQJMSClient;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.activemq.artemis.jms.client.ActiveMQMessage;
 
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.sink.queue.QueueDelivery;
 import io.pgrouter.sink.queue.QueueEvent;
 import io.pgrouter.sink.queue.QueueSinkEndpoint;

@@ -31,7 +31,7 @@ import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.sink.queue.QueueDelivery;
 import io.pgrouter.sink.queue.QueueEvent;
 import io.pgrouter.sink.queue.QueueSinkEndpoint;

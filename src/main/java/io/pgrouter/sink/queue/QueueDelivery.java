@@ -5,8 +5,8 @@ import java.util.List;
 
 import org.jboss.logging.Logger;
 
-import io.pgrouter.sink.DurableDelivery;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
  * The shared delivery contract ({@link DurableDelivery}) applied to a broker that takes events in batches: one

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
  * One event on its way to a broker: the CloudEvent JSON as the body, its subject (the per-key order and the

@@ -6,7 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.camel.Endpoint;
 
-import io.pgrouter.sink.RetryingSinkComponent;
+import io.pgrouter.delivery.RetryingSinkComponent;
 
 /**
  * The Camel component behind a message-queue sink Kamelet: creates endpoints with the shared stores, registers them

@@ -10,12 +10,12 @@ import org.apache.camel.Producer;
 import org.apache.camel.support.DefaultProducer;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.Redeliverable;
-import io.pgrouter.sink.RetryingSinkComponent;
-import io.pgrouter.sink.RetryingSinkEndpoint;
-import io.pgrouter.sink.SinkDeliveryException;
-import io.pgrouter.sink.SourceBuffers;
-import io.pgrouter.source.PgConsumer;
+import io.pgrouter.delivery.Redeliverable;
+import io.pgrouter.delivery.RetryingSinkComponent;
+import io.pgrouter.delivery.RetryingSinkEndpoint;
+import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SourceBuffers;
+import io.pgrouter.delivery.RoutedExchange;
 
 /**
  * What the JMS and Kafka sink endpoints share: the retry options of the delivery contract, a buffer of admitted
@@ -76,7 +76,7 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
             @Override
             public void process(Exchange exchange) throws Exception {
                 // with the body as the source made it, the event itself says what its JSON holds
-                accept(exchange.getMessage().getBody(String.class), PgConsumer.routeId(exchange), PgConsumer.unchangedEvent(exchange));
+                accept(exchange.getMessage().getBody(String.class), RoutedExchange.routeId(exchange), RoutedExchange.unchangedEvent(exchange));
             }
         };
     }

@@ -11,9 +11,9 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 
 import io.pgrouter.event.EventTemplate;
-import io.pgrouter.sink.Redeliverable;
-import io.pgrouter.sink.RetryingSinkEndpoint;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.Redeliverable;
+import io.pgrouter.delivery.RetryingSinkEndpoint;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /** One RabbitMQ destination (broker, exchange and routing-key templates) and its connection. */
 public class RabbitMqEndpoint extends RetryingSinkEndpoint {

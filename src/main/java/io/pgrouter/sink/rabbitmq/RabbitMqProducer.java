@@ -24,10 +24,11 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.ShutdownSignalException;
 
+import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.DurableDelivery;
-import io.pgrouter.sink.SinkDeliveryException;
-import io.pgrouter.sink.SourceBuffers;
+import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SourceBuffers;
 
 /**
  * Publishes each event as a persistent message (body = the CloudEvent, {@code ce_*} headers, message id = event id)
@@ -83,7 +84,7 @@ class RabbitMqProducer extends DefaultProducer {
     public void process(Exchange exchange) throws Exception {
         String json = exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
-        String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
+        String routeId = RoutedExchange.routeId(exchange);
         synchronized (this) {
             if (!delivery.admit(json, subject, routeId)) return;
             Outgoing m = prepare(json, subject, routeId);

@@ -19,7 +19,7 @@ import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
  * The REST API OpenSearch and Elasticsearch share, over the JDK HTTP client (the Elasticsearch 8 Java client gets

@@ -9,8 +9,8 @@ import jakarta.inject.Singleton;
 
 import org.apache.camel.Endpoint;
 
-import io.pgrouter.sink.BatchBoundary;
-import io.pgrouter.sink.RetryingSinkComponent;
+import io.pgrouter.delivery.BatchBoundary;
+import io.pgrouter.delivery.RetryingSinkComponent;
 import io.quarkus.arc.Unremovable;
 
 /**

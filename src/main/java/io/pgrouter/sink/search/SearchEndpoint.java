@@ -17,9 +17,9 @@ import org.apache.camel.Producer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.pgrouter.sink.Redeliverable;
-import io.pgrouter.sink.RetryingSinkEndpoint;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.Redeliverable;
+import io.pgrouter.delivery.RetryingSinkEndpoint;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /** One search index target (nodes, index template, document shape, bulk limits) and how to deliver to it. */
 public class SearchEndpoint extends RetryingSinkEndpoint {

@@ -16,10 +16,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.DurableDelivery;
-import io.pgrouter.sink.SinkDeliveryException;
-import io.pgrouter.sink.SourceBuffers;
+import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SourceBuffers;
 
 /**
  * Keeps a route's events in a {@code _bulk} request, sent when it reaches bulkMaxActions or bulkMaxBytes and at the
@@ -55,7 +56,7 @@ class SearchProducer extends DefaultProducer {
     @Override
     public void process(Exchange exchange) throws Exception {
         String json = exchange.getMessage().getBody(String.class);
-        SearchAction action = action(json, io.pgrouter.source.PgConsumer.routeId(exchange));
+        SearchAction action = action(json, RoutedExchange.routeId(exchange));
         if (action.kind() == SearchAction.Kind.TRUNCATE) {
             truncate(action);
             return;

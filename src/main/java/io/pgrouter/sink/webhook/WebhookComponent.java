@@ -9,7 +9,7 @@ import jakarta.inject.Singleton;
 
 import org.apache.camel.Endpoint;
 
-import io.pgrouter.sink.RetryingSinkComponent;
+import io.pgrouter.delivery.RetryingSinkComponent;
 import io.quarkus.arc.Unremovable;
 
 /**

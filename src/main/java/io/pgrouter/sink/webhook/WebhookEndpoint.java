@@ -16,10 +16,10 @@ import org.apache.hc.core5.io.CloseMode;
 import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 
-import io.pgrouter.sink.Redeliverable;
-import io.pgrouter.sink.RetryingSinkEndpoint;
-import io.pgrouter.sink.SinkDeliveryException;
-import io.pgrouter.sink.SourceBuffers;
+import io.pgrouter.delivery.Redeliverable;
+import io.pgrouter.delivery.RetryingSinkEndpoint;
+import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SourceBuffers;
 
 /** One webhook receiver and how to deliver to it. */
 public class WebhookEndpoint extends RetryingSinkEndpoint {
@@ -118,8 +118,8 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
 
     /** As every sink, but a Retry-After is honoured up to its own maxRetryAfterMs. */
     @Override
-    public io.pgrouter.sink.DurableDelivery.Policy policy() {
-        return new io.pgrouter.sink.DurableDelivery.Policy(getRetries(), getBackoffMs(), getMaxBackoffMs(), maxRetryAfterMs, getRetryBudgetMs());
+    public io.pgrouter.delivery.DurableDelivery.Policy policy() {
+        return new io.pgrouter.delivery.DurableDelivery.Policy(getRetries(), getBackoffMs(), getMaxBackoffMs(), maxRetryAfterMs, getRetryBudgetMs());
     }
 
     @Override

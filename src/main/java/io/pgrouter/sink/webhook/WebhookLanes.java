@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
-import io.pgrouter.sink.SourceBuffers;
+import io.pgrouter.delivery.SourceBuffers;
 
 /**
  * Parallel delivery across subjects for one webhook endpoint: events are spread over {@code n} single-thread lanes

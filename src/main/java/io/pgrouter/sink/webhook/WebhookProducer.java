@@ -26,9 +26,10 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.DurableDelivery;
-import io.pgrouter.sink.SinkDeliveryException;
+import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
  * Delivers one CloudEvent: 2xx is success; 410 disables the endpoint; 408, 429, 5xx, timeouts and connection
@@ -74,11 +75,11 @@ class WebhookProducer extends DefaultProducer {
         // the source's body as routes left it: its JSON is built once; anything else through Camel's converters
         String json = payload instanceof io.pgrouter.event.EventBody body ? body.json() : exchange.getMessage().getBody(String.class);
         String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
-        String routeId = io.pgrouter.source.PgConsumer.routeId(exchange);
+        String routeId = RoutedExchange.routeId(exchange);
         String id = exchange.getMessage().getHeader("ceId", String.class);
         if ("batch".equals(endpoint.getMode())) {
             endpoint.buffer(new Batched(json, subject, routeId, id != null ? id : exchange.getExchangeId(),
-                    exchange.getProperty(io.pgrouter.sink.BatchBoundary.SEQUENCE, 0L, Long.class)));
+                    exchange.getProperty(io.pgrouter.delivery.BatchBoundary.SEQUENCE, 0L, Long.class)));
             return;
         }
         if (lanes != null) {

@@ -21,7 +21,7 @@ import io.pgrouter.source.EventDispatcher;
 import io.pgrouter.source.EventSource;
 import io.pgrouter.source.PgConsumer;
 import io.pgrouter.source.SourceState;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.delivery.DeadLetterStore;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.pubsub.PgSubscriber;

@@ -71,7 +71,7 @@ public final class Backfills {
         return postgres.schema() + "." + TABLE;
     }
 
-    /** Creates both tables when missing (the schema must exist: {@link io.pgrouter.store.DeadLetterStore#ensureSchema}). */
+    /** Creates both tables when missing (the schema must exist: {@link io.pgrouter.delivery.DeadLetterStore#ensureSchema}). */
     public void ensureSchema() {
         try (Connection c = postgres.open(); Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT to_regclass('" + signalTable().replace("'", "''") + "') IS NOT NULL AND to_regclass('"

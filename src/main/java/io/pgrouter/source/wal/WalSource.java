@@ -38,7 +38,7 @@ import io.pgrouter.source.EventDispatcher;
 import io.pgrouter.source.EventSource;
 import io.pgrouter.source.PgConsumer;
 import io.pgrouter.source.SourceState;
-import io.pgrouter.store.DeadLetterStore;
+import io.pgrouter.delivery.DeadLetterStore;
 
 /**
  * The WAL source: one Debezium PostgreSQL engine (pgoutput, one named slot) for every {@code pg:wal} route.

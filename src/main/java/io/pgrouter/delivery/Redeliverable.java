@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 /** A sink endpoint the retry worker can deliver a waiting event to, found again by its key after a restart. */
 public interface Redeliverable {

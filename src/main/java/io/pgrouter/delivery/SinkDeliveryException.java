@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 /**
  * A sink gave up on an event: what the dead-letter store keeps besides the event (the sink, the last status and

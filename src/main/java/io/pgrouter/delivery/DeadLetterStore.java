@@ -1,4 +1,4 @@
-package io.pgrouter.store;
+package io.pgrouter.delivery;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -12,7 +12,6 @@ import jakarta.inject.Singleton;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.postgres.Postgres;
 import io.pgrouter.postgres.ReconnectingConnection;
-import io.pgrouter.sink.SinkDeliveryException;
 
 /**
  * The durable record of events a route could not deliver, in the router's schema of the source database.

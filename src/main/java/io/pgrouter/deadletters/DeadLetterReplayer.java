@@ -1,4 +1,4 @@
-package io.pgrouter.store;
+package io.pgrouter.deadletters;
 
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -10,6 +10,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
 import org.jboss.logging.Logger;
 
+import io.pgrouter.delivery.DeadLetterStore;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.EventBody;
 import io.pgrouter.source.EventDispatcher;

@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
@@ -6,7 +6,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.jboss.logging.Logger;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.store.DeadLetterStore;
 
 /**
  * The one delivery contract every sink shares (webhook, message queues, search, ...): a few in-line attempts with

@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

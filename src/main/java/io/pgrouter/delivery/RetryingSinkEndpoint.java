@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import org.apache.camel.Component;
 import org.apache.camel.support.DefaultEndpoint;

@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import jakarta.enterprise.context.ApplicationScoped;
 

@@ -1,4 +1,4 @@
-package io.pgrouter.store;
+package io.pgrouter.deadletters;
 
 import java.io.PrintWriter;
 import java.sql.Connection;

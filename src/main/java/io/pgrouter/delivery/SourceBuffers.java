@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

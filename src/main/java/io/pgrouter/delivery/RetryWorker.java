@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,7 +15,6 @@ import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.store.DeadLetterStore;
 
 /**
  * Delivers what waits in the {@link RetryStore} when it is due: per (sink, subject) the oldest first, so the order

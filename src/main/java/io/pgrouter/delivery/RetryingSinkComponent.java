@@ -1,10 +1,9 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 import jakarta.inject.Inject;
 
 import org.apache.camel.support.DefaultComponent;
 
-import io.pgrouter.store.DeadLetterStore;
 
 /**
  * What every sink component on the delivery contract shares: the retry store, the retry worker its endpoints register

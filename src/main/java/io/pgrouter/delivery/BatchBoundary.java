@@ -1,4 +1,4 @@
-package io.pgrouter.sink;
+package io.pgrouter.delivery;
 
 /**
  * A sink that buffers and makes its writes durable at the end of a source batch. The WAL source calls
