@@ -614,6 +614,8 @@ public final class FaultsBench {
             if (System.nanoTime() > deadline) throw new IllegalStateException("PostgreSQL " + pid + " did not stop within 90 s");
             Thread.sleep(20);
         }
+        // zonky's stop now finds no server (pg_ctl says so) and releases its lock on the data directory; then a start
+        setup.db().stop();
         setup.db().start();
     }
 
