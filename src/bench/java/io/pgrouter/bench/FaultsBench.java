@@ -67,6 +67,8 @@ public final class FaultsBench {
     static final int SLOW_MS = Integer.getInteger("bench.faults.slow-ms", 50);
     /** A reference window of the steady load before the destination goes down, and the steady phase. */
     static final int STEADY_SECONDS = Integer.getInteger("bench.faults.steady-seconds", QUICK ? 15 : 30);
+    /** How long the lake's folder stays full (a tmpfs the harness mounts; root only); 0 leaves the phase out. */
+    static final int DISK_FULL_SECONDS = Integer.getInteger("bench.faults.disk-full-seconds", QUICK ? 20 : 60);
     static final long RECOVERY_TIMEOUT_MS = 180_000;
     static final long DRAIN_TIMEOUT_MS = Long.getLong("bench.faults.drain-ms", 180_000);
 
@@ -135,6 +137,7 @@ public final class FaultsBench {
 
         Path routes = writeRoutes(work);
         Path lake = Files.createDirectories(work.resolve("lake"));
+        boolean diskFull = DISK_FULL_SECONDS > 0 && mountTmpfs(lake);
         Router router = Bench.open(new Router(setup, work, routes, "-Dpgrouter.sinks.lake.root=" + lake,
                 "-Dpgrouter.bench.webhook-url=http://127.0.0.1:" + webhook.port + "/hook", "-Dpgrouter.bench.jms-url=" + artemisUrl));
         router.start();
@@ -172,16 +175,19 @@ public final class FaultsBench {
 
         for (boolean immediate : new boolean[] {false, true}) {
             Phase restart = begin(phases, "PostgreSQL restart (" + (immediate ? "immediate" : "fast") + ")", writer);
+            List<Double> stopSec = new ArrayList<>(), upSec = new ArrayList<>();
             for (int i = 0; i < RESTARTS; i++) {
                 Thread.sleep(ThreadLocalRandom.current().nextLong(1000, 4000));
                 long seq0 = writer.next();
                 long t0 = System.nanoTime();
-                restartPostgres(setup, immediate);
+                stopSec.add(restartPostgres(setup, immediate));
+                upSec.add((System.nanoTime() - t0) / 1e9);
                 restart.recoverySec.add(awaitFlowing(t0, seq0, webhook.received, jms));
                 restart.cycles++;
                 Bench.say("PostgreSQL %s restart %d/%d: streaming again after %.1f s", immediate ? "immediate" : "fast", i + 1, RESTARTS,
                         restart.recoverySec.get(i));
             }
+            restart.notes = "from the signal: PostgreSQL stopped " + p50max(stopSec) + ", accepting connections again " + p50max(upSec);
             end(restart, writer);
         }
 
@@ -212,6 +218,24 @@ public final class FaultsBench {
                 100 * during[1] / before[1], 100 * during[0] / before[0], slowHealth);
         Bench.say("webhook slow for %d s: %s", SLOW_SECONDS, slow.notes);
         end(slow, writer);
+
+        if (diskFull) {
+            Phase full = begin(phases, "lake folder's disk full " + DISK_FULL_SECONDS + " s (tmpfs)", writer);
+            int logBefore = router.errorLines().size();
+            Path filler = fill(lake.resolve("filler"));
+            Thread.sleep(DISK_FULL_SECONDS * 1000L);
+            String fullHealth = router.readiness("pgrouter-sources");
+            List<String> errors = router.errorLines();
+            errors = errors.subList(Math.min(logBefore, errors.size()), errors.size());
+            long seqFree = writer.next();
+            Files.delete(filler);
+            full.recoverySec.add(awaitFlowing(System.nanoTime(), seqFree, webhook.received, jms));
+            full.cycles = 1;
+            full.notes = String.format(Locale.ROOT, "ERROR lines in the router's log while full: %d%s; readiness while full: %s", errors.size(),
+                    errors.isEmpty() ? "" : " (first: " + errors.get(0).replaceAll("^.*?ERROR +", "") + ")", fullHealth);
+            Bench.say("lake disk full for %d s: %s", DISK_FULL_SECONDS, full.notes);
+            end(full, writer);
+        }
 
         writer.close();
         Set<Long> written = writer.written();
@@ -489,15 +513,27 @@ public final class FaultsBench {
             process.waitFor();
         }
 
+        /** The ERROR lines of the current router's log. */
+        List<String> errorLines() throws IOException {
+            try (var lines = Files.lines(work.resolve("router-" + starts + ".log"))) {
+                return lines.filter(l -> l.contains(" ERROR ")).toList();
+            }
+        }
+
         /** The readiness answer, the sinks' check only, on one line. */
         String readiness() {
+            return readiness("pgrouter-sinks");
+        }
+
+        /** The readiness status and the data of one check, on one line. */
+        String readiness(String checkName) {
             try {
                 String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready"))
                         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
                 JsonNode health = JSON.readTree(body);
                 for (JsonNode check : health.path("checks")) {
-                    if ("pgrouter-sinks".equals(check.path("name").asText())) {
-                        return health.path("status").asText() + ", pgrouter-sinks " + check.path("data");
+                    if (checkName.equals(check.path("name").asText())) {
+                        return health.path("status").asText() + ", " + checkName + " " + check.path("data");
                     }
                 }
                 return health.path("status").asText();
@@ -603,11 +639,41 @@ public final class FaultsBench {
         }
     }
 
-    /** Stops PostgreSQL with a fast (SIGINT) or immediate (SIGQUIT) shutdown of its postmaster, and starts it again. */
-    private static void restartPostgres(Bench.Setup setup, boolean immediate) throws Exception {
+    /** A tmpfs on the lake's folder, so it can be filled up; false (the phase is left out) when not root or mount fails. */
+    private static boolean mountTmpfs(Path lake) throws Exception {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            Bench.say("not root: the disk-full phase is left out (it mounts a tmpfs on the lake's folder)");
+            return false;
+        }
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", lake.toString()).inheritIO().start();
+        if (mount.waitFor() != 0) {
+            Bench.say("mount -t tmpfs failed: the disk-full phase is left out");
+            return false;
+        }
+        Bench.open(() -> new ProcessBuilder("umount", "-l", lake.toString()).inheritIO().start().waitFor());
+        return true;
+    }
+
+    /** Writes {@code file} until the file system is full. */
+    private static Path fill(Path file) throws IOException {
+        byte[] chunk = new byte[1 << 20];
+        try (var out = Files.newOutputStream(file)) {
+            while (true) out.write(chunk);
+        } catch (IOException full) {
+            if (!String.valueOf(full.getMessage()).contains("No space left")) throw full;
+        }
+        return file;
+    }
+
+    /**
+     * Stops PostgreSQL with a fast (SIGINT) or immediate (SIGQUIT) shutdown of its postmaster, and starts it again;
+     * returns the seconds until the postmaster had exited.
+     */
+    private static double restartPostgres(Bench.Setup setup, boolean immediate) throws Exception {
         Path pidFile = setup.db().dataDir().resolve("postmaster.pid");
         long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+        long t0 = System.nanoTime();
         new ProcessBuilder("kill", immediate ? "-QUIT" : "-INT", Long.toString(pid)).inheritIO().start().waitFor();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (postmaster.isAlive()) {
@@ -615,8 +681,10 @@ public final class FaultsBench {
             Thread.sleep(20);
         }
         // zonky's stop now finds no server (pg_ctl says so) and releases its lock on the data directory; then a start
+        double stopped = (System.nanoTime() - t0) / 1e9;
         setup.db().stop();
         setup.db().start();
+        return stopped;
     }
 
     /** The routes, written into the run's folder (route id = file name). */

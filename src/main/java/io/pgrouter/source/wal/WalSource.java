@@ -286,10 +286,26 @@ public class WalSource implements EventSource {
             if (outageReported) LOG.debug(state.detail());
             else LOG.warn(state.detail());
             outageReported = true;
+        } else if (sameFailure(error, reason)) {
+            LOG.debugf("WAL source stopped again the same way (%s); restarting in %d ms", reason, restartDelayMs);
         } else {
-            LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+            LOG.errorf("WAL source stopped (%s); restarting in %d ms (while it fails the same way, once: until a batch goes through)", reason,
+                    restartDelayMs);
         }
         scheduleRestart();
+    }
+
+    /** The innermost message of the last engine failure logged; cleared when a batch goes through. */
+    private volatile String reportedFailure;
+
+    /** Whether the engine failed as it did last time, with no batch through since (a full disk, a sink's store down). */
+    private boolean sameFailure(Throwable error, String reason) {
+        Throwable t = error;
+        while (t != null && t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String innermost = t == null ? reason : t.getClass().getName() + ": " + t.getMessage();
+        boolean same = innermost.equals(reportedFailure);
+        reportedFailure = innermost;
+        return same;
     }
 
     private void scheduleRestart() {
@@ -520,6 +536,7 @@ public class WalSource implements EventSource {
         // grow), and marking each record cost a map update per event (~5 % of this thread in a profile).
         markProcessedBelow(unmarked, committer, held);
         committer.markBatchFinished();
+        if (reportedFailure != null) reportedFailure = null;
     }
 
     /** Marks processed the newest of the records routed before sequence {@code held}, and forgets them all. */
