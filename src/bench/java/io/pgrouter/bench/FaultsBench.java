@@ -92,6 +92,8 @@ public final class FaultsBench {
         final List<Double> recoverySec = new ArrayList<>();
         int cycles;
         String notes = "";
+        /** The machine's 1-minute load average when the phase ended (2 cores: above 2 means others waited for CPU). */
+        String load = "?";
 
         Phase(String fault) {
             this.fault = fault;
@@ -243,16 +245,16 @@ public final class FaultsBench {
         Receiver lakeRows = awaitDrained(written, webhook.received, jms, lake);
 
         StringBuilder table = new StringBuilder();
-        table.append("| fault | cycles | events written | delivered | lost | duplicated (per cycle) | recovery p50 / max | NOTIFY sent / missed | notes |\n");
-        table.append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        table.append("| fault | cycles | events written | delivered | lost | duplicated (per cycle) | recovery p50 / max | NOTIFY sent / missed | load | notes |\n");
+        table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         int totalLost = 0;
         for (Phase p : phases) {
             Counts c = count(p, written, webhook.received, jms, lakeRows);
             totalLost += c.lost;
-            table.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | **%d** | %d (%s) | %s | %d / %d | %s |%n", p.fault, p.cycles, c.written, c.delivered,
+            table.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | **%d** | %d (%s) | %s | %d / %d | %s | %s |%n", p.fault, p.cycles, c.written, c.delivered,
                     c.lost, c.duplicated, p.cycles == 0 ? "–" : String.format(Locale.ROOT, "%.0f", (double) c.duplicated / p.cycles),
                     p50max(p.recoverySec),
-                    c.notifySent, c.notifyMissed, p.notes.replace("|", "\\|")));
+                    c.notifySent, c.notifyMissed, p.load, p.notes.replace("|", "\\|")));
         }
         String note = String.format(Locale.ROOT, "%nevents written = durable events committed in the phase (2 rows and 1 message per transaction); "
                 + "delivered = distinct (receiver, event) pairs expected and received: the lake gets the rows, the webhook and the JMS queue the "
@@ -260,7 +262,7 @@ public final class FaultsBench {
                 + "deliveries beyond the first. Recovery = from the fault until the webhook and the JMS queue both received an event written "
                 + "after it (the stream caught up with what was written meanwhile); for the destination down, from the "
                 + "receiver's return. NOTIFY is at-most-once: what it missed is "
-                + "counted, not lost. %d min in all.%n", (System.nanoTime() - started) / 60_000_000_000L);
+                + "counted, not lost. load = the machine's 1-minute load average at the phase's end (2 cores). %d min in all.%n", (System.nanoTime() - started) / 60_000_000_000L);
         System.out.println();
         System.out.println("## Faults under a steady mixed load (" + (QUICK ? "--quick" : "full") + " run)");
         System.out.println();
@@ -287,6 +289,7 @@ public final class FaultsBench {
 
     private static void end(Phase p, Writer writer) {
         p.endSeq = writer.next();
+        p.load = Bench.loadAverage();
     }
 
     /** Seconds from {@code t0} until every receiver got an event written after sequence {@code seq0}. */
