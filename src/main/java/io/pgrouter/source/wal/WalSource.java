@@ -61,6 +61,8 @@ public class WalSource implements EventSource {
     private final List<PgConsumer> consumers = new CopyOnWriteArrayList<>();
 
     private static final long WATCH_MS = 2000;
+    /** The longest wait between two attempts to reach PostgreSQL again after a lost connection. */
+    private static final long RECONNECT_MAX_MS = 2000;
 
     private ScheduledExecutorService scheduler;
     private Set<String> tables;
@@ -273,7 +275,10 @@ public class WalSource implements EventSource {
         String reason = error != null ? rootMessage(error) : message;
         state = SourceState.down("Debezium engine stopped: " + reason);
         if (error != null && io.pgrouter.postgres.PostgresErrors.connectionLost(error)) {
-            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting; said once per outage
+            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting; said once per outage. A
+            // connection attempt is cheap: tried at least every RECONNECT_MAX_MS, so streaming resumes soon after the
+            // server is back (with pgrouter.wal.max-restart-backoff-ms it came back up to 30 s later)
+            restartDelayMs = Math.min(restartDelayMs, Math.min(RECONNECT_MAX_MS, config.maxRestartBackoffMs()));
             if (outageReported) {
                 LOG.debugf("WAL source still cannot reach PostgreSQL (%s); trying again in %d ms", firstLine(reason), restartDelayMs);
             } else {
