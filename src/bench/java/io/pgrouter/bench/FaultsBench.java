@@ -149,7 +149,7 @@ public final class FaultsBench {
         List<Phase> phases = new ArrayList<>();
         Phase steady = begin(phases, "none (steady load, " + RATE + " tx/s)", writer);
         Thread.sleep(STEADY_SECONDS * 1000L);
-        end(steady, writer);
+        end(steady, writer, webhook.received, jms);
 
         Phase kill = begin(phases, "router kill -9", writer);
         List<Double> readySec = new ArrayList<>(), firstSec = new ArrayList<>();
@@ -173,7 +173,7 @@ public final class FaultsBench {
         }
         kill.notes = "from the kill: router ready (JVM start) " + p50max(readySec) + ", first delivery " + p50max(firstSec)
                 + "; recovery = caught up with what was written meanwhile";
-        end(kill, writer);
+        end(kill, writer, webhook.received, jms);
 
         for (boolean immediate : new boolean[] {false, true}) {
             Phase restart = begin(phases, "PostgreSQL restart (" + (immediate ? "immediate" : "fast") + ")", writer);
@@ -190,7 +190,7 @@ public final class FaultsBench {
                         restart.recoverySec.get(i));
             }
             restart.notes = "from the signal: PostgreSQL stopped " + p50max(stopSec) + ", accepting connections again " + p50max(upSec);
-            end(restart, writer);
+            end(restart, writer, webhook.received, jms);
         }
 
         Phase down = begin(phases, "webhook destination down " + DOWN_SECONDS + " s", writer);
@@ -207,7 +207,7 @@ public final class FaultsBench {
         down.notes = String.format(Locale.ROOT, "other routes kept: lake %.0f %%, JMS %.0f %% of their rate before; readiness while down: %s",
                 100 * during[1] / before[1], 100 * during[0] / before[0], health);
         Bench.say("webhook down for %.0f s: %s", (System.nanoTime() - t0) / 1e9, down.notes);
-        end(down, writer);
+        end(down, writer, webhook.received, jms);
 
         Phase slow = begin(phases, "webhook receiver slow (" + SLOW_MS + " ms a request) " + SLOW_SECONDS + " s", writer);
         before = rates(STEADY_SECONDS, jms, lake);
@@ -219,7 +219,7 @@ public final class FaultsBench {
         slow.notes = String.format(Locale.ROOT, "other routes kept: lake %.0f %%, JMS %.0f %% of their rate before; readiness while slow: %s",
                 100 * during[1] / before[1], 100 * during[0] / before[0], slowHealth);
         Bench.say("webhook slow for %d s: %s", SLOW_SECONDS, slow.notes);
-        end(slow, writer);
+        end(slow, writer, webhook.received, jms);
 
         if (diskFull) {
             Phase full = begin(phases, "lake folder's disk full " + DISK_FULL_SECONDS + " s (tmpfs)", writer);
@@ -236,7 +236,7 @@ public final class FaultsBench {
             full.notes = String.format(Locale.ROOT, "ERROR lines in the router's log while full: %d%s; readiness while full: %s", errors.size(),
                     errors.isEmpty() ? "" : " (first: " + errors.get(0).replaceAll("^.*?ERROR +", "") + ")", fullHealth);
             Bench.say("lake disk full for %d s: %s", DISK_FULL_SECONDS, full.notes);
-            end(full, writer);
+            end(full, writer, webhook.received, jms);
         }
 
         writer.close();
@@ -287,9 +287,11 @@ public final class FaultsBench {
         return p;
     }
 
-    private static void end(Phase p, Writer writer) {
+    private static void end(Phase p, Writer writer, Receiver... receivers) throws InterruptedException {
         p.endSeq = writer.next();
         p.load = Bench.loadAverage();
+        // the next fault starts on a stream that caught up: its redeliveries are not counted against this phase
+        awaitFlowing(System.nanoTime(), p.endSeq, receivers);
     }
 
     /** Seconds from {@code t0} until every receiver got an event written after sequence {@code seq0}. */

@@ -291,25 +291,28 @@ public class WalSource implements EventSource {
             if (outageReported) LOG.debug(state.detail());
             else LOG.warn(state.detail());
             outageReported = true;
-        } else if (sameFailure(error, reason)) {
+        } else if (sameFailure(reason)) {
             LOG.debugf("WAL source stopped again the same way (%s); restarting in %d ms", reason, restartDelayMs);
         } else {
-            LOG.errorf("WAL source stopped (%s); restarting in %d ms (while it fails the same way, once: until a batch goes through)", reason,
+            LOG.errorf("WAL source stopped (%s); restarting in %d ms (the same failure again within a minute is logged at DEBUG)", reason,
                     restartDelayMs);
         }
         scheduleRestart();
     }
 
-    /** The innermost message of the last engine failure logged; cleared when a batch goes through. */
-    private volatile String reportedFailure;
+    /** The last engine failure, and when: a failure that repeats (a full disk, a sink's store down) is logged once. */
+    private String reportedFailure;
+    private long reportedFailureAt;
 
-    /** Whether the engine failed as it did last time, with no batch through since (a full disk, a sink's store down). */
-    private boolean sameFailure(Throwable error, String reason) {
-        Throwable t = error;
-        while (t != null && t.getCause() != null && t.getCause() != t) t = t.getCause();
-        String innermost = t == null ? reason : t.getClass().getName() + ": " + t.getMessage();
-        boolean same = innermost.equals(reportedFailure);
-        reportedFailure = innermost;
+    /**
+     * Whether the engine failed as it did less than a minute before. Batches may go through in between (those without
+     * an event for the failing sink), so "until a batch goes through" would not keep a full disk to one line.
+     */
+    private boolean sameFailure(String reason) {
+        long now = System.currentTimeMillis();
+        boolean same = reason.equals(reportedFailure) && now - reportedFailureAt < 60_000;
+        reportedFailure = reason;
+        reportedFailureAt = now;
         return same;
     }
 
@@ -541,7 +544,6 @@ public class WalSource implements EventSource {
         // grow), and marking each record cost a map update per event (~5 % of this thread in a profile).
         markProcessedBelow(unmarked, committer, held);
         committer.markBatchFinished();
-        if (reportedFailure != null) reportedFailure = null;
     }
 
     /** Marks processed the newest of the records routed before sequence {@code held}, and forgets them all. */
