@@ -46,14 +46,23 @@ BEGIN
 END
 $$;
 
--- Durable variant: the same payload as a transactional logical-decoding message on the WAL (prefix = channel).
+-- Durable variant: the row change as a transactional logical-decoding message on the WAL (prefix = channel).
 -- No size limit, survives the router being down, and cheaper for writers than NOTIFY (no global commit lock).
+-- Leaner than change_payload, because every writer pays for it: the router takes the event's id, position, transaction
+-- and commit time from the WAL, and the key from the key columns named (TG_ARGV[1], passed on as comma-separated text).
+-- Payload: {"pgrouter":1, "schema", "table", "op", "key_columns", "before", "after"}.
 CREATE OR REPLACE FUNCTION pgrouter.emit_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_logical_emit_message(true, TG_ARGV[0], pgrouter.change_payload(lower(TG_OP),
-      CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_json(OLD) END,
-      CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_json(NEW) END,
-      coalesce(string_to_array(nullif(TG_ARGV[1], ''), ','), '{}'), TG_TABLE_SCHEMA, TG_TABLE_NAME)::text);
+  IF TG_OP = 'UPDATE' THEN
+    PERFORM pg_logical_emit_message(true, TG_ARGV[0], json_build_object('pgrouter', 1, 'schema', TG_TABLE_SCHEMA,
+        'table', TG_TABLE_NAME, 'op', 'update', 'key_columns', TG_ARGV[1], 'before', to_json(OLD), 'after', to_json(NEW))::text);
+  ELSIF TG_OP = 'INSERT' THEN
+    PERFORM pg_logical_emit_message(true, TG_ARGV[0], json_build_object('pgrouter', 1, 'schema', TG_TABLE_SCHEMA,
+        'table', TG_TABLE_NAME, 'op', 'insert', 'key_columns', TG_ARGV[1], 'after', to_json(NEW))::text);
+  ELSE -- DELETE, and TRUNCATE (a statement trigger: no row)
+    PERFORM pg_logical_emit_message(true, TG_ARGV[0], json_build_object('pgrouter', 1, 'schema', TG_TABLE_SCHEMA,
+        'table', TG_TABLE_NAME, 'op', lower(TG_OP), 'key_columns', TG_ARGV[1], 'before', to_json(OLD))::text);
+  END IF;
   RETURN NULL;
 END
 $$;

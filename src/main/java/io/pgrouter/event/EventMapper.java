@@ -181,8 +181,13 @@ public final class EventMapper {
             return statementEvents((ObjectNode) payload, id, lsn, txid, time, prefix);
         }
         if (isTriggerPayload(payload)) {
-            // the durable trigger: a row change carried in a message; its position and commit time come from the WAL
-            return List.of(triggerEvent((ObjectNode) payload, id, lsn, txid, time, prefix));
+            // the durable trigger: a row change carried in a message; its position and commit time come from the WAL,
+            // and its key from the key columns it names (the trigger leaves that work to the router: writers pay less)
+            ObjectNode p = (ObjectNode) payload;
+            if (!p.has("key") && p.has("key_columns")) {
+                p.set("key", key(namedKeyColumns(p), p.hasNonNull("after") ? p.get("after") : p.path("before")));
+            }
+            return List.of(triggerEvent(p, id, lsn, txid, time, prefix));
         }
         return List.of(new CanonicalEvent(id, "/postgres/" + database + "/message/" + prefix, Op.MESSAGE, null, time,
                 database, null, null, lsn, txid, prefix, payload));
@@ -198,8 +203,7 @@ public final class EventMapper {
      * message's id with the row's position in it ({@code :1}, {@code :2}, ...) keeps each row's id unique and stable.
      */
     private List<CanonicalEvent> statementEvents(ObjectNode p, String id, Long lsn, Long txid, String time, String prefix) {
-        List<String> keyColumns = new ArrayList<>();
-        p.path("key_columns").forEach(k -> keyColumns.add(k.asText()));
+        List<String> keyColumns = namedKeyColumns(p);
         ArrayNode rows = (ArrayNode) p.get("rows");
         List<CanonicalEvent> events = new ArrayList<>(rows.size());
         for (int i = 0; i < rows.size(); i++) {
@@ -209,15 +213,31 @@ public final class EventMapper {
             one.set("table", p.get("table"));
             one.set("op", p.get("op"));
             one.set("txid", p.get("txid"));
-            JsonNode values = row.hasNonNull("after") ? row.get("after") : row.path("before");
-            ObjectNode key = NODES.objectNode();
-            for (String column : keyColumns) key.set(column, values.path(column).isMissingNode() ? NullNode.instance : values.get(column));
-            one.set("key", key);
+            one.set("key", key(keyColumns, row.hasNonNull("after") ? row.get("after") : row.path("before")));
             one.set("before", row.get("before"));
             one.set("after", row.get("after"));
             events.add(triggerEvent(one, id + ":" + (i + 1), lsn, txid, time, prefix));
         }
         return events;
+    }
+
+    /** A trigger message's key columns: a JSON array, or the comma-separated text the row trigger passes on as it got it. */
+    private static List<String> namedKeyColumns(ObjectNode p) {
+        JsonNode named = p.path("key_columns");
+        List<String> columns = new ArrayList<>();
+        if (named.isTextual()) {
+            for (String column : named.asText().split(",")) if (!column.isBlank()) columns.add(column.strip());
+        } else {
+            named.forEach(k -> columns.add(k.asText()));
+        }
+        return columns;
+    }
+
+    /** The key of a row, in the key columns' order (a column the row lacks is null). */
+    private static ObjectNode key(List<String> keyColumns, JsonNode values) {
+        ObjectNode key = NODES.objectNode();
+        for (String column : keyColumns) key.set(column, values.path(column).isMissingNode() ? NullNode.instance : values.get(column));
+        return key;
     }
 
     private static Long commitMicros(Struct source, SourceFields fields, Struct value, EnvelopeFields envelope) {

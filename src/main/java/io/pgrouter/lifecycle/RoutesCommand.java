@@ -35,12 +35,14 @@ public final class RoutesCommand {
             Path app = Path.of(RoutesCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getParent().getParent();
             Path empty = Files.createTempDirectory("pgrouter-check");
             try {
-                List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+                // a short-lived JVM: the quick compiler only (C2 would not pay back in a few seconds) and the serial collector
+                List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
                 System.getProperties().stringPropertyNames().stream()
                         .filter(k -> k.startsWith("pgrouter.") || k.startsWith("quarkus.") || k.startsWith("camel."))
                         .forEach(k -> command.add("-D" + k + "=" + System.getProperty(k)));
                 command.addAll(List.of("-D" + RouterLifecycle.CHECK + "=" + dir.toAbsolutePath(), "-Dpgrouter.routes.dir=" + empty,
-                        "-Dpgrouter.routes.reload=false", "-Dquarkus.http.port=0", "-Dquarkus.log.level=WARN",
+                        "-Dpgrouter.routes.reload=false", "-Dcamel.main.jmx-enabled=false", "-Dquarkus.http.port=0", "-Dquarkus.log.level=WARN",
                         "-Dquarkus.log.category.\"io.pgrouter\".level=WARN", "-jar", app.resolve("quarkus-run.jar").toString()));
                 return new ProcessBuilder(command).inheritIO().start().waitFor();
             } finally {

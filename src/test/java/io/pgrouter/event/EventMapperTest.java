@@ -214,6 +214,17 @@ class EventMapperTest {
         assertThat(rows.get(0).type()).isEqualTo(rowLevel.type());
         assertThat(rows.get(0).txid()).isEqualTo(rowLevel.txid());
         assertThat(rows.get(1).data().get("changed")).isEmpty();
+
+        // the row trigger's lean payload (sql/pgrouter.sql emit_change): key columns as the installer passed them, the key
+        // made here; the same event as with the key in the payload
+        CanonicalEvent lean = mapper.fromDebezium(msg.apply("orders", "{\"pgrouter\":1,\"schema\":\"public\",\"table\":\"orders\","
+                + "\"op\":\"update\",\"key_columns\":\"id\",\"before\":{\"id\":3,\"total\":9.5},\"after\":{\"id\":3,\"total\":10}}")).get(0);
+        assertThat(lean.subject()).isEqualTo(rowLevel.subject());
+        assertThat(lean.data()).isEqualTo(rowLevel.data());
+        CanonicalEvent composite = mapper.fromDebezium(msg.apply("lines", "{\"pgrouter\":1,\"schema\":\"public\",\"table\":\"lines\","
+                + "\"op\":\"delete\",\"key_columns\":\"tenant,code\",\"before\":{\"code\":\"A-1\",\"n\":1,\"tenant\":7}}")).get(0);
+        assertThat(composite.type()).isEqualTo("postgres.row.delete");
+        assertThat(composite.subject()).isEqualTo("tenant=7,code=A-1");
     }
 
     @Test

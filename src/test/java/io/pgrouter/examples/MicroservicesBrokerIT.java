@@ -80,6 +80,8 @@ class MicroservicesBrokerIT {
                     webhookIds.computeIfAbsent(received(List.of(d.body()), ids).stream().findFirst().orElse(-1L), k -> new java.util.HashSet<>()).add(d.header("webhook-id"));
                 }
                 assertThat(webhookIds.values()).allSatisfy(sameEvent -> assertThat(sameEvent).hasSize(1));
+                // a clean stop marks what was delivered: nothing comes twice
+                assertThat(received(bodies(service), ids)).as("deliveries to %s", service).hasSameSizeAs(ids);
             }
         }
     }

@@ -41,12 +41,26 @@ final class OffsetGapCheck {
         this.table = WalSource.offsetsTable(slot);
     }
 
+    /** The offset Debezium stored last for this slot, or null (first start, or the database cannot be read). */
+    JsonNode storedOffset() {
+        try (Connection c = postgres.open()) {
+            return storedOffset(c);
+        } catch (SQLException e) {
+            return null; // the database is unreachable: Debezium's own start-up reports that
+        }
+    }
+
     /** The reason the source must not resume, or null when the stored position is still in the slot. */
     String gap() {
+        return gap(storedOffset());
+    }
+
+    /** As {@link #gap()}, for the offset read already. */
+    String gap(JsonNode storedOffset) {
+        Long stored = storedOffset == null ? null : confirmedBy(storedOffset);
         try (Connection c = postgres.open()) {
             String lost = invalidated(c);
             if (lost != null) return lost;
-            Long stored = storedLsn(c);
             if (stored == null) return null;
             Long confirmed = null;
             try (PreparedStatement ps = c.prepareStatement(
@@ -86,13 +100,12 @@ final class OffsetGapCheck {
                 + " (bin/pgrouter backfill --table schema.table)";
     }
 
-    private Long storedLsn(Connection c) throws SQLException {
+    private JsonNode storedOffset(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT offset_val FROM " + postgres.schema() + "." + table + " "
                 + "WHERE offset_key LIKE ? ORDER BY record_insert_ts DESC, record_insert_seq DESC LIMIT 1")) {
             ps.setString(1, WalSource.offsetKeyPattern(engineName));
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) return null;
-                return confirmedBy(CanonicalEvent.JSON.readTree(rs.getString(1)));
+                return rs.next() ? CanonicalEvent.JSON.readTree(rs.getString(1)) : null;
             }
         } catch (SQLException e) {
             if ("42P01".equals(e.getSQLState())) return null; // no offsets table yet: first start

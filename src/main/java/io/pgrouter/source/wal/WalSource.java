@@ -169,7 +169,9 @@ public class WalSource implements EventSource {
     private synchronized void launch() {
         if (stopping) return;
         restartPending = false;
-        String gap = new OffsetGapCheck(postgres, config).gap();
+        OffsetGapCheck offsets = new OffsetGapCheck(postgres, config);
+        com.fasterxml.jackson.databind.JsonNode stored = offsets.storedOffset();
+        String gap = offsets.gap(stored);
         if (gap != null) {
             // Debezium would silently resume from the slot's position: refuse, say why, and check again later
             state = SourceState.down(gap);
@@ -195,7 +197,7 @@ public class WalSource implements EventSource {
                 })
                 .using((success, message, error) -> onEngineStopped(self[0], message, error))
                 // records of this engine run not marked processed yet, oldest first (only its thread touches them)
-                .notifying(new BatchConsumer(self))
+                .notifying(new BatchConsumer(self, ReplayedRecords.after(stored)))
                 .build();
         engine = self[0];
         slotInactiveSince = 0;
@@ -469,9 +471,11 @@ public class WalSource implements EventSource {
         // only the engine's thread touches these, or a stop between two of its batches (under the dispatcher's lock)
         private final java.util.ArrayDeque<Unmarked> unmarked = new java.util.ArrayDeque<>();
         private DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer;
+        private final ReplayedRecords replayed;
 
-        BatchConsumer(DebeziumEngine<?>[] run) {
+        BatchConsumer(DebeziumEngine<?>[] run, ReplayedRecords replayed) {
             this.run = run;
+            this.replayed = replayed;
             current = this;
         }
 
@@ -485,7 +489,7 @@ public class WalSource implements EventSource {
                 // or marked; the next run reads it again, with the new routes
                 if (engine != run[0]) throw new IllegalStateException(REPLACED);
                 this.committer = committer;
-                WalSource.this.handleBatch(records, committer, unmarked);
+                WalSource.this.handleBatch(records, committer, unmarked, replayed);
             } finally {
                 batchSince = 0;
                 dispatcher.leaveBatch();
@@ -507,12 +511,17 @@ public class WalSource implements EventSource {
     }
 
     void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
-            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, java.util.ArrayDeque<Unmarked> unmarked)
-            throws InterruptedException {
+            DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, java.util.ArrayDeque<Unmarked> unmarked,
+            ReplayedRecords replayed) throws InterruptedException {
         for (ChangeEvent<SourceRecord, SourceRecord> record : records) {
             if (BackfillProgress.isNotification(record.value())) {
                 // Debezium's word on a backfill: out of band, no position of its own to store
                 backfillProgress.notification(record.value(), consumers);
+                continue;
+            }
+            if (replayed.skip(record.value().sourceOffset())) {
+                // processed before the last stop, sent again by Debezium: marked, not routed
+                unmarked.add(new Unmarked(dispatcher.nextSequence(), record));
                 continue;
             }
             try {
@@ -609,16 +618,31 @@ public class WalSource implements EventSource {
         return tables;
     }
 
+    /** How long tables seen to exist are trusted without another query. */
+    private static final long KNOWN_TABLES_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    private volatile Set<String> knownTables = Set.of();
+    private volatile long knownTablesAt;
+
+    /**
+     * The wanted tables that exist. One query lists every table and the answer is trusted for a few seconds, so a folder
+     * of routes (start-up, a reload, {@code routes check}) costs one connection, not one per route; a table not among
+     * them is always looked up afresh (a table created a moment ago is found).
+     */
     private Set<String> existingTables(Set<String> wanted) throws SQLException {
-        Set<String> found = new TreeSet<>();
+        Set<String> known = knownTables;
+        if (System.nanoTime() - knownTablesAt < KNOWN_TABLES_NANOS && known.containsAll(wanted)) return new TreeSet<>(wanted);
+        Set<String> all = new java.util.HashSet<>();
         try (Connection c = postgres.open();
                 PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || c.relname FROM pg_class c "
-                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY (?)")) {
-            ps.setArray(1, c.createArrayOf("text", wanted.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) found.add(rs.getString(1));
-            }
+                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+                        + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) all.add(rs.getString(1));
         }
+        knownTables = all;
+        knownTablesAt = System.nanoTime();
+        Set<String> found = new TreeSet<>(wanted);
+        found.retainAll(all);
         return found;
     }
 
