@@ -108,7 +108,8 @@ public final class FaultsBench {
             for (String t : TABLES) {
                 s.execute("CREATE TABLE " + t + " (id bigserial PRIMARY KEY, seq bigint NOT NULL, payload text NOT NULL)");
             }
-            // a fast shutdown waits for the walsender's client up to this long (docs/delivery.md); PostgreSQL's default is 60 s
+            // ends a walsender whose client went silent sooner than PostgreSQL's 60 s (a killed router's, say); a fast
+            // shutdown still waits for a connected router to confirm the last WAL (docs/reliability.md)
             s.execute("ALTER SYSTEM SET wal_sender_timeout = '10s'");
             s.execute("SELECT pg_reload_conf()");
         }
