@@ -32,6 +32,16 @@ CREATE TABLE IF NOT EXISTS test.mq_news (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_forbidden (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+-- Kafka over TLS and SASL/SCRAM (KafkaSecurityTest): one table per listener and credentials
+CREATE TABLE IF NOT EXISTS test.kafka_tls (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.kafka_scram (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.kafka_wrong (id int PRIMARY KEY, note text);
+-- any Camel endpoint on the delivery contract (DurableSinkTest)
+CREATE TABLE IF NOT EXISTS test.durable_mqtt (id int PRIMARY KEY, version int NOT NULL);
+CREATE TABLE IF NOT EXISTS test.durable_http (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.jms_direct (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.durable_redis (id int PRIMARY KEY, version int NOT NULL);
+CREATE TABLE IF NOT EXISTS test.durable_nats (id int PRIMARY KEY, version int NOT NULL);
 -- a subject with a backlog in the retry store (webhook sink)
 CREATE TABLE test.backlog_hooks (id int PRIMARY KEY, n int NOT NULL);
 -- batched webhook with a linger across source batches
@@ -46,7 +56,11 @@ CREATE TABLE IF NOT EXISTS test.rabbit_orders (id int PRIMARY KEY, status text, 
 ALTER TABLE test.rabbit_orders REPLICA IDENTITY FULL;
 CREATE TABLE IF NOT EXISTS test.rabbit_unrouted (id int PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS test.rabbit_lost (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.rabbit_regions (id int PRIMARY KEY, region text);
 CREATE TABLE IF NOT EXISTS test.rabbit_outage (id int PRIMARY KEY, version int NOT NULL);
+-- RabbitMQ over TLS (RabbitMqTlsTest)
+CREATE TABLE IF NOT EXISTS test.rabbit_tls (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.rabbit_untrusted (id int PRIMARY KEY, note text);
 -- data-lake sink tests (DatalakeSinkTest, DatalakeKillIT)
 CREATE TABLE IF NOT EXISTS test.lake_types (
   id       int PRIMARY KEY,
@@ -87,6 +101,7 @@ CREATE TABLE IF NOT EXISTS test.ident_install (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.flush_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.down_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_flush (id int PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS test.mq_regions (id int PRIMARY KEY, region text);
 -- a retry store that cannot take events (tests): counts each refused insert (a sequence survives the rollback)
 CREATE SEQUENCE IF NOT EXISTS test.refused_parks;
 CREATE OR REPLACE FUNCTION test.refuse_parks() RETURNS trigger LANGUAGE plpgsql AS $$

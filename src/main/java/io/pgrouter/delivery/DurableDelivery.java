@@ -27,6 +27,12 @@ public final class DurableDelivery {
         void run() throws SinkDeliveryException, InterruptedException;
     }
 
+    /** One attempt at what is left of a batch: see {@link DeliveryBatch} for what it reports and how. */
+    @FunctionalInterface
+    public interface BatchAttempt<B> {
+        void send(B batch) throws SinkDeliveryException, InterruptedException;
+    }
+
     /**
      * How a sink retries. {@code retries}: in-line retries after the first attempt; {@code backoffMs}: the first wait,
      * doubled per attempt up to {@code maxBackoffMs}, with jitter; {@code maxInlineWaitMs}: a longer wait (say a
@@ -141,6 +147,63 @@ public final class DurableDelivery {
         }
         throw new SinkDeliveryException(sink, where + " failed " + last.attempts() + " attempts; last: " + last.getMessage(), last.lastStatus(),
                 last.responseExcerpt(), last.attempts(), true, last.retryAfterMs(), null);
+    }
+
+    /** The events that may be sent now, in order; each of the others went to the retry store ({@link #admit}). */
+    public <T extends SinkEvent> java.util.List<T> admitted(java.util.List<T> events) throws java.sql.SQLException {
+        java.util.List<T> admitted = new java.util.ArrayList<>(events.size());
+        for (T e : events) {
+            if (admit(e.json(), e.subject(), e.routeId())) admitted.add(e);
+        }
+        return admitted;
+    }
+
+    /**
+     * The whole path for a batch of admitted events, the one every batching sink shares: attempts with in-line
+     * retries; what the destination refused for good goes to dead letters with its reason (an attempt that throws a
+     * permanent failure refuses everything left); when the retries ran out, the events left wait in the retry store in
+     * order (dead letters without a retry budget) and the destination is down; the others count as delivered. Throws
+     * only when an event can be neither delivered nor stored: the caller then holds the whole batch again.
+     */
+    public <T extends SinkEvent, B extends DeliveryBatch<T>> void deliverBatch(B batch, BatchAttempt<B> attempt) throws Exception {
+        if (batch.events().isEmpty()) return;
+        SinkDeliveryException last;
+        try {
+            last = inline(() -> attempt.send(batch));
+        } catch (SinkDeliveryException refused) {
+            for (T e : batch.remaining()) batch.reject(e, refused);
+            last = null;
+        }
+        for (DeliveryBatch.Refused<T> r : batch.refused()) {
+            LOG.errorf("%s refused an event of subject %s for good (%s): it goes to dead letters", where, r.event().subject(), r.reason().getMessage());
+            deadLetter(r.event().json(), r.event().routeId(), r.reason());
+        }
+        settled(last);
+        java.util.List<T> left = last == null ? java.util.List.of() : batch.remaining();
+        java.util.Set<T> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        batch.refused().forEach(r -> notDelivered.add(r.event()));
+        notDelivered.addAll(left);
+        for (T e : batch.events()) {
+            if (!notDelivered.contains(e)) delivered(e.routeId());
+        }
+        if (left.isEmpty()) return;
+        if (!policy.durable()) {
+            LOG.errorf("%s failed %d attempts (%s): %d events go to dead letters (no retry budget)", where, last.attempts(), last.getMessage(), left.size());
+            for (T e : left) deadLetter(e.json(), e.routeId(), last);
+            return;
+        }
+        for (T e : left) parkQuietly(e.json(), e.subject(), e.routeId(), last);
+        LOG.warnf("%s: %d events wait in the retry store after %d attempts (%s)", where, left.size(), last.attempts(), last.getMessage());
+    }
+
+    /**
+     * One attempt for an event waiting in the retry store, as a batch of one (see {@link #deliverBatch}): its success
+     * marks the destination up; a refusal for good is thrown (the retry worker dead-letters the event).
+     */
+    public <T extends SinkEvent, B extends DeliveryBatch<T>> void redeliver(B single, BatchAttempt<B> attempt)
+            throws SinkDeliveryException, InterruptedException {
+        probe(() -> attempt.send(single));
+        if (!single.refused().isEmpty()) throw single.refused().get(0).reason();
     }
 
     /**

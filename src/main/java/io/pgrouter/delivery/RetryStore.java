@@ -44,7 +44,9 @@ public class RetryStore {
                 "CREATE TABLE IF NOT EXISTS " + table + " (id bigserial PRIMARY KEY, sink_key text NOT NULL, route_id text NOT NULL, "
                         + "subject text NOT NULL, event text NOT NULL, attempts int NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
                         + "next_attempt_at timestamptz NOT NULL, last_status int, last_error text)",
-                "CREATE INDEX IF NOT EXISTS retries_order ON " + table + " (sink_key, subject, id)");
+                "CREATE INDEX IF NOT EXISTS retries_order ON " + table + " (sink_key, subject, id)",
+                // sinks are named by their Kamelet: events the search sink parked under its earlier name are re-sent under this one
+                "UPDATE " + table + " SET sink_key = 'search-index-sink' || substr(sink_key, 12) WHERE sink_key LIKE 'search-sink:%'");
     }
 
     private String table() {

@@ -11,13 +11,37 @@ import org.apache.camel.support.DefaultComponent;
  */
 public abstract class RetryingSinkComponent extends DefaultComponent implements BatchBoundary {
 
-    /** The sink's own batch end for the calling source (see {@link BatchBoundary#flush()}). */
-    protected abstract void flushSink() throws Exception;
+    /** Every endpoint made by this component, in the order they were made. */
+    private final java.util.List<RetryingSinkEndpoint> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    /** The sink's own batch end with lingering (see {@link BatchBoundary#flushDue()}); by default all of {@link #flushSink()}. */
+    /**
+     * The sink's own batch end for the calling source (see {@link BatchBoundary#flush()}): by default every endpoint's
+     * {@link RetryingSinkEndpoint#flushSource()}; the first failure is thrown once all were tried (the source batch
+     * then comes again).
+     */
+    protected void flushSink() throws Exception {
+        flushSinkDue();
+    }
+
+    /** The sink's own batch end with lingering (see {@link BatchBoundary#flushDue()}): by default every endpoint's {@link RetryingSinkEndpoint#flushSourceDue()}. */
     protected long flushSinkDue() throws Exception {
-        flushSink();
-        return Long.MAX_VALUE;
+        long held = Long.MAX_VALUE;
+        Exception first = null;
+        for (RetryingSinkEndpoint e : endpoints) {
+            try {
+                held = Math.min(held, e.flushSourceDue());
+            } catch (Exception failure) {
+                if (first == null) first = failure;
+                else first.addSuppressed(failure);
+            }
+        }
+        if (first != null) throw first;
+        return held;
+    }
+
+    /** Every endpoint made by this component. */
+    protected java.util.List<RetryingSinkEndpoint> endpoints() {
+        return java.util.List.copyOf(endpoints);
     }
 
     /** The sink's batch end, then every event the source parked meanwhile is written to the retry store. */
@@ -71,12 +95,13 @@ public abstract class RetryingSinkComponent extends DefaultComponent implements 
 
     /**
      * A new endpoint made ready: its options set from the URI, then checked ({@code check} throws a readable error for
-     * a bad option), then handed to the retry worker.
+     * a bad option), then handed to the retry worker; from then on the component's batch end flushes it.
      */
     protected <E extends RetryingSinkEndpoint> E configured(E endpoint, java.util.Map<String, Object> parameters, Check<E> check) throws Exception {
         setProperties(endpoint, parameters);
         check.on(endpoint);
         registerWithRetryWorker(endpoint);
+        endpoints.add(endpoint);
         return endpoint;
     }
 

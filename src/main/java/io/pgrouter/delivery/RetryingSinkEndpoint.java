@@ -27,6 +27,20 @@ public abstract class RetryingSinkEndpoint extends DefaultEndpoint implements Re
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
     }
 
+    /**
+     * The calling source's batch end at this endpoint ({@link BatchBoundary#flush()}): sends what it holds for that
+     * source and returns once each event is delivered, dead-lettered or in the retry store; when that cannot be, keeps
+     * the events and throws. By default an endpoint holds nothing.
+     */
+    protected void flushSource() throws Exception {
+    }
+
+    /** As {@link #flushSource()} for an endpoint that may hold events across source batches (see {@link BatchBoundary#flushDue()}). */
+    protected long flushSourceDue() throws Exception {
+        flushSource();
+        return Long.MAX_VALUE;
+    }
+
     void destination(SinkDestinations.Destination destination) {
         this.destination = destination;
     }

@@ -59,7 +59,7 @@ final class RoutesCheck {
                 }
             } catch (Exception e) {
                 problems++;
-                out.println(oneLine(file, StartupProblem.describe(e)));
+                out.println(oneLine(file, StartupProblem.describe(e), failedStepLine(e)));
             } finally {
                 Set<String> added = ids();
                 added.removeAll(before);
@@ -81,14 +81,39 @@ final class RoutesCheck {
         return 1;
     }
 
-    /** {@code file:line: message} when the message names the line, else {@code file: message}. */
-    static String oneLine(Path file, String message) {
+    /** {@code file:line: message} when the message names the line (or the failed step's line is known), else {@code file: message}. */
+    static String oneLine(Path file, String message, int stepLine) {
         String text = message.replace('\n', ' ').trim();
         var line = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(file.toString()) + ":(\\d+)").matcher(text);
         if (line.find()) return file + ":" + line.group(1) + ": " + text;
         var routeLine = java.util.regex.Pattern.compile("\\.yaml:(\\d+)").matcher(text);
         if (routeLine.find()) return file + ":" + routeLine.group(1) + ": " + text;
-        return file + ": " + text;
+        return file + (stepLine > 0 ? ":" + stepLine : "") + ": " + text;
+    }
+
+    /** Camel names the step that failed (">>> to[uri] <<<") but not its line (a Kamelet's parameters): its line in the route file, or -1. */
+    private int failedStepLine(Throwable failure) {
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (!(t instanceof org.apache.camel.FailedToCreateRouteException f) || f.getRouteId() == null) continue;
+            var model = camel.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class);
+            var route = model == null ? null : model.getRouteDefinition(f.getRouteId());
+            var step = java.util.regex.Pattern.compile(">>> \\w+\\[(.*?)] <<<").matcher(String.valueOf(f.getMessage()));
+            if (route == null || !step.find()) return -1;
+            return lineOf(route.getOutputs(), step.group(1));
+        }
+        return -1;
+    }
+
+    private static int lineOf(List<org.apache.camel.model.ProcessorDefinition<?>> steps, String uri) {
+        for (var s : steps) {
+            if (s instanceof org.apache.camel.model.SendDefinition<?> send && send.getEndpointUri() != null && uri.startsWith(send.getEndpointUri())
+                    && s.getLineNumber() > 0) {
+                return s.getLineNumber();
+            }
+            int inner = lineOf(s.getOutputs(), uri);
+            if (inner > 0) return inner;
+        }
+        return -1;
     }
 
     private Set<String> ids() {

@@ -103,7 +103,10 @@ public final class StartupProblem {
                         + ") to the folder with your route files.";
             }
             if (t.getMessage() != null && !t.getMessage().isBlank()) {
-                if (t.getStackTrace().length > 0 && t.getStackTrace()[0].getClassName().startsWith("io.pgrouter.")) return t.getMessage();
+                if (t.getStackTrace().length > 0 && t.getStackTrace()[0].getClassName().startsWith("io.pgrouter.")) {
+                    // a sink's option names the parameter; the route (and its file:line) says where it is set
+                    return route == null || t.getMessage().contains(route) ? t.getMessage() : route + ": " + t.getMessage();
+                }
                 // the exception's name says what a bare message (a path, a number) does not
                 deepest = t.getClass().getSimpleName() + ": " + t.getMessage();
             }

@@ -63,6 +63,8 @@ class RoutesCheckIT {
         Files.writeString(dir.resolve("c-no-table.yaml"), route("no-table", "marketplace.nope", "kamelet:datalake-sink?target=data/lake"));
         Files.writeString(dir.resolve("d-no-url.yaml"), route("no-url", "marketplace.products", "kamelet:webhook-sink"));
         Files.writeString(dir.resolve("e-placeholder.yaml"), route("placeholder", "marketplace.products", "kamelet:webhook-sink?url={{pgrouter.nowhere.url}}"));
+        Files.writeString(dir.resolve("f-template.yaml"), route("template", "marketplace.products", "kamelet:kafka-sink").replace("- to: \"kamelet:kafka-sink\"",
+                "- to:\n            uri: kamelet:kafka-sink\n            parameters:\n              brokers: 127.0.0.1:1\n              topic: \"pg.${tabel}\""));
 
         Result result = check(dir);
         assertThat(result.code()).as(result.output()).isEqualTo(1);
@@ -72,7 +74,9 @@ class RoutesCheckIT {
         assertThat(out).containsPattern("c-no-table\\.yaml(:\\d+)?: .*marketplace\\.nope.*does not exist");
         assertThat(out).containsPattern("d-no-url\\.yaml(:\\d+)?: .*url");
         assertThat(out).containsPattern("e-placeholder\\.yaml(:\\d+)?: .*pgrouter\\.nowhere\\.url");
-        assertThat(out).contains("4 of 5 route file(s) have a problem");
+        // a template is checked before any event: the line of the step, the route, the placeholder and what is known
+        assertThat(out).containsPattern("f-template\\.yaml:8: route 'template': kafka-sink topic: unknown placeholder \\$\\{tabel} in 'pg\\.\\$\\{tabel}'.*Known: \\$\\{database}");
+        assertThat(out).contains("5 of 6 route file(s) have a problem");
     }
 
     @Test

@@ -1,7 +1,5 @@
 package io.pgrouter.testing;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -24,20 +22,37 @@ public final class KafkaNode {
 
     private final Map<String, Object> config = new HashMap<>();
     private final String bootstrap;
+    private final Map<String, String> listenerAddresses = new HashMap<>();
     private KafkaRaftServer server;
 
     public KafkaNode(Path logDir, Map<String, Object> overrides) throws Exception {
-        int port = freePort();
-        int controllerPort = freePort();
+        this(logDir, overrides, List.of());
+    }
+
+    /**
+     * With a listener per security protocol in {@code protocols} (SSL, SASL_SSL, SASL_PLAINTEXT) besides PLAINTEXT,
+     * each named after its protocol; their TLS and SASL settings come in {@code overrides}.
+     */
+    public KafkaNode(Path logDir, Map<String, Object> overrides, List<String> protocols) throws Exception {
+        int port = Ports.free();
+        int controllerPort = Ports.free();
         bootstrap = "127.0.0.1:" + port;
+        StringBuilder listeners = new StringBuilder("PLAINTEXT://" + bootstrap);
+        StringBuilder map = new StringBuilder("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        for (String protocol : protocols) {
+            String address = "127.0.0.1:" + Ports.free();
+            listenerAddresses.put(protocol, address);
+            listeners.append(',').append(protocol).append("://").append(address);
+            map.append(',').append(protocol).append(':').append(protocol);
+        }
         config.put("process.roles", "broker,controller");
         config.put("node.id", "1");
         config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        config.put("listeners", "PLAINTEXT://" + bootstrap + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        config.put("advertised.listeners", "PLAINTEXT://" + bootstrap);
+        config.put("listeners", listeners + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        config.put("advertised.listeners", listeners.toString());
         config.put("controller.listener.names", "CONTROLLER");
         config.put("inter.broker.listener.name", "PLAINTEXT");
-        config.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        config.put("listener.security.protocol.map", map.toString());
         config.put("log.dirs", logDir.toString());
         // one node: internal topics with one replica, or consumer groups never get a coordinator
         config.put("offsets.topic.replication.factor", "1");
@@ -53,14 +68,14 @@ public final class KafkaNode {
                 .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION).setPrintStream(System.out).run();
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
+    /** The PLAINTEXT listener. */
     public String bootstrapServers() {
         return bootstrap;
+    }
+
+    /** The listener of one of the extra protocols. */
+    public String bootstrapServers(String protocol) {
+        return listenerAddresses.get(protocol);
     }
 
     /** Starts the node (again): returns once its broker is registered and serves clients. */

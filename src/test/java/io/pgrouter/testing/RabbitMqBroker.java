@@ -31,6 +31,11 @@ public final class RabbitMqBroker implements AutoCloseable {
 
     /** @param maxMessageBytes the broker's max_message_size (bigger messages close the publishing channel) */
     public RabbitMqBroker(long maxMessageBytes) throws IOException {
+        this(maxMessageBytes, List.of());
+    }
+
+    /** With more lines of rabbitmq.conf (a TLS listener: {@code listeners.ssl.default}, {@code ssl_options.*}). */
+    public RabbitMqBroker(long maxMessageBytes, List<String> moreConfig) throws IOException {
         if (!Files.isExecutable(SERVER)) {
             throw new IllegalStateException(SERVER + " is missing: install Debian's rabbitmq-server (apt-get install -y rabbitmq-server; .ci/run does)");
         }
@@ -46,7 +51,7 @@ public final class RabbitMqBroker implements AutoCloseable {
                 "log.console = false",
                 "log.file.level = warning",
                 // a small test machine: the default disk alarm (50 MB free) is fine, the memory alarm must not trip under load
-                "vm_memory_high_watermark.relative = 0.8", ""));
+                "vm_memory_high_watermark.relative = 0.8", String.join("\n", moreConfig), ""));
         // the consistent-hash exchange ships with the server: consumers that share a stream by subject
         Files.writeString(home.resolve("enabled_plugins"), "[rabbitmq_consistent_hash_exchange].\n");
         if (isRoot()) run("chown", "-R", "rabbitmq:rabbitmq", home.toString());
@@ -54,6 +59,11 @@ public final class RabbitMqBroker implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** Its folder, readable by the broker (files its configuration names go here). */
+    public Path home() {
+        return home;
     }
 
     public String url() {

@@ -34,6 +34,8 @@ import io.pgrouter.delivery.SourceBuffers;
 public class DatalakeEndpoint extends DefaultEndpoint {
 
     private static final Logger LOG = Logger.getLogger(DatalakeEndpoint.class);
+    /** The sink's name in dead letters: its Kamelet's. */
+    static final String SINK = "datalake-sink";
     private static final DateTimeFormatter START = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
 
     private String target;
@@ -47,7 +49,7 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     private long lingerMs;
     private String fields = MetaField.DEFAULT;
     private String s3Endpoint;
-    private String s3Region;
+    private String s3Region = "us-east-1";
     private String s3AccessKey;
     private String s3SecretKey;
     private boolean s3PathStyle;
@@ -117,7 +119,12 @@ public class DatalakeEndpoint extends DefaultEndpoint {
         return new DefaultProducer(this) {
             @Override
             public void process(org.apache.camel.Exchange exchange) throws Exception {
-                append(event(exchange), exchange.getProperty(BatchBoundary.SEQUENCE, 0L, Long.class));
+                try {
+                    append(event(exchange), exchange.getProperty(BatchBoundary.SEQUENCE, 0L, Long.class));
+                } catch (IllegalArgumentException misfit) {
+                    // dead-lettered by the dispatcher, under the Kamelet's name
+                    throw new io.pgrouter.delivery.SinkDeliveryException(SINK, misfit.getMessage(), null, null, 1, misfit);
+                }
             }
         };
     }

@@ -25,11 +25,7 @@ public class EmailComponent extends RetryingSinkComponent {
     @Inject
     SentEmails sent;
 
-    /** Every email is sent while its event is routed: nothing is held until the end of the source batch. */
-    @Override
-    protected void flushSink() {
-    }
-
+    // every email is sent while its event is routed: nothing is held until the end of the source batch
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         return configured(new EmailEndpoint(uri, this), parameters, EmailEndpoint::validate);

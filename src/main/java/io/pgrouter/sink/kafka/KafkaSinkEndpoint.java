@@ -10,8 +10,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -32,6 +30,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.event.EventTemplate;
 import io.pgrouter.sink.queue.QueueDelivery;
 import io.pgrouter.sink.queue.QueueEvent;
 import io.pgrouter.sink.queue.QueueSinkEndpoint;
@@ -44,13 +43,15 @@ import io.pgrouter.sink.queue.QueueSinkEndpoint;
 public class KafkaSinkEndpoint extends QueueSinkEndpoint {
 
     static final String SINK = "kafka-sink";
-    private static final Pattern TOKEN = Pattern.compile("\\$\\{([a-z]+)}");
 
     private String brokers;
     private String topic = "pg.${schema}.${table}";
+    private EventTemplate topicTemplate;
     private int lingerMs = 5;
     private String compression = "none";
     private long deliveryTimeoutMs = 15_000;
+    private String clientSettings = ProducerSettings.DEFAULT_PREFIX;
+    private ProducerSettings settings;
 
     private KafkaProducer<String, byte[]> producer;
     /** Records sent for buffered events, awaited by the next attempt; an event without one (a retry) is sent again. */
@@ -78,42 +79,57 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
 
     @Override
     protected String where() {
-        return "kafka " + brokers + " topic " + topic;
+        // other client settings (other credentials) are another destination: one can be refused while the other is up
+        return "kafka " + brokers + " topic " + topic + (ProducerSettings.DEFAULT_PREFIX.equals(clientSettings) ? "" : " settings " + clientSettings);
     }
 
     @Override
     protected String identity() {
-        return brokers + "|" + topic;
+        // other client settings may be other credentials: their own key (the default prefix keeps the keys sinks had before it)
+        return brokers + "|" + topic + (ProducerSettings.DEFAULT_PREFIX.equals(clientSettings) ? "" : "|" + clientSettings);
     }
 
     @Override
     protected void validate() {
         if (brokers == null || brokers.isBlank()) throw new IllegalArgumentException("kafka-sink needs brokers");
         if (topic == null || topic.isBlank()) throw new IllegalArgumentException("kafka-sink needs topic");
+        try {
+            topicTemplate = EventTemplate.parse(topic);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("kafka-sink topic: " + e.getMessage() + " in the route's kafka-sink parameters", e);
+        }
         if (!List.of("none", "gzip", "snappy", "lz4", "zstd").contains(compression)) {
             throw new IllegalArgumentException("kafka-sink compression must be none, gzip, snappy, lz4 or zstd, got " + compression);
         }
         if (deliveryTimeoutMs < lingerMs + 1000L) throw new IllegalArgumentException("kafka-sink deliveryTimeoutMs must be at least lingerMs + 1000");
+        settings = ProducerSettings.under(clientSettings);
+        settings.check(producerProperties());
+    }
+
+    /** The producer's settings: the sink's own, then the client settings passed through (TLS, SASL, tuning). */
+    private Properties producerProperties() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
+        // a source batch sends up to thousands of records at once: 64 KiB batches (default 16 KiB) mean fewer produce requests
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, 65_536);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) deliveryTimeoutMs);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(30_000, deliveryTimeoutMs - lingerMs));
+        // how long send() may block for a topic's metadata or buffer space: the routing thread waits, so keep it short
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(deliveryTimeoutMs, 5_000));
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "pgrouter-" + sinkKey());
+        p.putAll(settings.values());
+        return p;
     }
 
     private KafkaProducer<String, byte[]> producer() {
         synchronized (producerLock) {
         if (producer == null) {
-            Properties p = new Properties();
-            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
-            p.put(ProducerConfig.ACKS_CONFIG, "all");
-            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
-            p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
-            p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
-            // a source batch sends up to thousands of records at once: 64 KiB batches (default 16 KiB) mean fewer produce requests
-            p.put(ProducerConfig.BATCH_SIZE_CONFIG, 65_536);
-            p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) deliveryTimeoutMs);
-            p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(30_000, deliveryTimeoutMs - lingerMs));
-            // how long send() may block for a topic's metadata or buffer space: the routing thread waits, so keep it short
-            p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(deliveryTimeoutMs, 5_000));
-            p.put(ProducerConfig.CLIENT_ID_CONFIG, "pgrouter-" + sinkKey());
-            producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+            producer = new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
         }
         return producer;
         }
@@ -162,18 +178,21 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         }
     }
 
-    /** The topic template with ${schema}, ${table}, ${database}, ${op}, ${channel} (the event's pg* attributes) or ${type} filled in. */
+    /** The topic for an event, from the template (see {@link EventTemplate}); a value the event lacks refuses the event for good. */
     String topicFor(QueueEvent e) {
-        Matcher m = TOKEN.matcher(topic);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String name = m.group(1);
-            String value = e.attributes().containsKey("pg" + name) ? e.attributes().get("pg" + name) : e.attributes().get(name);
-            if (value == null) throw new InvalidTopicException("topic template " + topic + " names ${" + name + "}, which event " + e.id() + " has not");
-            m.appendReplacement(out, Matcher.quoteReplacement(value));
+        try {
+            return topicTemplate.apply(e.attributes(), () -> data(e));
+        } catch (EventTemplate.MissingValue missing) {
+            throw new InvalidTopicException(missing.getMessage());
         }
-        m.appendTail(out);
-        return out.toString();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode data(QueueEvent e) {
+        try {
+            return io.pgrouter.event.CanonicalEvent.JSON.readTree(e.json()).get("data");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException notJson) {
+            return null;
+        }
     }
 
     @Override
@@ -241,6 +260,7 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     private boolean clusterSaysNoSuchTopic(String topic) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+        p.putAll(settings.forAdmin());
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
         try (Admin admin = Admin.create(p)) {
@@ -264,7 +284,7 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     }
 
     private SinkDeliveryException failure(Throwable e, boolean retryable) {
-        String message = where() + (retryable ? " failed: " : " refused the record: ") + e;
+        String message = where() + (retryable ? " failed: " : " refused the record: ") + e + settings.hint(e);
         return new SinkDeliveryException(SINK, message, null, e.getMessage(), 1, retryable, null, e);
     }
 
@@ -291,6 +311,8 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     public void setLingerMs(int lingerMs) { this.lingerMs = lingerMs; }
     public String getCompression() { return compression; }
     public void setCompression(String compression) { this.compression = compression; }
+    public String getClientSettings() { return clientSettings; }
+    public void setClientSettings(String clientSettings) { this.clientSettings = clientSettings; }
     public long getDeliveryTimeoutMs() { return deliveryTimeoutMs; }
     public void setDeliveryTimeoutMs(long deliveryTimeoutMs) { this.deliveryTimeoutMs = deliveryTimeoutMs; }
 }

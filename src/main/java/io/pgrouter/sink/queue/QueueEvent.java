@@ -9,13 +9,14 @@ import com.fasterxml.jackson.core.JsonToken;
 
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SinkEvent;
 
 /**
  * One event on its way to a broker: the CloudEvent JSON as the body, its subject (the per-key order and the
  * message key or group), the route it came from, and its context attributes (everything but {@code data}), which
  * the sinks send as {@code ce_*} message properties or headers.
  */
-public record QueueEvent(String json, String subject, String routeId, Map<String, String> attributes) {
+public record QueueEvent(String json, String subject, String routeId, Map<String, String> attributes) implements SinkEvent {
 
     /** Reads the attributes from the event JSON itself, so a re-sent event carries exactly what the first send did. */
     public static QueueEvent of(String json, String routeId, String sink) throws SinkDeliveryException {

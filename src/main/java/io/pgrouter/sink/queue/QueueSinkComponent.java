@@ -2,7 +2,6 @@ package io.pgrouter.sink.queue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.camel.Endpoint;
 
@@ -14,32 +13,15 @@ import io.pgrouter.delivery.RetryingSinkComponent;
  */
 public abstract class QueueSinkComponent extends RetryingSinkComponent {
 
-    private final List<QueueSinkEndpoint> endpoints = new CopyOnWriteArrayList<>();
-
     protected abstract QueueSinkEndpoint newEndpoint(String uri);
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        QueueSinkEndpoint endpoint = configured(newEndpoint(uri), parameters, e -> e.init(this));
-        endpoints.add(endpoint);
-        return endpoint;
+        return configured(newEndpoint(uri), parameters, e -> e.init(this));
     }
 
-    /** Every endpoint sends the calling source's batch; the first failure is thrown after all were tried (the source batch then comes again). */
-    @Override
-    protected void flushSink() throws Exception {
-        Exception first = null;
-        for (QueueSinkEndpoint e : endpoints) {
-            try {
-                e.flush();
-            } catch (Exception failure) {
-                if (first == null) first = failure;
-            }
-        }
-        if (first != null) throw first;
-    }
-
-    public List<QueueSinkEndpoint> endpoints() {
-        return List.copyOf(endpoints);
+    /** The endpoints of this sink, e.g. to see whether their broker is down. */
+    public List<QueueSinkEndpoint> queueEndpoints() {
+        return endpoints().stream().map(QueueSinkEndpoint.class::cast).toList();
     }
 }

@@ -67,7 +67,7 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
     void init(RetryingSinkComponent component) {
         if (batchSize < 1) throw new IllegalArgumentException(sink() + " batchSize must be 1 or more, got " + batchSize);
         validate();
-        delivery = new QueueDelivery(where(), component.delivery(sink(), this, where()));
+        delivery = new QueueDelivery(component.delivery(sink(), this, where()));
     }
 
     @Override
@@ -93,7 +93,7 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
         List<QueueEvent> buffered = buffers.mine();
         buffered.add(event);
         buffered(event);
-        if (buffered.size() >= batchSize) flush();
+        if (buffered.size() >= batchSize) flushSource();
     }
 
     /**
@@ -101,7 +101,8 @@ public abstract class QueueSinkEndpoint extends RetryingSinkEndpoint {
      * store. When that cannot be (the stores are unavailable too) the batch is held again and this throws, so the
      * source keeps its position before those events.
      */
-    public synchronized void flush() throws Exception {
+    @Override
+    protected synchronized void flushSource() throws Exception {
         buffers.discardEnded(List::clear);
         List<QueueEvent> buffered = buffers.mineIfAny();
         if (buffered == null || buffered.isEmpty()) return;

@@ -1,8 +1,6 @@
 package io.pgrouter.sink.rabbitmq;
 
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
@@ -23,20 +21,9 @@ import io.quarkus.arc.Unremovable;
 @Unremovable
 public class RabbitMqComponent extends RetryingSinkComponent {
 
-    private final List<RabbitMqProducer> producers = new CopyOnWriteArrayList<>();
-
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         return configured(new RabbitMqEndpoint(uri, this), parameters, RabbitMqEndpoint::validate);
     }
 
-    void register(RabbitMqProducer producer) {
-        producers.add(producer);
-    }
-
-    /** The end of a source batch: waits for the broker to confirm what each endpoint published during it. */
-    @Override
-    protected void flushSink() throws Exception {
-        for (RabbitMqProducer p : producers) p.flush();
-    }
 }

@@ -29,6 +29,7 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
     private boolean mandatory = true;
     private long confirmTimeoutMs = 30_000;
     private long connectTimeoutMs = 5_000;
+    private String clientSettings = ConnectionSettings.DEFAULT_PREFIX;
 
     private EventTemplate exchangeTemplate;
     private EventTemplate routingKeyTemplate;
@@ -48,12 +49,13 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
             throw new IllegalArgumentException("rabbitmq-sink exchangeType must be empty (do not declare) or one of direct, topic, fanout, headers, "
                     + "x-consistent-hash; got " + exchangeType);
         }
-        exchangeTemplate = EventTemplate.parse(exchange);
-        routingKeyTemplate = EventTemplate.parse(routingKey);
+        exchangeTemplate = template("exchange", exchange);
+        routingKeyTemplate = template("routingKey", routingKey);
         factory = new ConnectionFactory();
         factory.setUri(url);
         if (username != null && !username.isBlank()) factory.setUsername(username);
         if (password != null && !password.isEmpty()) factory.setPassword(password);
+        ConnectionSettings.apply(factory, clientSettings);
         // we reconnect ourselves on the next attempt: a failure must surface to the delivery contract, not be hidden
         factory.setAutomaticRecoveryEnabled(false);
         factory.setTopologyRecoveryEnabled(false);
@@ -64,6 +66,14 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         // shown in logs and dead letters: never the user info, which may hold a password
         where = "rabbitmq " + parsed.getScheme() + "://" + parsed.getHost() + (parsed.getPort() > 0 ? ":" + parsed.getPort() : "")
                 + (parsed.getRawPath() == null ? "" : parsed.getRawPath());
+    }
+
+    private static EventTemplate template(String parameter, String text) {
+        try {
+            return EventTemplate.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("rabbitmq-sink " + parameter + ": " + e.getMessage() + " in the route's rabbitmq-sink parameters", e);
+        }
     }
 
     /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */
@@ -90,11 +100,18 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
 
     @Override
     public synchronized Producer createProducer() {
-        if (producer == null) {
-            producer = new RabbitMqProducer(this);
-            getComponent().register(producer);
-        }
+        if (producer == null) producer = new RabbitMqProducer(this);
         return producer;
+    }
+
+    /** The end of a source batch: waits for the broker to confirm what this endpoint published during it. */
+    @Override
+    protected void flushSource() throws Exception {
+        RabbitMqProducer p;
+        synchronized (this) {
+            p = producer;
+        }
+        if (p != null) p.flush();
     }
 
     @Override
@@ -144,6 +161,8 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
     public void setMandatory(boolean mandatory) { this.mandatory = mandatory; }
     public long getConfirmTimeoutMs() { return confirmTimeoutMs; }
     public void setConfirmTimeoutMs(long confirmTimeoutMs) { this.confirmTimeoutMs = confirmTimeoutMs; }
+    public String getClientSettings() { return clientSettings; }
+    public void setClientSettings(String clientSettings) { this.clientSettings = clientSettings; }
     public long getConnectTimeoutMs() { return connectTimeoutMs; }
     public void setConnectTimeoutMs(long connectTimeoutMs) { this.connectTimeoutMs = connectTimeoutMs; }
 }

@@ -26,7 +26,9 @@ import com.rabbitmq.client.ShutdownSignalException;
 
 import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.delivery.DeliveryBatch;
 import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkEvent;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.delivery.SourceBuffers;
 
@@ -48,7 +50,7 @@ class RabbitMqProducer extends DefaultProducer {
 
     /** One event ready to publish. */
     record Outgoing(String json, String subject, String routeId, String id, String exchange, String routingKey, AMQP.BasicProperties properties,
-            byte[] body) {
+            byte[] body) implements SinkEvent {
     }
 
     private final RabbitMqEndpoint endpoint;
@@ -63,8 +65,6 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     private final SourceBuffers<Stream> streams = new SourceBuffers<>(Stream::new);
-    // events of the batch being flushed that were not delivered (refused for good, or left to the retry store)
-    private final Set<Outgoing> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     // exchanges checked (or declared) on the current connection; the broker's message size limit once it told us
     private final Set<String> knownExchanges = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -109,10 +109,11 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     /**
-     * The end of the calling source's batch: waits for the confirms, dead-letters what the broker refused for good,
-     * retries the rest in-line with backoff and then parks it in the retry store (or dead-letters it without a budget).
-     * When an event can be neither confirmed, stored for a retry nor dead-lettered, the batch's events are held again
-     * (published anew at the next batch end) and this throws: the source keeps its position before them.
+     * The end of the calling source's batch: waits for the confirms; the shared contract
+     * ({@link DurableDelivery#deliverBatch}) dead-letters what the broker refused for good, retries the rest in-line
+     * with backoff and then parks it in the retry store (or dead-letters it without a budget). When an event can be
+     * neither confirmed, stored for a retry nor dead-lettered, the batch's events are held again (published anew at
+     * the next batch end) and this throws: the source keeps its position before them.
      */
     synchronized void flush() throws Exception {
         streams.discardEnded(this::close);
@@ -124,56 +125,34 @@ class RabbitMqProducer extends DefaultProducer {
         stream.batch.clear();
         stream.unsent.clear();
         stream.unreachable = null;
-        notDelivered.clear();
         // once the broker failed during the batch nothing more was sent: the unsent events come after the sent ones
         List<Outgoing> all = new ArrayList<>();
         sent.forEach(s -> all.add(s.message));
         all.addAll(notSent);
+        boolean[] published = {true};
         try {
-            notDelivered.addAll(settleBatch(stream, sent, notSent, all, unreachableBy));
+            delivery.deliverBatch(new DeliveryBatch<>(all), batch -> {
+                Outcome outcome;
+                List<Outgoing> alsoFailed = List.of();
+                if (published[0]) {
+                    // the publishing during the batch was the first attempt: now its confirms
+                    published[0] = false;
+                    outcome = settle(sent);
+                    alsoFailed = notSent;
+                } else {
+                    outcome = settle(republish(stream, batch));
+                }
+                outcome.refused().forEach(batch::reject);
+                batch.onlyLeft(following(batch.remaining(), outcome.retry(), alsoFailed));
+                if (batch.remaining().isEmpty()) return;
+                throw outcome.lastRetryable() != null ? outcome.lastRetryable()
+                        : unreachableBy != null ? unreachableBy : retryable("not confirmed", null);
+            });
         } catch (Exception e) {
             stream.unsent.addAll(0, all);
             stream.unreachable = retryable("the previous batch end failed: " + e.getMessage(), null);
             throw e;
         }
-        // whatever the broker neither refused for good nor left pending, it confirmed
-        for (Outgoing m : all) {
-            if (!notDelivered.contains(m)) delivery.delivered(m.routeId());
-        }
-    }
-
-    /** Settles a flushed batch; returns the events left to the retry store or dead letters after the in-line retries. */
-    private List<Outgoing> settleBatch(Stream stream, List<ConfirmedChannel.Sent> sent, List<Outgoing> notSent, List<Outgoing> all,
-            SinkDeliveryException unreachableBy) throws Exception {
-
-        Outcome first = settle(sent);
-        deadLetter(first.refused());
-        List<Outgoing> pending = following(all, first.retry(), notSent);
-        if (pending.isEmpty()) {
-            delivery.settled(null);
-            return pending;
-        }
-        SinkDeliveryException firstFailure = first.lastRetryable() != null ? first.lastRetryable() : unreachableBy;
-        boolean[] firstAttempt = {true};
-        SinkDeliveryException last = delivery.inline(() -> {
-            // the publishing during the batch was the first attempt
-            if (firstAttempt[0]) {
-                firstAttempt[0] = false;
-                throw firstFailure;
-            }
-            Outcome again = settle(republish(stream, pending));
-            deadLetter(again.refused());
-            List<Outgoing> still = following(pending, again.retry(), List.of());
-            pending.clear();
-            pending.addAll(still);
-            if (!pending.isEmpty()) throw again.lastRetryable();
-        });
-        delivery.settled(last);
-        if (last == null) return pending;
-        for (Outgoing m : pending) delivery.parkOrDeadLetter(m.json(), m.subject(), m.routeId(), last);
-        LOG.warnf("%s: %d events of the batch not confirmed after %d attempts (%s); %s", endpoint.where(), pending.size(), last.attempts(),
-                last.getMessage(), delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");
-        return pending;
     }
 
     /** The broker's answers for some published events: what to try again, what it refused for good and why. */
@@ -182,7 +161,8 @@ class RabbitMqProducer extends DefaultProducer {
 
     /** The events to try again: each failed one, and after it every later event of the same subjects (their order). */
     private static List<Outgoing> following(List<Outgoing> all, List<Outgoing> failed, List<Outgoing> alsoFailed) {
-        Set<Outgoing> failing = new HashSet<>(failed);
+        Set<Outgoing> failing = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        failing.addAll(failed);
         failing.addAll(alsoFailed);
         Set<String> subjects = new HashSet<>();
         List<Outgoing> retry = new ArrayList<>();
@@ -194,30 +174,16 @@ class RabbitMqProducer extends DefaultProducer {
         return retry;
     }
 
-    private void deadLetter(Map<Outgoing, SinkDeliveryException> refused) {
-        notDelivered.addAll(refused.keySet());
-        for (Map.Entry<Outgoing, SinkDeliveryException> r : refused.entrySet()) {
-            LOG.errorf("%s refused event %s for good: %s; writing it to the dead-letter store", endpoint.where(), r.getKey().id(), r.getValue().getMessage());
-            try {
-                delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
-            } catch (java.sql.SQLException | com.fasterxml.jackson.core.JsonProcessingException e) {
-                // the batch is then delivered again: the position does not move past an event that is nowhere
-                throw new IllegalStateException("cannot write a dead letter: " + e.getMessage(), e);
-            }
-        }
-    }
-
-    /** Publishes the events again, in order, on an open channel (a new connection if need be). */
-    private List<ConfirmedChannel.Sent> republish(Stream stream, List<Outgoing> events) throws SinkDeliveryException {
+    /** Publishes what is left of the batch again, in order, on an open channel (a new connection if need be). */
+    private List<ConfirmedChannel.Sent> republish(Stream stream, DeliveryBatch<Outgoing> batch) throws SinkDeliveryException {
         List<ConfirmedChannel.Sent> sent = new ArrayList<>();
-        Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
         try {
-            for (Outgoing m : events) {
+            for (Outgoing m : batch.remaining()) {
                 try {
                     checkDestination(m);
                 } catch (SinkDeliveryException e) {
                     if (e.retryable()) throw e;
-                    refused.put(m, e);
+                    batch.reject(m, e);
                     continue;
                 }
                 sent.add(channel(stream).publish(m));
@@ -225,9 +191,6 @@ class RabbitMqProducer extends DefaultProducer {
         } catch (IOException | ShutdownSignalException e) {
             close(stream);
             throw retryable("publishing failed: " + e, null);
-        } finally {
-            deadLetter(refused);
-            events.removeAll(refused.keySet());
         }
         return sent;
     }
@@ -358,8 +321,15 @@ class RabbitMqProducer extends DefaultProducer {
             }
         }
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        Outgoing m = new Outgoing(json, subject, routeId, id, endpoint.exchangeTemplate().apply(event), endpoint.routingKeyTemplate().apply(event),
-                props.build(), body);
+        String exchange;
+        String routingKey;
+        try {
+            exchange = endpoint.exchangeTemplate().apply(event);
+            routingKey = endpoint.routingKeyTemplate().apply(event);
+        } catch (io.pgrouter.event.EventTemplate.MissingValue e) {
+            throw new SinkDeliveryException(SINK, endpoint.where() + ": " + e.getMessage(), null, null, 1, e);
+        }
+        Outgoing m = new Outgoing(json, subject, routeId, id, exchange, routingKey, props.build(), body);
         if (body.length > brokerMaxBytes) throw tooLarge(m, brokerMaxBytes, null, null);
         return m;
     }

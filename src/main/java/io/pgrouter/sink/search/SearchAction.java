@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.event.Op;
+import io.pgrouter.delivery.SinkEvent;
 
 /**
  * One event as a search-index operation: {@code INDEX} writes {@code doc} whole (insert, snapshot); {@code MERGE}
@@ -15,7 +16,7 @@ import io.pgrouter.event.Op;
  * absent from {@code after}); {@code DELETE} removes the document; {@code TRUNCATE} empties the index (opt-in).
  * {@code version} is the change's LSN (null for events without a WAL position, e.g. NOTIFY).
  */
-record SearchAction(Kind kind, String index, String id, Long version, ObjectNode doc, String json, String subject, String routeId) {
+record SearchAction(Kind kind, String index, String id, Long version, ObjectNode doc, String json, String subject, String routeId) implements SinkEvent {
 
     enum Kind { INDEX, MERGE, DELETE, TRUNCATE }
 
@@ -24,9 +25,14 @@ record SearchAction(Kind kind, String index, String id, Long version, ObjectNode
             IllegalArgumentException {
         CanonicalEvent event = CanonicalEvent.fromJson(json);
         if (!event.op().isRow() || event.table() == null) {
-            throw new IllegalArgumentException("search-sink indexes row events; got " + event.type() + " " + event.id());
+            throw new IllegalArgumentException("search-index-sink indexes row events; got " + event.type() + " " + event.id());
         }
-        String index = config.indexName(event.database(), event.schema(), event.table());
+        String index;
+        try {
+            index = config.indexName(event);
+        } catch (io.pgrouter.event.EventTemplate.MissingValue e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         JsonNode data = event.data();
         Long version = event.lsn();
         if (event.op() == Op.TRUNCATE) return new SearchAction(Kind.TRUNCATE, index, null, version, null, json, event.subject(), routeId);

@@ -29,7 +29,8 @@ import io.pgrouter.delivery.SinkDeliveryException;
  */
 final class SearchClient {
 
-    static final String SINK = "search-sink";
+    /** The sink's name in dead letters, metrics and retry keys: its Kamelet's. */
+    static final String SINK = "search-index-sink";
 
     record Answer(int status, String body) {
     }
@@ -63,14 +64,14 @@ final class SearchClient {
             store.load(null, null);
             int n = 0;
             for (Certificate cert : CertificateFactory.getInstance("X.509").generateCertificates(in)) store.setCertificateEntry("ca-" + n++, cert);
-            if (n == 0) throw new IllegalArgumentException("search-sink caCertPath " + pem + " holds no certificate");
+            if (n == 0) throw new IllegalArgumentException("search-index-sink caCertPath " + pem + " holds no certificate");
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(store);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(null, tmf.getTrustManagers(), null);
             return context;
         } catch (IOException | java.security.GeneralSecurityException e) {
-            throw new IllegalArgumentException("search-sink cannot read caCertPath " + pem + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("search-index-sink cannot read caCertPath " + pem + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,8 +1,6 @@
 package io.pgrouter.sink.search;
 
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
@@ -24,18 +22,8 @@ import io.quarkus.arc.Unremovable;
 @Unremovable
 public class SearchComponent extends RetryingSinkComponent {
 
-    private final List<SearchEndpoint> endpoints = new CopyOnWriteArrayList<>();
-
-    /** The end of a source batch: every endpoint sends the bulk it holds. */
-    @Override
-    protected void flushSink() throws Exception {
-        for (SearchEndpoint e : endpoints) e.producer().sendBuffered();
-    }
-
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        SearchEndpoint endpoint = configured(new SearchEndpoint(uri, this), parameters, SearchEndpoint::validate);
-        endpoints.add(endpoint);
-        return endpoint;
+        return configured(new SearchEndpoint(uri, this), parameters, SearchEndpoint::validate);
     }
 }

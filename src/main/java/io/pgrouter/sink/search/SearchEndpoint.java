@@ -41,6 +41,7 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
     private String refresh = "false";
     private long requestTimeoutMs = 30_000;
 
+    private io.pgrouter.event.EventTemplate indexTemplate;
     private List<String> idColumnList;
     private Set<String> include;
     private Set<String> exclude;
@@ -54,29 +55,34 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
     }
 
     void validate() {
-        if (urls == null || urls.isBlank()) throw new IllegalArgumentException("search-sink needs urls");
+        if (urls == null || urls.isBlank()) throw new IllegalArgumentException("search-index-sink needs urls");
         List<URI> nodes = Arrays.stream(urls.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(u -> {
             URI parsed = URI.create(u.endsWith("/") ? u : u + "/");
             if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
-                throw new IllegalArgumentException("search-sink urls must be http or https: " + u);
+                throw new IllegalArgumentException("search-index-sink urls must be http or https: " + u);
             }
-            if (parsed.getUserInfo() != null) throw new IllegalArgumentException("search-sink urls must not carry credentials: use username/password or apiKey");
+            if (parsed.getUserInfo() != null) throw new IllegalArgumentException("search-index-sink urls must not carry credentials: use username/password or apiKey");
             return parsed;
         }).toList();
         if (!truncate.equals("dead-letter") && !truncate.equals("delete-by-query")) {
-            throw new IllegalArgumentException("search-sink truncate must be dead-letter or delete-by-query, got " + truncate);
+            throw new IllegalArgumentException("search-index-sink truncate must be dead-letter or delete-by-query, got " + truncate);
         }
         if (!refresh.equals("false") && !refresh.equals("true") && !refresh.equals("wait_for")) {
-            throw new IllegalArgumentException("search-sink refresh must be false, true or wait_for, got " + refresh);
+            throw new IllegalArgumentException("search-index-sink refresh must be false, true or wait_for, got " + refresh);
         }
-        if (bulkMaxActions < 1) throw new IllegalArgumentException("search-sink bulkMaxActions must be 1 or more");
+        if (bulkMaxActions < 1) throw new IllegalArgumentException("search-index-sink bulkMaxActions must be 1 or more");
+        try {
+            indexTemplate = io.pgrouter.event.EventTemplate.parse(index);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("search-index-sink index: " + e.getMessage() + " in the route's search-index-sink parameters", e);
+        }
         idColumnList = list(idColumns).stream().toList();
         include = list(includeFields);
         exclude = list(excludeFields);
         rename = new LinkedHashMap<>();
         for (String pair : list(renameFields)) {
             int colon = pair.indexOf(':');
-            if (colon <= 0) throw new IllegalArgumentException("search-sink renameFields must be 'column:field,column2:field2', got " + pair);
+            if (colon <= 0) throw new IllegalArgumentException("search-index-sink renameFields must be 'column:field,column2:field2', got " + pair);
             rename.put(pair.substring(0, colon).trim(), pair.substring(colon + 1).trim());
         }
         if (mappingFile != null && !mappingFile.isBlank()) {
@@ -84,7 +90,7 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
                 mapping = java.nio.file.Files.readString(java.nio.file.Path.of(mappingFile));
                 io.pgrouter.event.CanonicalEvent.JSON.readTree(mapping);
             } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("search-sink mappingFile " + mappingFile + " is not a readable JSON file: " + e.getMessage(), e);
+                throw new IllegalArgumentException("search-index-sink mappingFile " + mappingFile + " is not a readable JSON file: " + e.getMessage(), e);
             }
         }
         client = new SearchClient(nodes, username, password, apiKey, caCertPath, requestTimeoutMs);
@@ -95,10 +101,9 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
         return Arrays.stream(csv.split(",")).map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
     }
 
-    /** The index for a table: the template with ${database}, ${schema} and ${table} filled in, lower-cased. */
-    String indexName(String database, String schema, String table) {
-        return index.replace("${database}", String.valueOf(database)).replace("${schema}", String.valueOf(schema))
-                .replace("${table}", String.valueOf(table)).toLowerCase(Locale.ROOT);
+    /** The index for an event: the template (see {@link io.pgrouter.event.EventTemplate}) filled in, lower-cased. */
+    String indexName(io.pgrouter.event.CanonicalEvent event) throws io.pgrouter.event.EventTemplate.MissingValue {
+        return indexTemplate.apply(event).toLowerCase(Locale.ROOT);
     }
 
     /** The subject (primary key), or the values of idColumns joined by commas. */
@@ -131,6 +136,12 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
     @Override
     public Producer createProducer() {
         return producer();
+    }
+
+    /** The end of a source batch: the bulk it holds is sent. */
+    @Override
+    protected void flushSource() throws Exception {
+        producer().sendBuffered();
     }
 
     synchronized SearchProducer producer() {

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.delivery.DeliveryBatch;
 import io.pgrouter.delivery.DurableDelivery;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.delivery.SourceBuffers;
@@ -104,39 +105,12 @@ class SearchProducer extends DefaultProducer {
         }
     }
 
-    /** One bulk with the shared contract: queued behind waiting events or parked while the cluster is down, in-line retries of failed items, then park or dead letters. */
+    /** One bulk on the shared contract: queued behind waiting events or parked while the cluster is down, then {@link DurableDelivery#deliverBatch}. */
     private void send(List<SearchAction> actions) throws Exception {
-        List<SearchAction> todo = new ArrayList<>(actions.size());
-        for (SearchAction a : actions) {
-            if (delivery.admit(a.json(), a.subject(), a.routeId())) todo.add(a);
-        }
+        List<SearchAction> todo = delivery.admitted(actions);
         // parked at the batch end, not while their events were routed: written now, never left to linger
         delivery.writeParked();
-        if (todo.isEmpty()) return;
-        Round round = new Round(todo);
-        java.util.Set<SearchAction> notDelivered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        SinkDeliveryException last;
-        try {
-            last = delivery.inline(round::attempt);
-        } catch (SinkDeliveryException permanent) {
-            // the whole request was refused (credentials, a broken mapping file): no item can succeed as it is
-            for (SearchAction a : round.remaining) delivery.deadLetter(a.json(), a.routeId(), permanent);
-            notDelivered.addAll(round.remaining);
-            round.remaining = List.of();
-            last = null;
-        }
-        for (Map.Entry<SearchAction, SinkDeliveryException> r : round.rejected.entrySet()) {
-            delivery.deadLetter(r.getKey().json(), r.getKey().routeId(), r.getValue());
-        }
-        delivery.settled(last);
-        notDelivered.addAll(round.rejected.keySet());
-        if (last != null) {
-            for (SearchAction a : round.remaining) delivery.parkOrDeadLetter(a.json(), a.subject(), a.routeId(), last);
-            notDelivered.addAll(round.remaining);
-        }
-        for (SearchAction a : todo) {
-            if (!notDelivered.contains(a)) delivery.delivered(a.routeId());
-        }
+        delivery.deliverBatch(new DeliveryBatch<>(todo), this::attempt);
     }
 
     /** One attempt for an event waiting in the retry store: a bulk of one. */
@@ -146,62 +120,61 @@ class SearchProducer extends DefaultProducer {
             deleteAll(action.index());
             return;
         }
-        Round round = new Round(List.of(action));
-        delivery.probe(round::attempt);
-        for (SinkDeliveryException rejected : round.rejected.values()) throw rejected;
+        delivery.redeliver(new DeliveryBatch<>(List.of(action)), this::attempt);
     }
 
     /**
-     * The items still to send, and those the index rejected. {@link #attempt} sends the remaining ones and keeps
-     * those answered with a retryable status; it throws a retryable failure while some remain.
+     * Sends the remaining items of the bulk; keeps those answered with a retryable status and throws a retryable
+     * failure while some remain; items the index rejects (a mapping error) are refused for good.
      */
-    private final class Round {
-        List<SearchAction> remaining;
-        final Map<SearchAction, SinkDeliveryException> rejected = new LinkedHashMap<>();
-
-        Round(List<SearchAction> actions) {
-            this.remaining = actions;
+    private void attempt(DeliveryBatch<SearchAction> batch) throws SinkDeliveryException, InterruptedException {
+        List<SearchAction> remaining = batch.remaining();
+        for (SearchAction a : remaining) ensureIndex(a.index());
+        List<SearchAction> writes = resolveMerges(remaining);
+        if (writes.isEmpty()) {
+            batch.delivered();
+            return;
         }
-
-        void attempt() throws SinkDeliveryException, InterruptedException {
-            for (SearchAction a : remaining) ensureIndex(a.index());
-            List<SearchAction> writes = resolveMerges(remaining);
-            if (writes.isEmpty()) {
-                remaining = List.of();
-                return;
-            }
-            StringBuilder body = new StringBuilder(writes.size() * 256);
-            for (SearchAction a : writes) bulkLines(a, body);
-            SearchClient.Answer answer = client.call("POST", bulkPath, body.toString(), "application/x-ndjson");
-            if (answer.status() / 100 != 2) {
-                throw new SinkDeliveryException(SINK, "bulk request refused: " + answer.status(), answer.status(), SearchClient.excerpt(answer.body()), 1, null);
-            }
-            JsonNode response = readJson(answer.body());
-            List<SearchAction> retry = new ArrayList<>();
-            SinkDeliveryException retryable = null;
-            if (response.path("errors").asBoolean(false)) {
-                JsonNode items = response.path("items");
-                for (int i = 0; i < writes.size(); i++) {
-                    SearchAction a = writes.get(i);
-                    JsonNode item = items.path(i).elements().hasNext() ? items.path(i).elements().next() : null;
-                    int status = item == null ? 500 : item.path("status").asInt(500);
-                    if (status / 100 == 2 || status == 409 || (status == 404 && a.kind() == SearchAction.Kind.DELETE)) continue;
-                    JsonNode error = item == null ? null : item.path("error");
-                    String reason = error == null || error.isMissingNode() ? "status " + status
-                            : error.path("type").asText() + ": " + error.path("reason").asText();
-                    if (SearchClient.retryable(status)) {
-                        retry.add(a);
-                        retryable = new SinkDeliveryException(SINK, "index " + a.index() + " answered " + status + " (" + reason + ")", status, reason, 1,
-                                true, null, null);
-                    } else {
-                        rejected.put(a, new SinkDeliveryException(SINK, "index " + a.index() + " rejected document " + a.id() + ": " + reason, status,
-                                SearchClient.excerpt(reason), 1, null));
-                    }
+        StringBuilder body = new StringBuilder(writes.size() * 256);
+        for (SearchAction a : writes) bulkLines(a, body);
+        SearchClient.Answer answer = client.call("POST", bulkPath, body.toString(), "application/x-ndjson");
+        if (answer.status() / 100 != 2) {
+            throw new SinkDeliveryException(SINK, "bulk request refused: " + answer.status(), answer.status(), SearchClient.excerpt(answer.body()), 1, null);
+        }
+        JsonNode response = readJson(answer.body());
+        List<SearchAction> retry = new ArrayList<>();
+        SinkDeliveryException retryable = null;
+        if (response.path("errors").asBoolean(false)) {
+            JsonNode items = response.path("items");
+            for (int i = 0; i < writes.size(); i++) {
+                SearchAction a = writes.get(i);
+                JsonNode item = items.path(i).elements().hasNext() ? items.path(i).elements().next() : null;
+                int status = item == null ? 500 : item.path("status").asInt(500);
+                if (status / 100 == 2 || status == 409 || (status == 404 && a.kind() == SearchAction.Kind.DELETE)) continue;
+                JsonNode error = item == null ? null : item.path("error");
+                String reason = error == null || error.isMissingNode() ? "status " + status
+                        : error.path("type").asText() + ": " + error.path("reason").asText();
+                SearchAction original = original(remaining, a);
+                if (SearchClient.retryable(status)) {
+                    retry.add(original);
+                    retryable = new SinkDeliveryException(SINK, "index " + a.index() + " answered " + status + " (" + reason + ")", status, reason, 1,
+                            true, null, null);
+                } else {
+                    batch.reject(original, new SinkDeliveryException(SINK, "index " + a.index() + " rejected document " + a.id() + ": " + reason, status,
+                            SearchClient.excerpt(reason), 1, null));
                 }
             }
-            remaining = retry;
-            if (retryable != null) throw retryable;
         }
+        batch.onlyLeft(retry);
+        if (retryable != null) throw retryable;
+    }
+
+    /** The action of the batch a write was made from (a merged update is a new action carrying the same event). */
+    private static SearchAction original(List<SearchAction> remaining, SearchAction write) {
+        for (SearchAction a : remaining) {
+            if (a == write || (a.json() == write.json() && a.routeId() == write.routeId())) return a;
+        }
+        return write;
     }
 
     /**
@@ -305,7 +278,7 @@ class SearchProducer extends DefaultProducer {
     private void truncate(SearchAction action) throws Exception {
         if (!"delete-by-query".equals(endpoint.getTruncate())) {
             throw new SinkDeliveryException(SINK, "truncate not applied to index " + action.index()
-                    + ": the search-sink empties an index on truncate only with truncate=delete-by-query", null, null, 1, null);
+                    + ": the search-index-sink empties an index on truncate only with truncate=delete-by-query", null, null, 1, null);
         }
         sendBuffered();
         SinkDeliveryException last = delivery.inline(() -> deleteAll(action.index()));

@@ -52,22 +52,6 @@ public class WebhookComponent extends RetryingSinkComponent {
         return l;
     }
 
-    /** Sends what batched endpoints hold for the calling source and waits for its events still in lanes. */
-    @Override
-    protected void flushSink() throws Exception {
-        for (WebhookEndpoint e : batching) e.sendBuffered();
-        for (WebhookLanes l : lanes) l.drain();
-    }
-
-    /** The end of a source batch: as {@link #flush()}, but batched endpoints with a linger keep a partial batch until it is due. */
-    @Override
-    protected long flushSinkDue() throws Exception {
-        long held = Long.MAX_VALUE;
-        for (WebhookEndpoint e : batching) held = Math.min(held, e.sendDue());
-        for (WebhookLanes l : lanes) l.drain();
-        return held;
-    }
-
     /** A lingering partial batch goes out when due even if no source batch ends meanwhile (a quiet database). */
     private void sendLingering() {
         for (WebhookEndpoint e : batching) {

@@ -95,6 +95,29 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
 
     private WebhookProducer producer;
 
+    /** The end of a source batch: what batch mode holds for the calling source is sent; its events still in lanes are waited for. */
+    @Override
+    protected void flushSource() throws Exception {
+        if ("batch".equals(mode)) sendBuffered();
+        drainLanes();
+    }
+
+    /** As {@link #flushSource()}, but with a linger a partial batch is kept until it is due. */
+    @Override
+    protected long flushSourceDue() throws Exception {
+        long held = "batch".equals(mode) ? sendDue() : Long.MAX_VALUE;
+        drainLanes();
+        return held;
+    }
+
+    private void drainLanes() throws Exception {
+        WebhookProducer p;
+        synchronized (this) {
+            p = producer;
+        }
+        if (p != null) p.drainLanes();
+    }
+
     private synchronized WebhookProducer producer() {
         if (producer == null) producer = new WebhookProducer(this);
         return producer;

@@ -28,7 +28,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
+import io.pgrouter.delivery.DeliveryBatch;
 import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.SinkEvent;
 import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
@@ -95,6 +97,11 @@ class WebhookProducer extends DefaultProducer {
     /** With concurrency > 1: one lane per subject hash, so a subject's events keep their order; done by batch end. */
     private final WebhookLanes lanes;
 
+    /** Waits until the calling source's events in lanes are delivered or stored (see {@link WebhookLanes#drain()}). */
+    void drainLanes() throws Exception {
+        if (lanes != null) lanes.drain();
+    }
+
     private void deliverInLane(String json, String subject, String routeId, String id) throws Exception {
         try {
             deliver(json, subject, routeId, id);
@@ -113,19 +120,17 @@ class WebhookProducer extends DefaultProducer {
     }
 
     /** One event of batched mode, kept until the batch is sent. */
-    record Batched(String json, String subject, String routeId, String id, long sequence) {
+    record Batched(String json, String subject, String routeId, String id, long sequence) implements SinkEvent {
     }
 
     /**
-     * Batched mode: one {@code application/cloudevents-batch+json} request for the events, in order. Events of a
-     * subject that waits in the retry store join it instead, and so do all while the receiver is down; a permanent failure dead-letters every event of the
-     * batch; retryable failures past the in-line budget put each event in the retry store (re-sent one by one).
+     * Batched mode: one {@code application/cloudevents-batch+json} request for the events, in order, on the shared
+     * contract ({@link DurableDelivery#deliverBatch}). Events of a subject that waits in the retry store join it
+     * instead, and so do all while the receiver is down; a permanent failure dead-letters every event of the batch;
+     * retryable failures past the in-line budget put each event in the retry store (re-sent one by one).
      */
     void sendBatch(List<Batched> events) throws Exception {
-        List<Batched> batch = new java.util.ArrayList<>();
-        for (Batched e : events) {
-            if (delivery.admit(e.json(), e.subject(), e.routeId())) batch.add(e);
-        }
+        List<Batched> batch = delivery.admitted(events);
         if (batch.isEmpty()) return;
         StringBuilder body = new StringBuilder("[");
         StringBuilder ids = new StringBuilder();
@@ -139,21 +144,10 @@ class WebhookProducer extends DefaultProducer {
         // the same batch gets the same webhook-id on every attempt
         String id = "batch:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
         Prepared request = new Prepared(BATCH, List.of(), body.toString().getBytes(StandardCharsets.UTF_8), id);
-        SinkDeliveryException last;
-        try {
-            last = delivery.inline(() -> attempt(request));
-        } catch (SinkDeliveryException permanent) {
-            for (Batched e : batch) delivery.deadLetter(e.json(), e.routeId(), permanent);
-            return;
-        }
-        delivery.settled(last);
-        if (last == null) {
-            for (Batched e : batch) delivery.delivered(e.routeId());
-            return;
-        }
-        for (Batched e : batch) delivery.parkOrDeadLetter(e.json(), e.subject(), e.routeId(), last);
-        LOG.warnf("webhook %s: a batch of %d events failed %d attempts (%s); %s", where, batch.size(), last.attempts(), last.getMessage(),
-                delivery.policy().durable() ? "they wait in the retry store" : "dead-lettered");
+        delivery.deliverBatch(new DeliveryBatch<>(batch), sending -> {
+            attempt(request);
+            sending.delivered();
+        });
     }
 
     /** One attempt for an event waiting in the retry store. */

@@ -140,6 +140,20 @@ class KafkaSinkTest {
         assertThat(Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = 'wal-mq-items-to-kafka'")).isZero();
     }
 
+    @Test
+    void theTopicComesFromAColumnAndARowWithoutOneIsDeadLetteredNamingTheTemplate() {
+        Sql.exec("INSERT INTO test.mq_regions VALUES (1, 'eu'), (2, NULL), (3, 'us')");
+        List<String> eu = new ArrayList<>();
+        consume("test.regions.eu", Duration.ofSeconds(60), r -> eu.add(r.key()));
+        List<String> us = new ArrayList<>();
+        consume("test.regions.us", Duration.ofSeconds(60), r -> us.add(r.key()));
+        assertThat(eu).containsExactly("1");
+        assertThat(us).containsExactly("3");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-mq-regions-to-kafka'") == 1);
+        assertThat(Sql.text("SELECT sink || ' ' || (event->>'subject') || ' ' || error FROM pgrouter.dead_letters WHERE route_id = 'wal-mq-regions-to-kafka'"))
+                .startsWith("kafka-sink 2 ").contains("template 'test.regions.${after.region}' has no value for ${after.region}");
+    }
+
     /**
      * The issue's fault test: the Kafka node stops for 30 s while rows change at 25 tx/s, then comes back on the same
      * port and log directory. Every change arrives, first deliveries in order per key; a repeat has the same ce_id.
@@ -164,6 +178,6 @@ class KafkaSinkTest {
         BrokerOutage.assertNothingLost(got, finalVersions, route);
         // both Kafka routes have one sink key (same cluster, same topic template): the retry worker's successful probe
         // through one endpoint must let the other send directly again too, not leave it parking every event
-        await().atMost(Duration.ofSeconds(10)).until(() -> kafkaSinks.endpoints().stream().noneMatch(QueueSinkEndpoint::isBrokerDown));
+        await().atMost(Duration.ofSeconds(10)).until(() -> kafkaSinks.queueEndpoints().stream().noneMatch(QueueSinkEndpoint::isBrokerDown));
     }
 }

@@ -99,6 +99,22 @@ class RabbitMqSinkTest {
         }
     }
 
+    @Test
+    void theRoutingKeyComesFromAColumnAndARowWithoutOneIsDeadLetteredNamingTheTemplate() throws Exception {
+        int id = IDS.addAndGet(10);
+        try (RabbitConsumer orders = RabbitConsumer.on(url(), "pgrouter.regions", "topic", "regions-" + id, false, "orders.*", null)
+                .consume("regions-" + id)) {
+            Sql.exec("INSERT INTO test.rabbit_regions VALUES (" + id + ", 'eu'), (" + (id + 1) + ", NULL), (" + (id + 2) + ", 'us')");
+            await().atMost(WAIT).until(() -> mine(orders, id).size() + mine(orders, id + 2).size() == 2);
+            assertThat(mine(orders, id)).extracting(RabbitConsumer.Received::routingKey).containsExactly("orders.eu");
+            assertThat(mine(orders, id + 2)).extracting(RabbitConsumer.Received::routingKey).containsExactly("orders.us");
+            await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE route_id = 'wal-rabbit-regions-to-rabbitmq'") == 1);
+            assertThat(Sql.text("SELECT sink || ' ' || (event->>'subject') || ' ' || error FROM pgrouter.dead_letters WHERE route_id = 'wal-rabbit-regions-to-rabbitmq'"))
+                    .startsWith("rabbitmq-sink " + (id + 1) + " ").contains("template 'orders.${after.region}' has no value for ${after.region}");
+            assertThat(mine(orders, id + 1)).isEmpty();
+        }
+    }
+
     private static List<RabbitConsumer.Received> mine(RabbitConsumer c, int id) {
         return c.received.stream().filter(m -> String.valueOf(id).equals(m.header("ce_subject"))).toList();
     }

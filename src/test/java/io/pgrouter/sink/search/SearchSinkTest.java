@@ -129,8 +129,9 @@ class SearchSinkTest {
         await().atMost(WAIT).until(() -> deadLetters("wal-search-strict-to-search") == 1);
         await().atMost(WAIT).until(() -> documents("test-search_strict", 1, 3).keySet().equals(java.util.Set.of("1", "3")));
         assertThat(documents("test-search_strict", 3, 3).get("3").path("remark").asText()).isEqualTo("three");
-        assertThat(text("SELECT route_id || ' ' || (event->>'subject') || ' ' || error FROM pgrouter.dead_letters WHERE event->>'pgtable' = 'search_strict'"))
-                .startsWith("wal-search-strict-to-search 2 ").contains("mapper_parsing_exception").contains("[code]");
+        // named by its Kamelet: bin/pgrouter dead-letters list --sink search-index-sink finds it
+        assertThat(text("SELECT route_id || ' ' || sink || ' ' || (event->>'subject') || ' ' || error FROM pgrouter.dead_letters WHERE event->>'pgtable' = 'search_strict'"))
+                .startsWith("wal-search-strict-to-search search-index-sink 2 ").contains("mapper_parsing_exception").contains("[code]");
         // the index was created from the mapping file before the first write
         assertThat(OpenSearchServer.json("GET", "/test-search_strict/_mapping", null).findPath("code").path("type").asText()).isEqualTo("long");
 
@@ -174,7 +175,7 @@ class SearchSinkTest {
 
         assertThat(rows(5001, 9999)).hasSizeGreaterThan(200);
         await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> assertThat(documents(ITEMS, 5001, 9999)).isEqualTo(rows(5001, 9999)));
-        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE sink_key LIKE 'search-sink:%'") == 0);
+        await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pgrouter.retries WHERE sink_key LIKE 'search-index-sink:%'") == 0);
         assertThat(Sql.count("SELECT count(*) FROM pgrouter.dead_letters WHERE event->>'pgtable' = 'search_items'")).isZero();
     }
 

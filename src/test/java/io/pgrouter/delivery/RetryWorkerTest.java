@@ -1,0 +1,91 @@
+package io.pgrouter.delivery;
+
+import static io.pgrouter.delivery.ScriptedSink.Answer.REFUSE;
+import static io.pgrouter.delivery.ScriptedSink.Answer.RETRY;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import org.junit.jupiter.api.Test;
+
+import io.pgrouter.testing.ContractStores;
+
+/** The retry worker re-sends what waits in the retry store: per subject in order; refused or out of budget, to dead letters. */
+class RetryWorkerTest extends ContractTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private void park(ScriptedSink sink, String id, String subject, Instant due) throws Exception {
+        stores.retries.park(sink.sinkKey(), "route-" + subject, subject, ContractStores.event(id, subject), 1, due, 503, "busy");
+    }
+
+    /** a1 and a2 of subject a wait; the first attempt gets {@code first}; returns once the store is empty. */
+    private ScriptedSink reSendTwoOfOneSubject(ScriptedSink.Answer first) throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000)).answers(first);
+        park(sink, "a1", "a", Instant.now());
+        park(sink, "a2", "a", Instant.now());
+        worker.register(sink);
+        worker.start();
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+        return sink;
+    }
+
+    @Test
+    void dueEventsAreReSentOldestFirstPerSubjectAndLeaveTheStore() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000));
+        park(sink, "a1", "a", Instant.now());
+        park(sink, "b1", "b", Instant.now());
+        park(sink, "a2", "a", Instant.now());
+        park(sink, "later", "c", Instant.now().plusSeconds(3600));
+
+        worker.register(sink);
+        worker.start();
+
+        await().atMost(WAIT).until(() -> stores.retries.size() == 1);
+        assertThat(sink.received).containsExactlyInAnyOrder("a1", "a2", "b1").containsSubsequence("a1", "a2");
+        assertThat(stores.text("SELECT event::json->>'id' FROM pgrouter.retries")).isEqualTo("later");
+    }
+
+    @Test
+    void aRetryableFailureIsRescheduledAndTheSubjectWaitsBehindIt() throws Exception {
+        ScriptedSink sink = reSendTwoOfOneSubject(RETRY);
+        assertThat(sink.received).containsExactly("a1", "a2");
+        assertThat(sink.attempts).hasValue(3);
+    }
+
+    @Test
+    void anEventRefusedForGoodGoesToDeadLettersAndTheNextOfItsSubjectFollows() throws Exception {
+        ScriptedSink sink = reSendTwoOfOneSubject(REFUSE);
+        assertThat(sink.received).containsExactly("a2");
+        assertThat(stores.text("SELECT sink || ' ' || route_id || ' ' || event_id || ' ' || attempts FROM pgrouter.dead_letters"))
+                .isEqualTo("scripted-sink route-a a1 2");
+    }
+
+    @Test
+    void anEventPastItsRetryBudgetGoesToDeadLetters() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(1)).answers(RETRY);
+        park(sink, "a1", "a", Instant.now());
+        stores.exec("UPDATE pgrouter.retries SET first_failed_at = now() - interval '1 minute'");
+
+        worker.register(sink);
+        worker.start();
+
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+        assertThat(sink.received).isEmpty();
+        assertThat(stores.text("SELECT error FROM pgrouter.dead_letters WHERE event_id = 'a1'")).contains("retry budget spent: busy");
+    }
+
+    @Test
+    void eventsOfASinkThatIsNotLoadedWait() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000));
+        park(sink, "a1", "a", Instant.now());
+
+        worker.start();
+        worker.deliverDue();
+
+        assertThat(stores.retries.size()).isEqualTo(1);
+        assertThat(sink.attempts).hasValue(0);
+    }
+}

@@ -1,0 +1,66 @@
+package io.pgrouter.lint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * A sink records its dead letters, retry keys and metrics under its Kamelet's name, so
+ * {@code bin/pgrouter dead-letters list --sink <kamelet>} finds them: each Kamelet on one of our components is named
+ * as the sink's code names itself.
+ */
+class SinkNamesTest {
+
+    /** The component each Kamelet ends in → the class and constant the sink's code names itself with. */
+    private static final Map<String, String> NAMES_IN_CODE = Map.of(
+            "pgwebhook", "io.pgrouter.sink.webhook.WebhookProducer#SINK",
+            "pgjms", "io.pgrouter.sink.jms.JmsSinkEndpoint#SINK",
+            "pgkafka", "io.pgrouter.sink.kafka.KafkaSinkEndpoint#SINK",
+            "pgrabbitmq", "io.pgrouter.sink.rabbitmq.RabbitMqProducer#SINK",
+            "pgsearch", "io.pgrouter.sink.search.SearchClient#SINK",
+            "pgemail", "io.pgrouter.sink.email.EmailEndpoint#SINK",
+            "pglake", "io.pgrouter.sink.datalake.DatalakeEndpoint#SINK");
+
+    private static final Pattern OUR_COMPONENT = Pattern.compile("uri: \"(pg[a-z]+):([a-z-]+|\\{\\{sink}})\"");
+
+    @Test
+    void everyKameletOnOurComponentsIsTheNameItsSinkRecords() throws Exception {
+        Map<String, String> kamelets = new TreeMap<>();
+        for (Path file : KameletLintTest.kamelets()) {
+            Matcher m = OUR_COMPONENT.matcher(Files.readString(file));
+            if (!m.find()) continue;
+            String kamelet = file.getFileName().toString().replace(".kamelet.yaml", "");
+            if (m.group(1).equals("pgdurable")) {
+                // durable-sink's own component takes the name from its path: the Kamelet's name, or its sink parameter
+                // whose default is the Kamelet's name
+                String named = m.group(2).equals("{{sink}}") ? sinkDefault(file) : m.group(2);
+                assertThat(named).as("the sink name " + kamelet + " records").isEqualTo(kamelet);
+                continue;
+            }
+            assertThat(NAMES_IN_CODE).as("the sink behind " + file).containsKey(m.group(1));
+            kamelets.put(kamelet, nameInCode(NAMES_IN_CODE.get(m.group(1))));
+        }
+        assertThat(kamelets).hasSize(NAMES_IN_CODE.size());
+        kamelets.forEach((kamelet, recorded) -> assertThat(recorded).as("the sink name " + kamelet + " records").isEqualTo(kamelet));
+    }
+
+    /** The default of a Kamelet's sink parameter. */
+    private static String sinkDefault(Path file) throws Exception {
+        Matcher m = Pattern.compile("\n      sink:\n(?:        .*\n)*?        default: (\\S+)").matcher(Files.readString(file));
+        return m.find() ? m.group(1) : null;
+    }
+
+    private static String nameInCode(String classAndField) throws Exception {
+        String[] parts = classAndField.split("#");
+        var field = Class.forName(parts[0]).getDeclaredField(parts[1]);
+        field.setAccessible(true);
+        return (String) field.get(null);
+    }
+}
