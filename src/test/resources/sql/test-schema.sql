@@ -126,3 +126,5 @@ CREATE TABLE IF NOT EXISTS test.email_broken (id int PRIMARY KEY, email text NOT
 -- the durable trigger per row and per statement on the same shape (StatementTriggerTest)
 CREATE TABLE IF NOT EXISTS test.feed_rows (id int PRIMARY KEY, status text, amount numeric(10, 2), note text);
 CREATE TABLE IF NOT EXISTS test.feed_statements (LIKE test.feed_rows INCLUDING ALL);
+-- the Kafka tier (KafkaSourceTest): first tier to Kafka, second tier from Kafka, compared with the WAL route's events
+CREATE TABLE IF NOT EXISTS test.tier_orders (id int PRIMARY KEY, version int NOT NULL, note text);

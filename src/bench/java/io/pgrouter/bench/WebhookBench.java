@@ -92,9 +92,15 @@ public final class WebhookBench {
         volatile int delayMs = FAST_MS;
         volatile int status = 200;
         private final HttpServer server;
-        private final ExecutorService pool = Executors.newFixedThreadPool(16);
+        private final ExecutorService pool;
 
         Receiver() throws IOException {
+            this(16);
+        }
+
+        /** @param threads requests answered at the same time (each waits {@link #delayMs}) */
+        Receiver(int threads) throws IOException {
+            pool = Executors.newFixedThreadPool(threads);
             server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
             server.createContext("/", exchange -> {
                 long stamp = Arrivals.nowMicros();

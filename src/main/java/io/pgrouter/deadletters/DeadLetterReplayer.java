@@ -51,26 +51,12 @@ public class DeadLetterReplayer {
     void replayDue(CamelContext camel) {
         try {
             for (DeadLetterStore.Replay replay : store.dueReplays(100)) {
-                Route route = camel.getRoute(replay.routeId());
-                if (route == null || !(route.getConsumer() instanceof PgConsumer consumer)) {
-                    store.replayFailed(replay.id(), new IllegalStateException("cannot replay: no pg: route '" + replay.routeId() + "' in this router"));
-                    continue;
-                }
-                CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
-                Exception failure;
-                dispatcher.enterBatch();
+                // another router sharing the store (the Kafka tier) replays it, or already did
+                if (!store.claimReplay(replay.id())) continue;
                 try {
-                    failure = consumer.deliver(new EventBody(event, replay.event())).failure();
-                    if (failure == null) dispatcher.flushAll();
+                    replay(camel, replay);
                 } finally {
-                    dispatcher.leaveBatch();
-                }
-                if (failure == null) {
-                    store.replayed(replay.id());
-                    LOG.infof("dead letter %d (event %s) replayed through route '%s'", replay.id(), event.id(), replay.routeId());
-                } else {
-                    store.replayFailed(replay.id(), failure);
-                    LOG.errorf("dead letter %d (event %s) failed again in route '%s': %s", replay.id(), event.id(), replay.routeId(), failure.getMessage());
+                    store.releaseReplay(replay.id());
                 }
             }
             problem.ok();
@@ -78,6 +64,30 @@ public class DeadLetterReplayer {
             if (!"42P01".equals(e.getSQLState())) problem.failed(String.valueOf(e.getMessage())); // 42P01: no store yet
         } catch (Exception e) {
             problem.failed(String.valueOf(e.getMessage()));
+        }
+    }
+
+    private void replay(CamelContext camel, DeadLetterStore.Replay replay) throws Exception {
+        Route route = camel.getRoute(replay.routeId());
+        if (route == null || !(route.getConsumer() instanceof PgConsumer consumer)) {
+            store.replayFailed(replay.id(), new IllegalStateException("cannot replay: no pg: route '" + replay.routeId() + "' in this router"));
+            return;
+        }
+        CanonicalEvent event = CanonicalEvent.fromJson(replay.event());
+        Exception failure;
+        dispatcher.enterBatch();
+        try {
+            failure = consumer.deliver(new EventBody(event, replay.event())).failure();
+            if (failure == null) dispatcher.flushAll();
+        } finally {
+            dispatcher.leaveBatch();
+        }
+        if (failure == null) {
+            store.replayed(replay.id());
+            LOG.infof("dead letter %d (event %s) replayed through route '%s'", replay.id(), event.id(), replay.routeId());
+        } else {
+            store.replayFailed(replay.id(), failure);
+            LOG.errorf("dead letter %d (event %s) failed again in route '%s': %s", replay.id(), event.id(), replay.routeId(), failure.getMessage());
         }
     }
 }

@@ -121,6 +121,44 @@ public class DeadLetterStore {
         });
     }
 
+    /**
+     * Claims one requested replay until {@link #releaseReplay}, or returns false when another router replays it or it
+     * was replayed meanwhile: routers sharing the store (the Kafka tier, every replica replaying) replay it once. A
+     * PostgreSQL advisory lock of the store's session, so a router that dies leaves the request for another.
+     */
+    public boolean claimReplay(long id) throws SQLException {
+        return connection.call(c -> {
+            try (PreparedStatement lock = c.prepareStatement("SELECT pg_try_advisory_lock(hashtextextended(?, 0))")) {
+                lock.setString(1, table() + '\n' + id);
+                try (var rs = lock.executeQuery()) {
+                    if (!rs.next() || !rs.getBoolean(1)) return false;
+                }
+            }
+            try (PreparedStatement still = c.prepareStatement("SELECT 1 FROM " + table() + " WHERE id = ? AND replay_requested_at IS NOT NULL AND replayed_at IS NULL")) {
+                still.setLong(1, id);
+                try (var rs = still.executeQuery()) {
+                    if (rs.next()) return true;
+                }
+            }
+            unlock(c, id);
+            return false;
+        });
+    }
+
+    public void releaseReplay(long id) throws SQLException {
+        connection.call(c -> {
+            unlock(c, id);
+            return null;
+        });
+    }
+
+    private void unlock(java.sql.Connection c, long id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtextextended(?, 0))")) {
+            ps.setString(1, table() + '\n' + id);
+            ps.execute();
+        }
+    }
+
     public void replayed(long id) throws SQLException {
         update("UPDATE " + table() + " SET replayed_at = now(), replay_requested_at = NULL WHERE id = ?", id, null);
     }

@@ -83,6 +83,41 @@ public class RetryStore {
         return waiting;
     }
 
+    /**
+     * Forgets the waiting counts: the next check reads the table. Routers that share the table (the Kafka tier) call it
+     * when they take over subjects another router may have parked events of, and now and then, since events this
+     * router counted may have been delivered by another one.
+     */
+    public synchronized void reloadWaiting() {
+        waiting = null;
+    }
+
+    /**
+     * Claims one (sink, subject) until {@link #release}, or returns false when another router holds it: routers that
+     * share the table never send the same waiting event at once, and a subject's events leave in order. A PostgreSQL
+     * advisory lock of the store's session, so a router that dies releases its claims with its connection.
+     */
+    public synchronized boolean claim(String sinkKey, String subject) throws SQLException {
+        return call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(hashtextextended(?, 0))")) {
+                ps.setString(1, table() + '\n' + key(sinkKey, subject));
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() && rs.getBoolean(1);
+                }
+            }
+        });
+    }
+
+    public synchronized void release(String sinkKey, String subject) throws SQLException {
+        call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtextextended(?, 0))")) {
+                ps.setString(1, table() + '\n' + key(sinkKey, subject));
+                ps.execute();
+                return null;
+            }
+        });
+    }
+
     /** Stores the event durably (committed when this returns). */
     public synchronized void park(String sinkKey, String routeId, String subject, String event, int attempts, Instant next, Integer status,
             String error) throws SQLException {

@@ -86,7 +86,7 @@ public class RetryWorker {
             for (Redeliverable sink : sinks.values()) {
                 if (!sink.destinationDown()) continue;
                 RetryStore.Waiting probe = store.probe(sink.sinkKey());
-                if (probe == null || !attempt(sink, probe) || sink.destinationDown()) down.add(sink.sinkKey());
+                if (probe == null || !attemptClaimed(sink, probe) || sink.destinationDown()) down.add(sink.sinkKey());
             }
             Map<Redeliverable, java.util.Queue<RetryStore.Waiting>> due = new java.util.LinkedHashMap<>();
             for (RetryStore.Waiting head : store.dueHeads(down)) {
@@ -118,10 +118,17 @@ public class RetryWorker {
      */
     private Void drain(Redeliverable sink, java.util.Queue<RetryStore.Waiting> subjects) throws Exception {
         for (RetryStore.Waiting head = subjects.poll(); head != null; head = subjects.poll()) {
-            RetryStore.Waiting next = head;
+            // another router sharing the store sends this subject now: it is left to that one
+            if (!store.claim(head.sinkKey(), head.subject())) continue;
             boolean delivered = true;
-            while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && (delivered = attempt(sink, next))) {
-                next = store.head(next.sinkKey(), next.subject());
+            try {
+                // read again under the claim: the other router may have sent it before
+                RetryStore.Waiting next = store.head(head.sinkKey(), head.subject());
+                while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && (delivered = attempt(sink, next))) {
+                    next = store.head(next.sinkKey(), next.subject());
+                }
+            } finally {
+                store.release(head.sinkKey(), head.subject());
             }
             if (!delivered && sink.destinationDown()) {
                 subjects.clear();
@@ -129,6 +136,17 @@ public class RetryWorker {
             }
         }
         return null;
+    }
+
+    /** {@link #attempt} under the subject's claim, on the event that is then its oldest; false when another router holds it. */
+    private boolean attemptClaimed(Redeliverable sink, RetryStore.Waiting probe) throws Exception {
+        if (!store.claim(probe.sinkKey(), probe.subject())) return false;
+        try {
+            RetryStore.Waiting head = store.head(probe.sinkKey(), probe.subject());
+            return head == null || attempt(sink, head);
+        } finally {
+            store.release(probe.sinkKey(), probe.subject());
+        }
     }
 
     /** One attempt for a waiting event: true when it left the store (delivered or dead-lettered), false when it waits on. */

@@ -226,7 +226,11 @@ public record CanonicalEvent(
 
     /** The event back from its JSON form (as stored in the dead-letter store). */
     public static CanonicalEvent fromJson(String json) throws JsonProcessingException {
-        JsonNode n = JSON.readTree(json);
+        return fromJson(JSON.readTree(json));
+    }
+
+    /** The event back from its JSON tree (a CloudEvent read from Kafka); {@code id}, {@code source} and {@code pgop} must be there. */
+    public static CanonicalEvent fromJson(JsonNode n) {
         return new CanonicalEvent(n.get("id").asText(), n.get("source").asText(), Op.fromWire(n.get("pgop").asText()),
                 text(n, "subject"), text(n, "time"), text(n, "pgdatabase"), text(n, "pgschema"), text(n, "pgtable"),
                 n.hasNonNull("pglsn") ? parseLsn(n.get("pglsn").asText()) : null, n.hasNonNull("pgtxid") ? n.get("pgtxid").asLong() : null,

@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.pgrouter.config.HaConfig;
 import io.pgrouter.config.WalConfig;
 import io.pgrouter.delivery.RetryWorker;
+import io.pgrouter.source.kafka.KafkaSource;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
 import io.pgrouter.deadletters.DeadLetterReplayer;
@@ -28,6 +29,10 @@ import io.quarkus.runtime.StartupEvent;
  * deadline, so before the Lease can expire for anyone else), and on shutdown deactivates first (the batch in progress
  * finished, the position of what was delivered stored; what a sink still held is read again by the successor) and then
  * releases the Lease.
+ * <p>
+ * The Kafka source ({@code pg:kafka}, the second tier) is apart: every router of a consumer group reads its share of
+ * the partitions, so it runs from start-up to shutdown on every replica, leading or not; the group, not the Lease,
+ * decides who reads what.
  */
 @Singleton
 public class RouterLifecycle implements StartupListener {
@@ -51,6 +56,7 @@ public class RouterLifecycle implements StartupListener {
     private final io.pgrouter.source.EventDispatcher dispatcher;
     private final io.pgrouter.config.RoutesConfig routesConfig;
     private final io.micrometer.core.instrument.MeterRegistry metrics;
+    private final KafkaSource kafka;
     private RoutesReloader reloader;
 
     private CamelContext camel;
@@ -60,8 +66,9 @@ public class RouterLifecycle implements StartupListener {
 
     public RouterLifecycle(WalSource wal, NotifySource notify, DeadLetterReplayer replayer, RetryWorker retries, HaConfig ha,
             WalConfig walConfig, Instance<KubernetesClient> kubernetes, io.micrometer.core.instrument.MeterRegistry metrics,
-            io.pgrouter.source.EventDispatcher dispatcher, io.pgrouter.config.RoutesConfig routesConfig) {
+            io.pgrouter.source.EventDispatcher dispatcher, io.pgrouter.config.RoutesConfig routesConfig, KafkaSource kafka) {
         this.dispatcher = dispatcher;
+        this.kafka = kafka;
         this.routesConfig = routesConfig;
         this.metrics = metrics;
         io.micrometer.core.instrument.Gauge.builder("pgrouter.active", this, l -> l.role == Role.ACTIVE ? 1 : 0)
@@ -111,6 +118,8 @@ public class RouterLifecycle implements StartupListener {
         reloader = new RoutesReloader(routesConfig, this, context, metrics);
         dispatcher.routesVersion(reloader.version());
         reloader.start();
+        // on every replica: the consumer group shares the partitions, whoever holds the Lease
+        kafka.start();
         if (!ha.enabled()) {
             activate();
             return;
@@ -186,6 +195,7 @@ public class RouterLifecycle implements StartupListener {
                 wal.start();
                 notify.start();
             }
+            if (role != Role.STOPPED) kafka.start();
         }
     }
 
@@ -202,6 +212,8 @@ public class RouterLifecycle implements StartupListener {
         if (watching != null) watching.stop();
         synchronized (this) {
             if (role == Role.STOPPED) return;
+            // the Kafka source first: what its routes handed the sinks is delivered and committed before the sinks stop
+            kafka.stop();
             deactivate(Role.STOPPED);
             held = leadership;
         }

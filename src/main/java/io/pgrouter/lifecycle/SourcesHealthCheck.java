@@ -8,6 +8,7 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 import io.pgrouter.source.SourceState;
+import io.pgrouter.source.kafka.KafkaSource;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
 
@@ -23,11 +24,13 @@ public class SourcesHealthCheck implements HealthCheck {
 
     private final WalSource wal;
     private final NotifySource notify;
+    private final KafkaSource kafka;
     private final RouterLifecycle lifecycle;
     // the last status reported: a change is logged once, not every probe
     private volatile Boolean wasUp;
 
-    public SourcesHealthCheck(WalSource wal, NotifySource notify, RouterLifecycle lifecycle) {
+    public SourcesHealthCheck(WalSource wal, NotifySource notify, KafkaSource kafka, RouterLifecycle lifecycle) {
+        this.kafka = kafka;
         this.wal = wal;
         this.notify = notify;
         this.lifecycle = lifecycle;
@@ -41,22 +44,26 @@ public class SourcesHealthCheck implements HealthCheck {
             response.withData("role", role.name().toLowerCase(java.util.Locale.ROOT));
             lifecycle.leadershipData().forEach(response::withData);
         }
+        // the Kafka source runs on standbys too (its consumer group, not the Lease, shares the work)
+        SourceState k = kafka.state();
         if (role == RouterLifecycle.Role.STANDBY) {
             String leader = lifecycle.leadershipData().getOrDefault("leader", "none");
-            return response.up().withData("wal", "standby, leader is " + leader).withData("notify", "standby, leader is " + leader).build();
+            return response.status(k.up()).withData("wal", "standby, leader is " + leader).withData("notify", "standby, leader is " + leader)
+                    .withData("kafka", k.detail()).build();
         }
         SourceState w = wal.state();
         SourceState n = notify.state();
-        boolean up = w.up() && n.up();
+        boolean up = w.up() && n.up() && k.up();
         if (wasUp == null || wasUp != up) {
             if (up) {
                 if (wasUp != null) LOG.info("readiness UP: the sources are connected");
             } else {
-                LOG.warnf("readiness DOWN: %s", w.up() ? n.detail() : n.up() ? w.detail() : w.detail() + "; " + n.detail());
+                LOG.warnf("readiness DOWN: %s", java.util.stream.Stream.of(w, n, k).filter(s -> !s.up()).map(SourceState::detail)
+                        .collect(java.util.stream.Collectors.joining("; ")));
             }
             wasUp = up;
         }
-        response.status(up).withData("wal", w.detail()).withData("notify", n.detail());
+        response.status(up).withData("wal", w.detail()).withData("notify", n.detail()).withData("kafka", k.detail());
         if (wal.running()) response.withData("wal retention", wal.retention());
         wal.backfillState().forEach(response::withData);
         return response.build();

@@ -19,13 +19,15 @@ import org.apache.camel.support.DefaultComponent;
 import org.apache.camel.support.TypeConverterSupport;
 
 import io.pgrouter.event.EventBody;
+import io.pgrouter.source.kafka.KafkaSource;
 import io.pgrouter.source.notify.NotifySource;
 import io.pgrouter.source.wal.WalSource;
 import io.quarkus.arc.Unremovable;
 
 /**
  * The {@code pg:} component routes subscribe with: {@code pg:wal?tables=public.products&ops=insert,update},
- * {@code pg:wal?messages=orders}, {@code pg:notify?channels=products}. Every endpoint of a kind shares one
+ * {@code pg:wal?messages=orders}, {@code pg:notify?channels=products}, {@code pg:kafka?topics=pg.public.products} (the
+ * second tier). Every endpoint of a kind shares one
  * source (one replication slot, one LISTEN connection). The router's lifecycle decides when the sources run.
  */
 @Singleton
@@ -39,12 +41,16 @@ public class PgComponent extends DefaultComponent {
     @Inject
     NotifySource notify;
 
+    @Inject
+    KafkaSource kafka;
+
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         PgEndpoint.Kind kind = switch (remaining) {
             case "wal" -> PgEndpoint.Kind.WAL;
             case "notify" -> PgEndpoint.Kind.NOTIFY;
-            default -> throw new IllegalArgumentException("pg:" + remaining + " is not a source: use pg:wal or pg:notify");
+            case "kafka" -> PgEndpoint.Kind.KAFKA;
+            default -> throw new IllegalArgumentException("pg:" + remaining + " is not a source: use pg:wal, pg:notify or pg:kafka");
         };
         PgEndpoint endpoint = new PgEndpoint(uri, this, kind);
         setProperties(endpoint, parameters);
@@ -80,6 +86,10 @@ public class PgComponent extends DefaultComponent {
     }
 
     EventSource source(PgEndpoint.Kind kind) {
-        return kind == PgEndpoint.Kind.WAL ? wal : notify;
+        return switch (kind) {
+            case WAL -> wal;
+            case NOTIFY -> notify;
+            case KAFKA -> kafka;
+        };
     }
 }

@@ -12,16 +12,21 @@ import org.apache.camel.support.DefaultEndpoint;
 
 import io.pgrouter.event.Op;
 
-/** One subscription: {@code pg:wal} or {@code pg:notify} with the tables, channels and operations a route wants. */
+/**
+ * One subscription: {@code pg:wal}, {@code pg:notify} or {@code pg:kafka} (the second tier: events a first-tier router wrote
+ * to Kafka) with the tables, channels and operations a route wants.
+ */
 public class PgEndpoint extends DefaultEndpoint implements org.apache.camel.MultipleConsumersSupport {
 
-    public enum Kind { WAL, NOTIFY }
+    public enum Kind { WAL, NOTIFY, KAFKA }
 
     private final Kind kind;
     private String tables;
     private String ops;
     private String channels;
     private String messages;
+    private String topics;
+    private String group;
 
     PgEndpoint(String uri, PgComponent component, Kind kind) {
         super(uri, component);
@@ -63,6 +68,16 @@ public class PgEndpoint extends DefaultEndpoint implements org.apache.camel.Mult
         if (kind == Kind.NOTIFY && channelSet.isEmpty()) {
             throw new IllegalArgumentException("pg:notify needs channels=name,...");
         }
+        if (kind != Kind.KAFKA && (topics != null || group != null)) {
+            throw new IllegalArgumentException("topics= and group= belong to pg:kafka; pg:" + kind.name().toLowerCase(java.util.Locale.ROOT) + " reads PostgreSQL");
+        }
+        if (kind == Kind.KAFKA) {
+            if (split(topics).isEmpty()) throw new IllegalArgumentException("pg:kafka needs topics=name,... (the topics the kafka sink writes)");
+            // messages= and channels= both name the channel of NOTIFY and message events; no filter takes every event
+            Set<String> kafkaChannels = new LinkedHashSet<>(split(messages));
+            kafkaChannels.addAll(split(channels));
+            return new Subscription(tableSet, kafkaChannels, opSet, tableSet.isEmpty() && kafkaChannels.isEmpty());
+        }
         return new Subscription(tableSet, channelSet, opSet);
     }
 
@@ -89,4 +104,8 @@ public class PgEndpoint extends DefaultEndpoint implements org.apache.camel.Mult
     public void setChannels(String channels) { this.channels = channels; }
     public String getMessages() { return messages; }
     public void setMessages(String messages) { this.messages = messages; }
+    public String getTopics() { return topics; }
+    public void setTopics(String topics) { this.topics = topics; }
+    public String getGroup() { return group; }
+    public void setGroup(String group) { this.group = group; }
 }

@@ -21,7 +21,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 /**
  * Every overlay under k8s/overlays renders with kubectl's kustomize, and what it renders fits the router: the probes
  * are the router's health endpoints, the routes ConfigMap is mounted where PGROUTER_ROUTES_DIR points, every route in
- * it is YAML, the Role grants exactly what leader election uses, leader election is on, secrets come by reference.
+ * it is YAML, the Role grants exactly what leader election uses, leader election is on, secrets come by reference; the
+ * tier2 overlay adds a second Deployment that reads Kafka in one consumer group without the Lease.
  * Skipped (with the reason) where kubectl is not installed.
  */
 class KustomizeOverlaysTest {
@@ -116,5 +117,62 @@ class KustomizeOverlaysTest {
         // the dashboard queries the router's own metric names
         String dashboard = Files.readString(Path.of("k8s/components/monitoring/pg-event-router.json"));
         assertThat(YAML.readTree(dashboard).path("panels").size()).isPositive();
+    }
+
+    static JsonNode named(List<JsonNode> docs, String kind, String name) {
+        return docs.stream().filter(d -> kind.equals(d.path("kind").asText()) && name.equals(d.at("/metadata/name").asText())).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
+    }
+
+    /** The routes of a Deployment: every route in the ConfigMap mounted at its routes folder. */
+    static List<JsonNode> routesOf(List<JsonNode> docs, JsonNode deployment) throws IOException {
+        JsonNode pod = deployment.at("/spec/template/spec");
+        String map = null;
+        for (JsonNode v : pod.path("volumes")) if (v.path("name").asText().equals("routes")) map = v.at("/configMap/name").asText();
+        List<JsonNode> routes = new ArrayList<>();
+        for (JsonNode file : named(docs, "ConfigMap", map).path("data")) YAML.readTree(file.asText()).forEach(r -> routes.add(r.path("route")));
+        return routes;
+    }
+
+    static boolean selects(JsonNode matchLabels, JsonNode labels) {
+        boolean[] all = {true};
+        matchLabels.fields().forEachRemaining(l -> all[0] &= l.getValue().asText().equals(labels.path(l.getKey()).asText()));
+        return all[0];
+    }
+
+    @org.junit.jupiter.api.Test
+    void tier2AddsASecondDeploymentInOneConsumerGroupWithoutTheLease() throws Exception {
+        List<JsonNode> docs = render("tier2");
+        JsonNode first = named(docs, "Deployment", "pg-event-router"), second = named(docs, "Deployment", "pg-event-router-tier2");
+        JsonNode firstRouter = first.at("/spec/template/spec/containers/0"), secondRouter = second.at("/spec/template/spec/containers/0");
+        assertThat(env(firstRouter, "PGROUTER_HA_ENABLED")).isEqualTo("true");
+        assertThat(env(secondRouter, "PGROUTER_HA_ENABLED")).isEqualTo("false");
+        assertThat(second.at("/spec/replicas").asInt()).isEqualTo(3);
+        // the first tier writes to Kafka, the second reads it in one group
+        assertThat(routesOf(docs, first)).allSatisfy(r -> assertThat(r.toString()).contains("kamelet:kafka-sink"));
+        List<JsonNode> secondRoutes = routesOf(docs, second);
+        assertThat(secondRoutes).isNotEmpty().allSatisfy(r -> {
+            assertThat(r.at("/from/uri").asText()).isEqualTo("pg:kafka");
+            assertThat(r.at("/from/parameters/group").asText()).isEqualTo("pgrouter-tier2");
+        });
+        // the Lease's Role is bound to the first tier's service account only
+        assertThat(only(docs, "Role").at("/rules/0/resources/0").asText()).isEqualTo("leases");
+        assertThat(only(docs, "RoleBinding").at("/subjects/0/name").asText()).isEqualTo(first.at("/spec/template/spec/serviceAccountName").asText());
+        assertThat(second.at("/spec/template/spec/serviceAccountName").asText()).isNotEqualTo(first.at("/spec/template/spec/serviceAccountName").asText());
+        // neither Deployment, Service nor PodDisruptionBudget takes the other tier's pods
+        JsonNode firstPods = first.at("/spec/template/metadata/labels"), secondPods = second.at("/spec/template/metadata/labels");
+        assertThat(selects(first.at("/spec/selector/matchLabels"), secondPods)).isFalse();
+        assertThat(selects(second.at("/spec/selector/matchLabels"), firstPods)).isFalse();
+        assertThat(selects(named(docs, "Service", "pg-event-router").at("/spec/selector"), secondPods)).isFalse();
+        assertThat(selects(named(docs, "PodDisruptionBudget", "pg-event-router").at("/spec/selector/matchLabels"), secondPods)).isFalse();
+        assertThat(selects(named(docs, "PodDisruptionBudget", "pg-event-router-tier2").at("/spec/selector/matchLabels"), secondPods)).isTrue();
+        assertThat(selects(second.at("/spec/template/spec/topologySpreadConstraints/0/labelSelector/matchLabels"), secondPods)).isTrue();
+
+        // the KEDA example scales that Deployment on the lag of the routes' group and topic
+        JsonNode keda = YAML.readTree(Path.of("k8s/overlays/tier2/keda-scaledobject.yaml").toFile());
+        assertThat(keda.at("/spec/scaleTargetRef/name").asText()).isEqualTo("pg-event-router-tier2");
+        assertThat(keda.at("/spec/triggers/0/type").asText()).isEqualTo("kafka");
+        assertThat(keda.at("/spec/triggers/0/metadata/consumerGroup").asText()).isEqualTo(secondRoutes.get(0).at("/from/parameters/group").asText());
+        assertThat(keda.at("/spec/triggers/0/metadata/topic").asText()).isEqualTo(secondRoutes.get(0).at("/from/parameters/topics").asText());
     }
 }
