@@ -20,9 +20,9 @@ import picocli.CommandLine.UnmatchedArgumentException;
 
 /** {@code bin/pgrouter <command>}: the router's commands, run beside (not inside) the router. */
 @Command(name = "pgrouter", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
-        description = "The router's commands, run beside the router: triggers, dead letters, disabled webhooks, route checks, backfills.",
+        description = "The router's commands, run beside the router: triggers, dead letters, disabled webhooks, route checks and tests, recorded events, backfills.",
         subcommands = { InstallCommand.class, DeadLettersCommand.class, WebhooksCommand.class, io.pgrouter.lifecycle.RoutesCommand.class,
-                io.pgrouter.source.wal.BackfillCommand.class },
+                io.pgrouter.source.wal.BackfillCommand.class, io.pgrouter.source.wal.EventsCommand.class },
         footer = { "", "bin/pgrouter <command> --help describes a command and its options.", "",
                 "Where settings come from (pgrouter.postgres.*), first found first:",
                 "  1. -D options in JAVA_OPTS (-Dpgrouter.postgres.url=jdbc:postgresql://...)",

@@ -42,6 +42,11 @@ public final class CommandConfig {
         return builder().withMapping(PostgresConfig.class).build().getConfigMapping(PostgresConfig.class);
     }
 
+    /** The WAL source's settings (slot, publication, ...), for commands that read the WAL themselves. */
+    public static WalConfig wal() {
+        return builder().withMapping(WalConfig.class).build().getConfigMapping(WalConfig.class);
+    }
+
     /** One setting, or {@code otherwise} when it is unset or the settings cannot be read. */
     public static String value(String key, String otherwise) {
         try {

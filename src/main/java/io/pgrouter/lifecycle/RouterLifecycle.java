@@ -115,6 +115,13 @@ public class RouterLifecycle implements StartupListener {
             io.quarkus.runtime.Quarkus.asyncExit(code);
             return;
         }
+        String events = System.getProperty(io.pgrouter.dryrun.RoutesDryRun.EVENTS);
+        if (events != null) {
+            // bin/pgrouter routes test: the route files on the recorded events, every sink captured; nothing is started
+            role = Role.STOPPED;
+            io.quarkus.runtime.Quarkus.asyncExit(dryRun(context, events));
+            return;
+        }
         reloader = new RoutesReloader(routesConfig, this, context, metrics);
         dispatcher.routesVersion(reloader.version());
         reloader.start();
@@ -145,6 +152,17 @@ public class RouterLifecycle implements StartupListener {
         });
         LOG.infof("%s campaigning for lease %s (standby until it leads)", identity, namespace + "/" + lease);
         leadership.start();
+    }
+
+    private int dryRun(CamelContext context, String events) {
+        try {
+            return new io.pgrouter.dryrun.RoutesDryRun(context, dispatcher).run(java.nio.file.Path.of(System.getProperty(io.pgrouter.dryrun.RoutesDryRun.ROUTES)),
+                    java.nio.file.Path.of(events), java.nio.file.Path.of(System.getProperty(io.pgrouter.dryrun.RoutesDryRun.OUT)), System.err);
+        } catch (Exception e) {
+            System.err.println("routes test failed: " + io.pgrouter.log.StartupProblem.describe(e));
+            LOG.debug("routes test failed", e);
+            return 1;
+        }
     }
 
     private synchronized void activate() {

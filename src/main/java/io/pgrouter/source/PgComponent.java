@@ -85,7 +85,17 @@ public class PgComponent extends DefaultComponent {
         }
     }
 
+    // bin/pgrouter routes test: the recorded events' source, in place of the database's
+    private volatile EventSource replacement;
+
+    /** Routes subscribe to {@code source} from now on instead of the WAL and NOTIFY sources (a dry run on recorded events). */
+    public void replaceSources(EventSource source) {
+        replacement = source;
+    }
+
     EventSource source(PgEndpoint.Kind kind) {
+        EventSource replaced = replacement;
+        if (replaced != null) return replaced;
         return switch (kind) {
             case WAL -> wal;
             case NOTIFY -> notify;

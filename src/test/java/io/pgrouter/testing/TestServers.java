@@ -10,9 +10,21 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
  * The real servers the router talks to in tests: PostgreSQL with wal_level=logical and the marketplace schema,
- * an HTTP webhook receiver, and a fresh lake directory. Hands their addresses to the app as configuration.
+ * an HTTP webhook receiver, and a fresh lake directory. Hands their addresses to the app as configuration. A test of
+ * the packaged commands takes them with {@code @RegisterExtension static final TestServers servers = new TestServers();}.
  */
-public class TestServers implements QuarkusTestResourceLifecycleManager {
+public class TestServers implements QuarkusTestResourceLifecycleManager, org.junit.jupiter.api.extension.BeforeAllCallback,
+        org.junit.jupiter.api.extension.AfterAllCallback {
+
+    @Override
+    public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) {
+        start();
+    }
+
+    @Override
+    public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) {
+        stop();
+    }
 
     public static EmbeddedDatabase db;
     public static WebhookReceiver webhook;

@@ -95,7 +95,10 @@ public class DatalakeEndpoint extends DefaultEndpoint {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        if (target.startsWith("s3://")) {
+        if (io.pgrouter.delivery.DryRun.on()) {
+            // bin/pgrouter routes test: each committed file goes to the capture, nothing is written
+            storage = new CapturedFiles(target);
+        } else if (target.startsWith("s3://")) {
             storage = new S3Storage(target, s3Endpoint, s3Region, s3AccessKey, s3SecretKey, s3PathStyle, s3PartBytes);
         } else {
             LocalStorage local = new LocalStorage(Path.of(target.startsWith("file:") ? target.substring(5) : target));

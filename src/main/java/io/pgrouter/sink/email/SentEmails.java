@@ -43,6 +43,7 @@ public class SentEmails {
 
     /** The recipients this sink already sent this event to. */
     public synchronized Set<String> sentTo(String sinkKey, String eventId) throws SQLException {
+        if (io.pgrouter.delivery.DryRun.on()) return Set.of(); // a dry run sends every event as if for the first time
         return call(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT recipient FROM " + table + " WHERE sink_key = ? AND event_id = ?")) {
                 ps.setString(1, sinkKey);
@@ -58,6 +59,7 @@ public class SentEmails {
 
     /** Records that the SMTP server accepted the event's email to the recipient (committed when this returns). */
     public synchronized void sent(String sinkKey, String eventId, String recipient) throws SQLException {
+        if (io.pgrouter.delivery.DryRun.on()) return; // and records nothing
         call(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " (sink_key, event_id, recipient) VALUES (?, ?, ?) "
                     + "ON CONFLICT DO NOTHING")) {

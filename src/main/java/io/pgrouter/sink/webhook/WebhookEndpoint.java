@@ -75,7 +75,7 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
         // blocking HTTP/1.1 on the lane's own thread: no selector or executor hand-offs per request, the main CPU cost
         // of the JDK client here; retries are the sink's own, redirects are not followed
         Timeout timeout = Timeout.ofMilliseconds(timeoutMs);
-        client = HttpClients.custom()
+        var builder = HttpClients.custom()
                 .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create().useSystemProperties()
                         // the lanes and the retry worker's subjects at once
                         .setMaxConnPerRoute(2 * concurrency).setMaxConnTotal(2 * concurrency)
@@ -85,7 +85,10 @@ public class WebhookEndpoint extends RetryingSinkEndpoint {
                         .build())
                 .setDefaultRequestConfig(RequestConfig.custom().setConnectionRequestTimeout(timeout).setResponseTimeout(timeout).build())
                 .disableAutomaticRetries().disableRedirectHandling().disableCookieManagement().disableContentCompression()
-                .disableAuthCaching().build();
+                .disableAuthCaching();
+        // bin/pgrouter routes test: the request as the client makes it, handed to the capture instead of the network
+        if (io.pgrouter.delivery.DryRun.on()) CapturedRequests.install(builder);
+        client = builder.build();
     }
 
     @Override

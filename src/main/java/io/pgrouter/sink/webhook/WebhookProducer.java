@@ -185,7 +185,7 @@ class WebhookProducer extends DefaultProducer {
         if (endpoint.getComponent().isDisabled(where)) {
             throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (re-enable it with bin/pgrouter webhooks enable)", 410, null, 0, null);
         }
-        long timestamp = System.currentTimeMillis() / 1000;
+        long timestamp = io.pgrouter.delivery.DryRun.currentTimeMillis() / 1000;
         HttpPost request = new HttpPost(uri);
         for (Header h : prepared.headers()) request.addHeader(h);
         endpoint.extraHeaders().forEach(request::addHeader);
