@@ -48,6 +48,13 @@ public interface WalConfig {
     @WithDefault("false")
     boolean backfillNewTables();
 
+    /**
+     * The WAL retention guard: above this many bytes of WAL between the slot's confirmed position and the WAL's end,
+     * readiness data says DEGRADED and names what holds the slot back, and one warning is logged. 0 turns it off.
+     */
+    @WithDefault("1073741824")
+    long maxLagBytes();
+
     /** Longest wait between restarts of a failed engine. */
     @WithDefault("30000")
     long maxRestartBackoffMs();

@@ -64,6 +64,7 @@ public class SourcesHealthCheck implements HealthCheck {
             wasUp = up;
         }
         response.status(up).withData("wal", w.detail()).withData("notify", n.detail()).withData("kafka", k.detail());
+        if (wal.running()) response.withData("wal retention", wal.retention());
         wal.backfillState().forEach(response::withData);
         return response.build();
     }

@@ -112,12 +112,41 @@ public class EventDispatcher {
      * Ends a source batch: every batching sink makes durable what is due (all of it, but for sinks with a linger).
      * Throws if one cannot.
      *
-     * @return the sequence of the oldest event some sink still holds in memory, {@link Long#MAX_VALUE} when none
+     * @return the oldest event some sink still holds in memory, and which sink
      */
-    public long endOfBatch() throws Exception {
+    public Held endOfBatch() throws Exception {
         long held = Long.MAX_VALUE;
-        for (BatchBoundary sink : batchingSinks) held = Math.min(held, sink.flushDue());
-        return held;
+        BatchBoundary by = null;
+        for (BatchBoundary sink : batchingSinks) {
+            long oldest = sink.flushDue();
+            if (oldest < held) {
+                held = oldest;
+                by = sink;
+            }
+        }
+        return new Held(held, by == null ? null : sinkName(by));
+    }
+
+    /**
+     * What a batching sink still holds after a batch end: the sequence of its oldest event ({@link Long#MAX_VALUE} when
+     * no sink holds one) and the sink's name ({@code datalake}, {@code webhook}, ...), or null.
+     */
+    public record Held(long sequence, String sink) {
+    }
+
+    /** A batching sink's name for an operator: its Camel component's name (CDI may hand over a subclass or proxy of it). */
+    static String sinkName(BatchBoundary sink) {
+        Class<?> type = sink.getClass();
+        while (type.getSimpleName().contains("_") && type.getSuperclass() != null) type = type.getSuperclass();
+        return type.getSimpleName().replaceFirst("Component$", "").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    // the WAL route being delivered to now: what the WAL retention guard names when a batch takes long
+    private volatile String walRoute;
+
+    /** The route the WAL source's batch in progress is being delivered to, or the last one it was. */
+    public String walRoute() {
+        return walRoute;
     }
 
     /** Every batching sink makes everything it took durable, lingering or not (a replay, a shutdown). */
@@ -150,8 +179,9 @@ public class EventDispatcher {
             // one body for every route: its JSON is built once, and only if something reads it
             if (body == null) body = new EventBody(event);
             taken = true;
-            PgConsumer.Delivery delivery = consumer.deliver(body, sequence);
             String route = consumer.getRouteId();
+            if ("wal".equals(sourceKind)) walRoute = route;
+            PgConsumer.Delivery delivery = consumer.deliver(body, sequence);
             Exception failure = delivery.failure();
             if (failure == null) {
                 if (!delivery.reachedSink()) {

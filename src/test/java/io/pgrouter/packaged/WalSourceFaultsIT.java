@@ -21,7 +21,7 @@ import io.pgrouter.testing.RouterProcess;
 import io.pgrouter.testing.Sql;
 import io.pgrouter.testing.TestServers;
 
-/** What an operator sees when the WAL source cannot work: a clear start-up error, or readiness DOWN with the reason. */
+/** What an operator sees when the WAL source cannot work: a clear start-up error, readiness DOWN with the reason, or the WAL retention guard. */
 class WalSourceFaultsIT {
 
     static final TestServers servers = new TestServers();
@@ -209,6 +209,119 @@ class WalSourceFaultsIT {
                 public URI uri() { return null; }
                 public HttpClient.Version version() { return HttpClient.Version.HTTP_1_1; }
             };
+        }
+    }
+    // ---- the WAL retention guard (docs/operations.md#wal-retention)
+
+    /** A routes folder with one route from marketplace.products to {@code to}. */
+    static java.nio.file.Path routes(String id, String to) throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("routes");
+        java.nio.file.Files.writeString(dir.resolve(id + ".yaml"), String.join("\n",
+                "- route:",
+                "    id: " + id,
+                "    from:",
+                "      uri: pg:wal",
+                "      parameters:",
+                "        tables: marketplace.products",
+                "      steps:",
+                "        - to: \"" + to + "\"",
+                ""));
+        return dir;
+    }
+
+    static Map<String, String> withSlot(String slot, java.nio.file.Path routes, int port, String... more) {
+        Map<String, String> c = new HashMap<>(config);
+        c.putAll(Map.of("pgrouter.wal.slot", slot, "pgrouter.wal.publication", slot, "pgrouter.routes.dir", routes.toString(),
+                "quarkus.http.port", String.valueOf(port)));
+        for (int i = 0; i < more.length; i += 2) c.put(more[i], more[i + 1]);
+        return c;
+    }
+
+    static String metrics(int port) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    void aSinkThatDoesNotAnswerHoldingTheSlotBackIsDegradedWithItsRouteAndOkAgainOnceItAnswers() throws Exception {
+        // a receiver that answers only once released: the batch with the first product waits for it
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 16);
+        receiver.createContext("/", exchange -> {
+            try (exchange) {
+                received.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                release.await(120, java.util.concurrent.TimeUnit.SECONDS);
+                exchange.sendResponseHeaders(204, -1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        receiver.start();
+        int port = freePort();
+        java.nio.file.Path routes = routes("retention-to-slow-webhook",
+                "kamelet:webhook-sink?url=http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook&timeoutMs=120000&retries=0");
+        try (RouterProcess router = RouterProcess.start(withSlot("retention", routes, port, "pgrouter.wal.max-lag-bytes", String.valueOf(1024 * 1024)))) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> readiness(port).body().contains("ok: slot retention"));
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'held-back', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> received.stream().anyMatch(b -> b.contains("held-back")));
+            // 4 MB of WAL on a table no route reads, while the slot waits for the receiver
+            Sql.exec("CREATE TABLE IF NOT EXISTS public.retention_filler (t text)",
+                    "INSERT INTO public.retention_filler SELECT repeat('x', 1000) FROM generate_series(1, 4000)");
+            // the guard looks every 2 s; a batch counts as slow once it has been routing for longer than that
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(port).body().contains("now in route retention-to-slow-webhook"));
+            HttpResponse<String> degraded = readiness(port);
+            assertThat(degraded.statusCode()).as("readiness stays UP: restarting would not help").isEqualTo(200);
+            assertThat(degraded.body()).contains("DEGRADED: slot retention").contains("above pgrouter.wal.max-lag-bytes = 1.0 MiB");
+            assertThat(metrics(port)).contains("pgrouter_wal_slot_lag_over_limit{slot=\"retention\"} 1.0");
+
+            release.countDown();
+            // the batch ends, the position is stored and confirmed (the heartbeat moves it past the filler)
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).body().contains("ok: slot retention"));
+            assertThat(metrics(port)).contains("pgrouter_wal_slot_lag_over_limit{slot=\"retention\"} 0.0");
+            long lag = Long.parseLong(Sql.text("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text FROM pg_replication_slots "
+                    + "WHERE slot_name = 'retention'"));
+            assertThat(lag).isLessThan(1024 * 1024);
+        } finally {
+            release.countDown();
+            receiver.stop(0);
+            Sql.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'retention' AND NOT active");
+        }
+    }
+
+    @Test
+    void aSlotPostgresInvalidatedIsReportedWithTheSlotAndTheFixAndTheFixWorks() throws Exception {
+        Sql.exec("SELECT pg_create_logical_replication_slot('lost', 'pgoutput')");
+        Sql.exec("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'", "SELECT pg_reload_conf()");
+        try {
+            Sql.exec("CREATE TABLE IF NOT EXISTS public.lost_filler (t text)");
+            // PostgreSQL removes a slot's WAL at a checkpoint once it is more than max_slot_wal_keep_size behind
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                Sql.exec("INSERT INTO public.lost_filler SELECT repeat('x', 1000) FROM generate_series(1, 2000)", "SELECT pg_switch_wal()", "CHECKPOINT");
+                return "lost".equals(Sql.text("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'lost'"));
+            });
+        } finally {
+            Sql.exec("ALTER SYSTEM RESET max_slot_wal_keep_size", "SELECT pg_reload_conf()");
+        }
+        int port = freePort();
+        java.nio.file.Path routes = routes("lost-to-lake", "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}");
+        try (RouterProcess router = RouterProcess.start(withSlot("lost", routes, port, "pgrouter.wal.max-restart-backoff-ms", "2000"))) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> readiness(port).body().contains("was invalidated"));
+            HttpResponse<String> down = readiness(port);
+            assertThat(down.statusCode()).isEqualTo(503);
+            assertThat(down.body()).contains("slot lost was invalidated by PostgreSQL (wal_status = lost)")
+                    .contains("max_slot_wal_keep_size").contains("pg_drop_replication_slot('lost')").contains("bin/pgrouter backfill --table");
+            assertThat(router.isAlive()).isTrue();
+
+            // the fix as the message says it (no offset was stored for this slot): drop the slot; the router streams again
+            Sql.exec("SELECT pg_drop_replication_slot('lost')");
+            await().atMost(Duration.ofSeconds(90)).until(() -> readiness(port).statusCode() == 200);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'after-the-fix', 1)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Lake.rows("marketplace.products").stream()
+                    .anyMatch(e -> "after-the-fix".equals(e.path("title").asText())));
+        } finally {
+            Sql.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'lost' AND NOT active");
         }
     }
 }

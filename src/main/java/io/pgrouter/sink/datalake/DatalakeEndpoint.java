@@ -179,7 +179,8 @@ public class DatalakeEndpoint extends DefaultEndpoint {
                 files.commit(key);
             }
         } catch (IOException | SQLException e) {
-            LOG.errorf("data lake %s: %s; the source batch will be delivered again", storage.describe(), e.getMessage());
+            // the source's batch end fails with this error and says so, once: not once per event of the batch
+            LOG.debugf("data lake %s: %s; the source batch will be delivered again", storage.describe(), e.getMessage());
             files.fail(e);
         }
     }

@@ -298,7 +298,7 @@ public class KafkaSource implements EventSource {
                     }
                     dispatcher.dispatch("kafka", event, consumersOf(record.topic()), sequence);
                 }
-                held = dispatcher.endOfBatch();
+                held = dispatcher.endOfBatch().sequence();
             } catch (Exception e) {
                 // neither delivered nor stored: read again from the first record not committed
                 rewind.forEach(consumer::seek);

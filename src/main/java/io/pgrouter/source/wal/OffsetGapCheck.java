@@ -58,8 +58,10 @@ final class OffsetGapCheck {
     /** As {@link #gap()}, for the offset read already. */
     String gap(JsonNode storedOffset) {
         Long stored = storedOffset == null ? null : confirmedBy(storedOffset);
-        if (stored == null) return null;
         try (Connection c = postgres.open()) {
+            String lost = invalidated(c);
+            if (lost != null) return lost;
+            if (stored == null) return null;
             Long confirmed = null;
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = ?")) {
@@ -77,6 +79,25 @@ final class OffsetGapCheck {
         } catch (SQLException e) {
             return null; // the database is unreachable: Debezium's own start-up reports that
         }
+    }
+
+    /**
+     * PostgreSQL 13+ removes the WAL of a slot that fell more than max_slot_wal_keep_size behind and marks it
+     * {@code wal_status = 'lost'}: nothing can be read from it again (Debezium would fail at each start).
+     */
+    private String invalidated(Connection c) throws SQLException {
+        // to_jsonb: wal_status does not exist before PostgreSQL 13, where no slot can be invalidated
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_jsonb(s) ->> 'wal_status' FROM pg_replication_slots s WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || !"lost".equals(rs.getString(1))) return null;
+            }
+        }
+        return "slot " + slot + " was invalidated by PostgreSQL (wal_status = lost): it fell more than max_slot_wal_keep_size behind and the WAL"
+                + " it needed was removed, so the changes since the router's stored position cannot be delivered. To start again: SELECT"
+                + " pg_drop_replication_slot('" + slot + "'); DELETE FROM " + postgres.schema() + "." + table + " WHERE offset_key LIKE '[\""
+                + engineName + "\"%'; restart the router (it creates the slot anew), then backfill each table its routes read"
+                + " (bin/pgrouter backfill --table schema.table)";
     }
 
     private JsonNode storedOffset(Connection c) throws SQLException {

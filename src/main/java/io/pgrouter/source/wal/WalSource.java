@@ -61,6 +61,8 @@ public class WalSource implements EventSource {
     private final List<PgConsumer> consumers = new CopyOnWriteArrayList<>();
 
     private static final long WATCH_MS = 2000;
+    /** The longest wait between two attempts to reach PostgreSQL again after a lost connection. */
+    private static final long RECONNECT_MAX_MS = 2000;
 
     private ScheduledExecutorService scheduler;
     private Set<String> tables;
@@ -80,6 +82,14 @@ public class WalSource implements EventSource {
     private String reportedGap;
 
     private final AtomicLong slotLagBytes = new AtomicLong();
+    /** 1 while the slot lags more than pgrouter.wal.max-lag-bytes behind the WAL (a metric), else 0. */
+    private final AtomicLong lagOverLimit = new AtomicLong();
+    /** The WAL retention guard's word for readiness data. */
+    private volatile String retention = "not measured yet";
+    /** When the batch being routed now started (epoch ms), 0 between batches. */
+    private volatile long batchSince;
+    /** The batching sink that held the oldest event after the last batch end (its linger), or null. */
+    private volatile String heldBy;
     /** schema → table → replica identity of the published tables, read at start-up (a lookup per event: no string built). */
     private volatile Map<String, Map<String, ReplicaIdentity>> identities = Map.of();
     private final SkipMarks skipMarks = new SkipMarks();
@@ -90,6 +100,8 @@ public class WalSource implements EventSource {
             MeterRegistry metrics) {
         Gauge.builder("pgrouter.wal.slot.lag", slotLagBytes, AtomicLong::get)
                 .baseUnit("bytes").description("WAL written since the slot's confirmed position").tag("slot", config.slot()).register(metrics);
+        Gauge.builder("pgrouter.wal.slot.lag.over.limit", lagOverLimit, AtomicLong::get)
+                .description("1 while the slot lags more than pgrouter.wal.max-lag-bytes behind the WAL").tag("slot", config.slot()).register(metrics);
         this.postgres = postgres;
         this.config = config;
         this.dispatcher = dispatcher;
@@ -265,7 +277,10 @@ public class WalSource implements EventSource {
         String reason = error != null ? rootMessage(error) : message;
         state = SourceState.down("Debezium engine stopped: " + reason);
         if (error != null && io.pgrouter.postgres.PostgresErrors.connectionLost(error)) {
-            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting; said once per outage
+            // a PostgreSQL restart or a network cut: expected, and handled by reconnecting; said once per outage. A
+            // connection attempt is cheap: tried at least every RECONNECT_MAX_MS, so streaming resumes soon after the
+            // server is back (with pgrouter.wal.max-restart-backoff-ms it came back up to 30 s later)
+            restartDelayMs = Math.min(restartDelayMs, Math.min(RECONNECT_MAX_MS, config.maxRestartBackoffMs()));
             if (outageReported) {
                 LOG.debugf("WAL source still cannot reach PostgreSQL (%s); trying again in %d ms", firstLine(reason), restartDelayMs);
             } else {
@@ -278,10 +293,29 @@ public class WalSource implements EventSource {
             if (outageReported) LOG.debug(state.detail());
             else LOG.warn(state.detail());
             outageReported = true;
+        } else if (sameFailure(reason)) {
+            LOG.debugf("WAL source stopped again the same way (%s); restarting in %d ms", reason, restartDelayMs);
         } else {
-            LOG.errorf("WAL source stopped (%s); restarting in %d ms", reason, restartDelayMs);
+            LOG.errorf("WAL source stopped (%s); restarting in %d ms (the same failure again within a minute is logged at DEBUG)", reason,
+                    restartDelayMs);
         }
         scheduleRestart();
+    }
+
+    /** The last engine failure, and when: a failure that repeats (a full disk, a sink's store down) is logged once. */
+    private String reportedFailure;
+    private long reportedFailureAt;
+
+    /**
+     * Whether the engine failed as it did less than a minute before. Batches may go through in between (those without
+     * an event for the failing sink), so "until a batch goes through" would not keep a full disk to one line.
+     */
+    private boolean sameFailure(String reason) {
+        long now = System.currentTimeMillis();
+        boolean same = reason.equals(reportedFailure) && now - reportedFailureAt < 60_000;
+        reportedFailure = reason;
+        reportedFailureAt = now;
+        return same;
     }
 
     private void scheduleRestart() {
@@ -300,6 +334,7 @@ public class WalSource implements EventSource {
         try {
             backfillProgress.store(tables, consumers);
             boolean active = slotActive();
+            guardRetention(active);
             synchronized (this) {
                 if (stopping || restartPending) return;
                 if (active) {
@@ -324,6 +359,58 @@ public class WalSource implements EventSource {
         } catch (RuntimeException e) {
             LOG.warn("WAL watchdog failed", e);
         }
+    }
+
+    /**
+     * The WAL retention guard: PostgreSQL keeps every WAL segment the slot has not confirmed, so a slot held back fills
+     * the database's disk. Above pgrouter.wal.max-lag-bytes the readiness data says DEGRADED with what holds the slot
+     * back, a gauge is 1, and one warning says so when the lag crosses the limit (one line again when it falls back).
+     */
+    private void guardRetention(boolean active) {
+        long max = config.maxLagBytes();
+        long lag = slotLagBytes.get();
+        boolean over = max > 0 && lag > max;
+        String limit = max > 0 ? "pgrouter.wal.max-lag-bytes = " + bytes(max) : "guard off (pgrouter.wal.max-lag-bytes = 0)";
+        if (!over) {
+            if (lagOverLimit.getAndSet(0) == 1) LOG.infof("slot %s is back under pgrouter.wal.max-lag-bytes: %s behind the WAL", config.slot(), bytes(lag));
+            retention = "ok: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL (" + limit + ")";
+            return;
+        }
+        retention = "DEGRADED: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL, above " + limit
+                + "; PostgreSQL keeps that WAL on its disk until the slot moves. Held back by: " + holdingBack(active);
+        if (lagOverLimit.getAndSet(1) == 0) LOG.warn(retention);
+    }
+
+    /** What keeps the slot's confirmed position behind, as far as this router can tell. */
+    private String holdingBack(boolean active) {
+        List<String> why = new ArrayList<>();
+        if (!active) why.add("no consumer streams the slot (the WAL source is reconnecting, stopped, or another process holds it)");
+        long since = batchSince;
+        long now = System.currentTimeMillis();
+        if (since != 0 && now - since > WATCH_MS) {
+            why.add("one batch has been routing for " + (now - since) / 1000 + " s, now in route " + dispatcher.walRoute()
+                    + " (its sink's destination answers slowly or not at all; a destination counted as down parks events in the retry store instead)");
+        }
+        String lingering = heldBy;
+        if (lingering != null) why.add("the " + lingering + " sink holds events in memory across batches (its linger or roll settings)");
+        if (why.isEmpty()) why.add("no route or sink: the router is reading a large backlog of WAL (a large transaction, or catching up after a stop)");
+        return String.join("; ", why);
+    }
+
+    static String bytes(long n) {
+        if (n < 1024 * 1024) return String.format(java.util.Locale.ROOT, "%.1f KiB", n / 1024.0);
+        if (n < 1024L * 1024 * 1024) return String.format(java.util.Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
+        return String.format(java.util.Locale.ROOT, "%.2f GiB", n / (1024.0 * 1024 * 1024));
+    }
+
+    /** Whether this source was started (it has routes) and is not stopped: then it watches its slot. */
+    public boolean running() {
+        return tables != null && !stopping;
+    }
+
+    /** The WAL retention guard's status for readiness data: ok, or DEGRADED with what holds the slot back. */
+    public String retention() {
+        return retention;
     }
 
     /** Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). */
@@ -396,6 +483,7 @@ public class WalSource implements EventSource {
         public void handleBatch(List<ChangeEvent<SourceRecord, SourceRecord>> records,
                 DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer) throws InterruptedException {
             dispatcher.enterBatch();
+            batchSince = System.currentTimeMillis();
             try {
                 // a run replaced while this batch waited (the routes' tables changed): none of it is routed
                 // or marked; the next run reads it again, with the new routes
@@ -403,6 +491,7 @@ public class WalSource implements EventSource {
                 this.committer = committer;
                 WalSource.this.handleBatch(records, committer, unmarked, replayed);
             } finally {
+                batchSince = 0;
                 dispatcher.leaveBatch();
             }
         }
@@ -451,7 +540,9 @@ public class WalSource implements EventSource {
         }
         long held;
         try {
-            held = dispatcher.endOfBatch();
+            EventDispatcher.Held oldest = dispatcher.endOfBatch();
+            held = oldest.sequence();
+            heldBy = oldest.sink();
         } catch (Exception e) {
             throw new IllegalStateException("a sink could not make the batch durable: " + e.getMessage(), e);
         }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The fault suite, in one command:  bench/faults.sh [--quick]   (extra -D options go to Maven)
+# Builds the router (mvn package), then runs io.pgrouter.bench.FaultsBench with exec:java: embedded PostgreSQL, an
+# ActiveMQ Artemis broker and a webhook receiver in the harness JVM, the packaged router with four routes (rows to the
+# data lake as Parquet; rows and durable messages to the webhook and to a JMS queue; NOTIFY to the webhook) under a
+# steady mixed load, and one fault kind at a time: router kill -9, PostgreSQL fast and immediate restarts, the
+# webhook's receiver down, then slow. Prints the table (fault, cycles, events written, delivered, lost, duplicated,
+# recovery p50/max, NOTIFY missed), writes it to target/bench-faults/results.md, and exits non-zero when a durable
+# event was lost. --quick: fewer cycles and shorter windows (about 5 minutes of faults). Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=()
+if [ "${1:-}" = "--quick" ]; then mode=(-Dbench.faults.quick=true); shift; fi
+
+. "$(dirname "$0")/lib.sh"
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+run_bench faults io.pgrouter.bench.FaultsBench -Dbench.warmup.tx1=500 -Dbench.warmup.txn=2 "${mode[@]}" "$@"
