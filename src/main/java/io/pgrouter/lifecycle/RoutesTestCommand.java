@@ -21,35 +21,35 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/pgrouter routes test --events events.jsonl [--routes DIR] [--kamelets DIR] [--expect DIR [--update]]}. */
 @Command(name = "test", mixinStandardHelpOptions = true,
-        description = { "Runs the route files on recorded events (bin/pgrouter events record) with every sink replaced by a capture of "
+        description = "Runs the route files on recorded events (bin/pgrouter events record) with every sink replaced by a capture of "
                 + "exactly what it would send: the webhook's request with its signature headers, the JMS, Kafka and RabbitMQ message "
                 + "with its destination, key and properties, the search bulk actions and documents, the lake file's partition and rows, "
                 + "the email with its recipients. Nothing is sent anywhere and no source starts.",
-                "The report is one file per route and sink (<route>/<sink>.txt), plus <route>/filtered.txt (the events a route "
+        footer = { "", "The report is one file per route and sink (<route>/<sink>.txt), plus <route>/filtered.txt (the events a route "
                         + "dropped, and after which step) and <route>/dead-letters.txt (the events that would fail). Without --expect "
-                        + "it is printed; with --expect it is compared with the files in that folder, and with --update it is written there.",
+                        + "it is printed; with --expect it is compared with the files in that folder, and with --update it is written there.", "",
                 "PostgreSQL is asked only where a sink itself looks something up: the email sink's recipientsQuery, and the lake "
-                        + "sink's table columns (update and delete rows, Parquet files). Configure pgrouter.postgres.* for those." },
-        footer = { "", "Exit codes: 0 the report is printed, written, or the same as --expect; 1 it differs from --expect (a unified diff "
+                        + "sink's table columns (update and delete rows, Parquet files). Configure pgrouter.postgres.* for those.",
+                "", "Exit codes: 0 the report is printed, written, or the same as --expect; 1 it differs from --expect (a unified diff "
                 + "on stdout), or a route file or event cannot be read; 2 the command line is wrong.", "",
                 "Example (a CI job):", "  bin/pgrouter events record --tables shop.orders --snapshot --limit 20 --out test/events.jsonl",
                 "  bin/pgrouter routes test --events test/events.jsonl --routes routes/ --expect test/expected --update   # once, reviewed",
                 "  bin/pgrouter routes test --events test/events.jsonl --routes routes/ --expect test/expected            # on every change" })
 final class RoutesTestCommand implements Callable<Integer> {
 
-    @Option(names = "--events", required = true, paramLabel = "FILE", description = "recorded events, one JSON event per line")
+    @Option(names = "--events", required = true, paramLabel = "FILE", description = "Recorded events, one JSON event per line.")
     Path events;
 
-    @Option(names = "--routes", paramLabel = "DIR", defaultValue = "routes", description = "the routes folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--routes", paramLabel = "DIR", defaultValue = "routes", description = "The routes folder. Default: ${DEFAULT-VALUE}.")
     Path routes;
 
-    @Option(names = "--kamelets", paramLabel = "DIR", description = "the Kamelets folder (default: pgrouter.kamelets.dir, else kamelets)")
+    @Option(names = "--kamelets", paramLabel = "DIR", description = "The Kamelets folder. Default: pgrouter.kamelets.dir, else kamelets.")
     Path kamelets;
 
-    @Option(names = "--expect", paramLabel = "DIR", description = "golden report files to compare with")
+    @Option(names = "--expect", paramLabel = "DIR", description = "Golden report files to compare with. Default: none (the report is printed).")
     Path expect;
 
-    @Option(names = "--update", description = "write the report into the --expect folder instead of comparing")
+    @Option(names = "--update", description = "Write the report into the --expect folder instead of comparing. Default: compare.")
     boolean update;
 
     @Override

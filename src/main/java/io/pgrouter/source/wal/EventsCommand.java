@@ -53,14 +53,14 @@ import picocli.CommandLine.Spec;
 public final class EventsCommand {
 
     @Command(name = "record", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
-            description = { "Writes canonical events (the JSON the routes receive), one per line, to stdout or --out: the current rows "
+            description = "Writes canonical events (the JSON the routes receive), one per line, to stdout or --out: the current rows "
                     + "as postgres.row.snapshot events (--snapshot), or the changes committed while it records (--for).",
-                    "It reads them as the router does, through Debezium on a replication slot of its own (pgrouter_record_<n>, dropped "
+            footer = { "", "It reads them as the router does, through Debezium on a replication slot of its own (pgrouter_record_<n>, dropped "
                             + "when it ends, on Ctrl-C too), so the values are encoded exactly as in the router's events. The "
                             + "router's slot and position are not touched. The role needs REPLICATION, and either the router's "
                             + "publication (pgrouter.wal.publication) already carries the tables, or the role owns them (a "
-                            + "publication of its own is made for the recording and dropped after it)." },
-            footer = { "", "Examples:", "  bin/pgrouter events record --tables marketplace.products --snapshot --limit 50 --out test/events.jsonl",
+                            + "publication of its own is made for the recording and dropped after it).",
+                    "", "Examples:", "  bin/pgrouter events record --tables marketplace.products --snapshot --limit 50 --out test/events.jsonl",
                     "  bin/pgrouter events record --tables shop.orders,shop.customers --for 2m --mask email,phone > events.jsonl",
                     "  bin/pgrouter events record --messages orders --channels products --for 5m --limit 100 --out messages.jsonl", "",
                     "Masking: the values of the named columns in before and after are replaced by 'masked:' and the first 16 hex digits "
@@ -71,24 +71,24 @@ public final class EventsCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--tables", split = ",", paramLabel = "<schema.table>", description = "the tables to record (without a schema: public)")
+        @Option(names = "--tables", split = ",", paramLabel = "<schema.table>", description = "The tables to record (without a schema: public). Default: none (only --messages and --channels).")
         List<String> tables = List.of();
 
         @Option(names = "--messages", split = ",", paramLabel = "<prefix>",
-                description = "also record logical-decoding messages with these prefixes (the durable NOTIFY: pg:wal?messages=...), with --for")
+                description = "Also record logical-decoding messages with these prefixes (the durable NOTIFY: pg:wal?messages=...), with --for. Default: none.")
         List<String> messages = List.of();
 
         @Option(names = "--channels", split = ",", paramLabel = "<channel>",
-                description = "also record the notifications of these NOTIFY channels (pg:notify?channels=...), with --for")
+                description = "Also record the notifications of these NOTIFY channels (pg:notify?channels=...), with --for. Default: none.")
         List<String> channels = List.of();
 
-        @Option(names = "--limit", paramLabel = "N", description = "stop after N events (default: no limit)")
+        @Option(names = "--limit", paramLabel = "N", description = "Stop after N events. Default: no limit.")
         Long limit;
 
-        @Option(names = "--mask", split = ",", paramLabel = "<column>", description = "columns whose values are replaced by a stable hash")
+        @Option(names = "--mask", split = ",", paramLabel = "<column>", description = "Columns whose values are replaced by a stable hash. Default: none.")
         List<String> mask = List.of();
 
-        @Option(names = "--out", paramLabel = "FILE", description = "write the events to this file (default: stdout)")
+        @Option(names = "--out", paramLabel = "FILE", description = "Write the events to this file. Default: stdout.")
         Path out;
 
         @ArgGroup(exclusive = true, multiplicity = "1")
