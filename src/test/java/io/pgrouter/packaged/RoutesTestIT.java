@@ -64,7 +64,8 @@ class RoutesTestIT {
         if ("1".equals(System.getenv("PGROUTER_TEST_UPDATE"))) {
             List<String> update = new java.util.ArrayList<>(command);
             update.add("--update");
-            assertThat(run(Path.of("."), update).code()).isZero();
+            Result updated = run(Path.of("."), update);
+            assertThat(updated.code()).as(updated.output()).isZero();
         }
         return run(Path.of("."), command);
     }
@@ -157,6 +158,19 @@ class RoutesTestIT {
         JsonNode row = new ObjectMapper().readTree(report.lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
         assertThat(row.has("_event_id")).isTrue();
         assertThat(row.has("title")).isTrue();
+    }
+
+    @Test
+    void parquetLakeFilesShowTheirRowsReadBack() throws Exception {
+        matched("wal-products-to-parquet/datalake-sink.txt");
+        String report = report("wal-products-to-parquet/datalake-sink.txt");
+        assertThat(report).containsPattern("file: s3://lake/raw/parquet/marketplace\\.products/dt=\\d{4}-\\d\\d-\\d\\d/hour=\\d\\d/part-\\*\\.parquet");
+        // the row as the file holds it: the typed columns the table's catalogue gave the Parquet schema
+        JsonNode row = new ObjectMapper().readTree(report.lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+        assertThat(row.get("_op").asText()).isEqualTo("insert");
+        assertThat(row.get("id").asLong()).isEqualTo(1);
+        assertThat(row.get("title").asText()).isEqualTo("Dune");
+        assertThat(row.get("price").isNumber()).as(row.toString()).isTrue();
     }
 
     @Test

@@ -199,6 +199,7 @@ abstract class LakeFile {
         @Override
         void write(LakeRow row) throws IOException {
             GenericRecord record = shape.record(row);
+            out.parquetRow(record); // before the writer reads the record's byte buffers
             writer.write(record);
             rows++;
         }

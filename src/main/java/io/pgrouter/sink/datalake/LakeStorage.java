@@ -26,5 +26,10 @@ interface LakeStorage extends AutoCloseable {
 
         /** Discards the file; never throws (the caller is already handling a failure or discarding on purpose). */
         abstract void abort();
+
+        /** A Parquet row as handed to the writer; only a dry run's capture keeps it, to show the file's rows. */
+        void parquetRow(org.apache.avro.generic.GenericRecord row) {
+            // a real storage has the row in the file
+        }
     }
 }
