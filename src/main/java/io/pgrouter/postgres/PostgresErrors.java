@@ -59,4 +59,22 @@ public final class PostgresErrors {
         }
         return false;
     }
+
+    /**
+     * PostgreSQL is shutting down or refuses connections while it does (57P01 admin_shutdown, 57P02 crash_shutdown,
+     * 57P03 cannot_connect_now with "the database system is shutting down"). A fast shutdown then waits for every
+     * logical walsender's client to confirm the last WAL, which a router whose position is stored in that same
+     * database never can: it must let go of its replication connection.
+     */
+    public static boolean shuttingDown(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException e && e.getSQLState() != null) {
+                String state = e.getSQLState();
+                if (state.equals("57P01") || state.equals("57P02")) return true;
+                if (state.equals("57P03") && e.getMessage() != null && e.getMessage().contains("shutting down")) return true;
+            }
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
 }

@@ -337,6 +337,20 @@ public class WalSource implements EventSource {
             guardRetention(active);
             synchronized (this) {
                 if (stopping || restartPending) return;
+                if (postgresShuttingDown && engine != null) {
+                    // a fast shutdown waits for this walsender's client to confirm the last WAL; the router stores that
+                    // position in the database that is stopping, so it never could: let go, and reconnect when it is back
+                    state = SourceState.down("PostgreSQL is shutting down; the replication connection is closed so that it can, and "
+                            + "the router reconnects when it accepts connections again");
+                    if (outageReported) LOG.debug(state.detail());
+                    else LOG.warn(state.detail());
+                    outageReported = true;
+                    restartDelayMs = Math.min(restartDelayMs, Math.min(RECONNECT_MAX_MS, config.maxRestartBackoffMs()));
+                    closeQuietly(engine);
+                    engine = null;
+                    scheduleRestart();
+                    return;
+                }
                 if (active) {
                     slotInactiveSince = 0;
                     if (state.up()) restartDelayMs = 500;
@@ -413,8 +427,12 @@ public class WalSource implements EventSource {
         return retention;
     }
 
+    /** Whether the last look at the slot found PostgreSQL shutting down (set by {@link #slotActive()}). */
+    private volatile boolean postgresShuttingDown;
+
     /** Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). */
     private boolean slotActive() {
+        postgresShuttingDown = false;
         try (Connection c = postgres.open();
                 PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
                         + "FROM pg_replication_slots WHERE slot_name = ?")) {
@@ -425,6 +443,7 @@ public class WalSource implements EventSource {
                 return rs.getBoolean(1);
             }
         } catch (SQLException e) {
+            postgresShuttingDown = io.pgrouter.postgres.PostgresErrors.shuttingDown(e);
             return false;
         }
     }
@@ -780,6 +799,10 @@ public class WalSource implements EventSource {
         p.setProperty("offset.storage.jdbc.connection.password", pg.password().orElse("unused"));
         p.setProperty("offset.storage.jdbc.table.name", offsetsTable(config.slot()));
         p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushIntervalMs()));
+        // a failed store is retried by the next flush anyway; Debezium's default (5 attempts 3 s apart) kept a stopping
+        // engine waiting on a database that is shutting down
+        p.setProperty("offset.storage.jdbc.connection.wait.retry.delay.ms", "500");
+        p.setProperty("offset.storage.jdbc.connection.retry.max.attempts", "2");
         p.setProperty("errors.max.retries", "0");
         return p;
     }
