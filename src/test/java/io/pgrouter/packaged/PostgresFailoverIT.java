@@ -30,7 +30,10 @@ import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import io.pgrouter.testing.FailoverPostgres;
 import io.pgrouter.testing.Lake;
@@ -40,7 +43,9 @@ import io.pgrouter.testing.RouterProcess;
  * PostgreSQL 17 primary failover under a steady write load: the primary crashes, the standby (which synchronised the
  * router's failover slot) is promoted, and the router, pointed at it, streams on from the synchronised slot. Every row
  * in the new primary, written before or after the promotion, reaches the lake; duplicates are allowed and counted.
+ * First, on the primary, a slot made before the setting was turned on is changed to a failover slot.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PostgresFailoverIT {
 
     static final String PASSWORD = "pw-" + java.util.UUID.randomUUID();
@@ -191,6 +196,27 @@ class PostgresFailoverIT {
     }
 
     @Test
+    @Order(1)
+    void aSlotMadeWithoutFailoverIsChangedToAFailoverSlot() throws Exception {
+        try (Connection c = pg.primary(); Statement s = c.createStatement()) {
+            s.execute("SELECT pg_create_logical_replication_slot('upgraded', 'pgoutput')");
+        }
+        Map<String, String> c = new HashMap<>(config);
+        c.put("pgrouter.postgres.url", pg.primaryUrl());
+        c.put("pgrouter.wal.slot", "upgraded");
+        c.put("pgrouter.wal.publication", "upgraded");
+        try (RouterProcess router = RouterProcess.start(c)) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> readiness() == 200);
+        }
+        try (Connection conn = pg.primary(); Statement s = conn.createStatement();
+                ResultSet rs = s.executeQuery("SELECT failover FROM pg_replication_slots WHERE slot_name = 'upgraded'")) {
+            assertThat(rs.next() && rs.getBoolean(1)).isTrue();
+            s.execute("SELECT pg_drop_replication_slot('upgraded')");
+        }
+    }
+
+    @Test
+    @Order(2)
     void afterThePrimaryFailsTheRouterStreamsOnFromThePromotedStandbysSynchronisedSlot() throws Exception {
         RouterProcess router = router(pg.primaryUrl());
         Writer writer = null;
