@@ -266,6 +266,10 @@ class PostgresFailoverIT {
             long before = written.stream().filter(id -> id < firstAfter).count();
             long duplicates = delivered.size() - new HashSet<>(delivered).size();
             assertThat(lost).isEmpty();
+            // the standby's WAL is the primary's, byte for byte: a change delivered again carries the same event id
+            Map<Long, Set<String>> eventIds = Lake.rows(lake, TABLE).stream().collect(Collectors.groupingBy(r -> r.path("id").asLong(),
+                    Collectors.mapping(r -> r.path("_event_id").asText(), Collectors.toSet())));
+            assertThat(eventIds.values()).allSatisfy(ids -> assertThat(ids).hasSize(1));
             assertThat(readiness()).isEqualTo(200);
             System.out.printf("failover: %d rows written (%d before the promotion, %d after), %d writes failed with no primary, %d events"
                     + " delivered, lost %d, duplicated %d; pg_promote %d ms; old router stopped in %d ms; new router start to the first new row"
