@@ -75,17 +75,7 @@ public final class FailoverPostgres implements AutoCloseable {
     }
 
     private EmbeddedPostgres server(Path dir, int port) throws IOException {
-        EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
-                .setPgBinaryResolver((system, machine) -> postgres17())
-                .setDataDirectory(dir)
-                .setCleanDataDirectory(false)
-                .setServerConfig("wal_level", "logical")
-                .setServerConfig("max_replication_slots", "10")
-                .setServerConfig("max_wal_senders", "10")
-                // zonky turns it off; synchronous replication needs it on
-                .setServerConfig("synchronous_commit", "on")
-                .setServerConfig("fsync", "off")
-                .setServerConfig("max_connections", "50");
+        EmbeddedPostgres.Builder b = io.pgrouter.demo.EmbeddedDatabase.logicalDecoding(dir).setPgBinaryResolver((system, machine) -> postgres17());
         if (port > 0) b.setPort(port);
         if (Files.exists(dir.resolve("pg_hba.conf")) && Files.readString(dir.resolve("pg_hba.conf")).contains("scram-sha-256")) {
             b.setConnectConfig("password", password);
@@ -150,6 +140,7 @@ public final class FailoverPostgres implements AutoCloseable {
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
         new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start().waitFor();
         postmaster.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        primary = null; // nothing left to stop
     }
 
     /** pg_promote(): the standby ends recovery and takes writes; its synchronised slots become usable. */
