@@ -117,6 +117,14 @@ public final class FailoverPostgres implements AutoCloseable {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     }
 
+    public int primaryPort() {
+        return primaryPort;
+    }
+
+    public int standbyPort() {
+        return standbyPort;
+    }
+
     public String primaryUrl() {
         return url(primaryPort);
     }
