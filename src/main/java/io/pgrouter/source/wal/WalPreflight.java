@@ -41,6 +41,7 @@ final class WalPreflight {
                 throw new IllegalStateException("PostgreSQL at " + postgres.config().url() + " has wal_level=" + walLevel
                         + "; the WAL source needs wal_level=logical (ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)");
             }
+            if (config.slotFailover()) requireFailoverSlots(c);
             boolean replication = Boolean.parseBoolean(single(c,
                     "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user", null));
             if (!replication) {
@@ -67,7 +68,6 @@ final class WalPreflight {
                             + (tables.isEmpty() ? "" : " FOR TABLE " + tables.stream().map(WalPreflight::quoteTable).collect(Collectors.joining(", "))));
                 }
             }
-            if (config.slotFailover()) requireFailoverSlots(c);
             // to_jsonb: the failover column exists from PostgreSQL 17 on
             String failover = single(c, "SELECT coalesce(to_jsonb(s) ->> 'failover', 'false') FROM pg_replication_slots s WHERE slot_name = ?",
                     config.slot());
