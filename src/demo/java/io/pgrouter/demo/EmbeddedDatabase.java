@@ -38,17 +38,22 @@ public final class EmbeddedDatabase implements AutoCloseable {
         this.password = password;
     }
 
-    public synchronized EmbeddedDatabase start() throws IOException {
-        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+    /** zonky's builder for a server with logical decoding on, keeping its data directory (initdb only when it is empty). */
+    public static EmbeddedPostgres.Builder logicalDecoding(Path dataDir) {
+        return EmbeddedPostgres.builder()
                 .setDataDirectory(dataDir)
                 .setCleanDataDirectory(false)
                 .setServerConfig("wal_level", "logical")
                 .setServerConfig("max_replication_slots", "10")
                 .setServerConfig("max_wal_senders", "10")
-                // zonky turns it off; decoding right after a commit would then see nothing
+                // zonky turns it off; decoding right after a commit would then see nothing, and synchronous replication needs it
                 .setServerConfig("synchronous_commit", "on")
                 .setServerConfig("fsync", "off")
                 .setServerConfig("max_connections", "100");
+    }
+
+    public synchronized EmbeddedDatabase start() throws IOException {
+        EmbeddedPostgres.Builder builder = logicalDecoding(dataDir);
         if (port > 0) builder.setPort(port);
         // zonky checks readiness with a JDBC login: it must send the password once pg_hba asks for one
         if (password != null) builder.setConnectConfig("password", password);

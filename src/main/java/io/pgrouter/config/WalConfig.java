@@ -55,6 +55,13 @@ public interface WalConfig {
     @WithDefault("1073741824")
     long maxLagBytes();
 
+    /**
+     * Create the slot as a failover slot (PostgreSQL 17+): a standby with {@code sync_replication_slots = on} keeps a copy
+     * of it, so after the standby is promoted the router resumes from there with nothing lost.
+     */
+    @WithDefault("false")
+    boolean slotFailover();
+
     /** Longest wait between restarts of a failed engine. */
     @WithDefault("30000")
     long maxRestartBackoffMs();

@@ -64,6 +64,17 @@ class WalSourceFaultsIT {
     }
 
     @Test
+    void slotFailoverOnAPostgresOlderThan17FailsStartUpNamingTheVersion() throws Exception {
+        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.wal.slot", "old_pg", "pgrouter.wal.publication", "old_pg",
+                "pgrouter.wal.slot-failover", "true", "quarkus.http.port", "0")))) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("pgrouter.wal.slot-failover=true needs PostgreSQL 17 or newer")
+                    .contains("or set pgrouter.wal.slot-failover=false");
+        }
+        assertThat(Sql.count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'old_pg'")).isZero();
+    }
+
+    @Test
     void aStoredOffsetTheSlotNoLongerHasMakesReadinessDownWithTheReason() throws Exception {
         int port = freePort();
         Map<String, String> c = with(Map.of("pgrouter.wal.slot", "stale", "pgrouter.wal.publication", "stale", "quarkus.http.port", String.valueOf(port)));

@@ -23,7 +23,12 @@ public final class Lake {
     }
 
     public static List<JsonNode> rows(String folder) {
-        Path dir = TestServers.lake.resolve(folder);
+        return rows(TestServers.lake, folder);
+    }
+
+    /** As {@link #rows(String)}, for a lake under another root. */
+    public static List<JsonNode> rows(Path root, String folder) {
+        Path dir = root.resolve(folder);
         if (!Files.isDirectory(dir)) return List.of();
         List<JsonNode> events = new ArrayList<>();
         try (Stream<Path> files = Files.walk(dir)) {

@@ -29,16 +29,22 @@ final class OffsetGapCheck {
     private final String slot;
     private final String engineName;
     private final String table;
+    private final boolean failoverSlot;
 
     OffsetGapCheck(Postgres postgres, WalConfig config) {
-        this(postgres, config.slot(), WalSource.engineName(config));
+        this(postgres, config.slot(), WalSource.engineName(config), config.slotFailover());
     }
 
     OffsetGapCheck(Postgres postgres, String slot, String engineName) {
+        this(postgres, slot, engineName, false);
+    }
+
+    private OffsetGapCheck(Postgres postgres, String slot, String engineName, boolean failoverSlot) {
         this.postgres = postgres;
         this.slot = slot;
         this.engineName = engineName;
         this.table = WalSource.offsetsTable(slot);
+        this.failoverSlot = failoverSlot;
     }
 
     /** The offset Debezium stored last for this slot, or null (first start, or the database cannot be read). */
@@ -63,14 +69,22 @@ final class OffsetGapCheck {
             if (lost != null) return lost;
             if (stored == null) return null;
             Long confirmed = null;
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = ?")) {
+            boolean synced = false;
+            // to_jsonb: the synced column exists from PostgreSQL 17 on
+            try (PreparedStatement ps = c.prepareStatement("SELECT (confirmed_flush_lsn - '0/0')::bigint, coalesce(to_jsonb(s) ->> 'synced', 'false') "
+                    + "FROM pg_replication_slots s WHERE slot_name = ?")) {
                 ps.setString(1, slot);
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) confirmed = rs.getObject(1) == null ? null : rs.getLong(1);
+                    if (rs.next()) {
+                        confirmed = rs.getObject(1) == null ? null : rs.getLong(1);
+                        synced = Boolean.parseBoolean(rs.getString(2));
+                    }
                 }
             }
             if (confirmed == null || confirmed <= stored) return null;
+            // a failover slot synchronised to a promoted standby confirmed only what the router had delivered; the stored
+            // offset reached the standby as ordinary, asynchronously replicated rows and may trail it
+            if (failoverSlot && synced) return null;
             return "slot " + slot + " has confirmed up to " + CanonicalEvent.formatLsn(confirmed)
                     + " but the router's stored offset is at " + CanonicalEvent.formatLsn(stored)
                     + ": the changes in between were consumed outside the router (slot advanced or recreated) and cannot be delivered."

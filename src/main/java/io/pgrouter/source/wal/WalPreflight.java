@@ -1,13 +1,17 @@
 package io.pgrouter.source.wal;
 
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+
+import org.jboss.logging.Logger;
 
 import io.pgrouter.config.WalConfig;
 import io.pgrouter.postgres.Postgres;
@@ -15,9 +19,11 @@ import io.pgrouter.postgres.Postgres;
 /**
  * Checks, before Debezium starts, what Debezium would otherwise report as a stack trace: wal_level, the
  * REPLICATION attribute, and whether the role may create the publication; each failure names what to grant.
- * Then creates the publication and the slot if they are missing.
+ * Then creates the publication and the slot if they are missing (with pgrouter.wal.slot-failover, a failover slot).
  */
 final class WalPreflight {
+
+    private static final Logger LOG = Logger.getLogger(WalPreflight.class);
 
     private final Postgres postgres;
     private final WalConfig config;
@@ -35,6 +41,7 @@ final class WalPreflight {
                 throw new IllegalStateException("PostgreSQL at " + postgres.config().url() + " has wal_level=" + walLevel
                         + "; the WAL source needs wal_level=logical (ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)");
             }
+            if (config.slotFailover()) requireFailoverSlots(c);
             boolean replication = Boolean.parseBoolean(single(c,
                     "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user", null));
             if (!replication) {
@@ -61,11 +68,54 @@ final class WalPreflight {
                             + (tables.isEmpty() ? "" : " FOR TABLE " + tables.stream().map(WalPreflight::quoteTable).collect(Collectors.joining(", "))));
                 }
             }
-            if (single(c, "SELECT 1::text FROM pg_replication_slots WHERE slot_name = ?", config.slot()) == null) {
-                single(c, "SELECT slot_name::text FROM pg_create_logical_replication_slot(?, 'pgoutput')", config.slot());
+            // to_jsonb: the failover column exists from PostgreSQL 17 on
+            String failover = single(c, "SELECT coalesce(to_jsonb(s) ->> 'failover', 'false') FROM pg_replication_slots s WHERE slot_name = ?",
+                    config.slot());
+            if (failover == null) {
+                single(c, config.slotFailover() ? "SELECT slot_name::text FROM pg_create_logical_replication_slot(?, 'pgoutput', false, false, true)"
+                        : "SELECT slot_name::text FROM pg_create_logical_replication_slot(?, 'pgoutput')", config.slot());
+            } else if (config.slotFailover() && !Boolean.parseBoolean(failover)) {
+                enableFailover();
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot check PostgreSQL at " + postgres.config().url() + " for the WAL source: " + e.getMessage(), e);
+        }
+    }
+
+    private void requireFailoverSlots(Connection c) throws SQLException {
+        int version = Integer.parseInt(single(c, "SHOW server_version_num", null));
+        if (version < 170000) {
+            throw new IllegalStateException("pgrouter.wal.slot-failover=true needs PostgreSQL 17 or newer, where a standby can keep a copy of slot "
+                    + config.slot() + "; " + postgres.config().url() + " runs " + single(c, "SHOW server_version", null)
+                    + ": upgrade it, or set pgrouter.wal.slot-failover=false");
+        }
+        if (Boolean.parseBoolean(single(c, "SELECT pg_is_in_recovery()::text", null))) {
+            throw new IllegalStateException("pgrouter.wal.slot-failover=true: " + postgres.config().url() + " is a standby; point "
+                    + "pgrouter.postgres.url at the primary (a failover slot is created on the primary and synchronised to the standbys)");
+        }
+    }
+
+    /**
+     * A slot made before pgrouter.wal.slot-failover was turned on: PostgreSQL 17 changes it in place over a replication
+     * connection, which only works while no one streams from it (the router has not started Debezium yet).
+     */
+    private void enableFailover() {
+        Properties props = new Properties();
+        props.setProperty("user", postgres.config().user());
+        postgres.config().password().ifPresent(p -> props.setProperty("password", p));
+        props.setProperty("replication", "database");
+        props.setProperty("preferQueryMode", "simple");
+        props.setProperty("assumeMinServerVersion", "10");
+        props.setProperty("ApplicationName", "pg-event-router");
+        String command = "ALTER_REPLICATION_SLOT " + Postgres.quoteIdent(config.slot()) + " ( FAILOVER true )";
+        try (Connection replication = DriverManager.getConnection(postgres.config().url(), props); Statement s = replication.createStatement()) {
+            s.execute(command);
+            LOG.infof("slot %s existed without failover: changed to a failover slot (%s)", config.slot(), command);
+        } catch (SQLException e) {
+            throw new IllegalStateException("slot " + config.slot() + " exists but is not a failover slot, and changing it failed: " + e.getMessage()
+                    + ". Stop whatever streams from it, then run over a replication connection (psql \"dbname=" + postgres.database()
+                    + " replication=database\"): " + command + "; or drop the slot to have the router create it anew (changes since its "
+                    + "position would be lost)", e);
         }
     }
 

@@ -753,6 +753,12 @@ public class WalSource implements EventSource {
         p.setProperty("topic.prefix", "pgrouter");
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", config.slot());
+        if (config.slotFailover()) {
+            // the preflight creates the slot; Debezium creates it only if it was dropped meanwhile, then with failover too
+            p.setProperty("slot.failover", "true");
+            // a slot synchronised to a promoted standby is the authority: the offsets table reaches the standby asynchronously
+            p.setProperty("offset.mismatch.strategy", "trust_slot");
+        }
         p.setProperty("publication.name", config.publication());
         p.setProperty("publication.autocreate.mode", "filtered");
         p.setProperty("database.hostname", location.host());
