@@ -178,13 +178,16 @@ class WalSourceFaultsIT {
     }
 
     @Test
-    void aFastShutdownOfPostgresIsNotHeldUpByTheRouterAndNothingWrittenBeforeItIsLost() throws Exception {
+    void aFastShutdownOfPostgresIsNotHeldUpByAnIdleRouterWhichStreamsAgainAfterIt() throws Exception {
         int port = freePort();
         try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.wal.slot", "fast", "pgrouter.wal.publication", "fast",
                 "quarkus.http.port", String.valueOf(port))))) {
             await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
             Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) SELECT 1, 'books', 'before-fast-' || g, 1 "
                     + "FROM generate_series(1, 50) g");
+            // an idle router (what it streams when the shutdown starts is measured by bench/faults.sh, not here)
+            await().atMost(Duration.ofSeconds(60)).until(() -> Lake.rows("marketplace.products").stream()
+                    .filter(e -> e.path("title").asText().startsWith("before-fast-")).count() >= 50);
             Path pidFile = TestServers.db.dataDir().resolve("postmaster.pid");
             ProcessHandle postmaster = ProcessHandle.of(Long.parseLong(Files.readAllLines(pidFile).get(0).trim())).orElseThrow();
             // pg_ctl stop's default: a fast shutdown, which waits for each logical walsender's client to confirm the last WAL

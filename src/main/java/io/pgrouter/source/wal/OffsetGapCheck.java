@@ -58,11 +58,17 @@ final class OffsetGapCheck {
 
     /** The reason the source must not resume, or null when the stored position is still in the slot. */
     String gap() {
-        return gap(storedOffset());
+        return gap(storedOffset(), -1);
     }
 
-    /** As {@link #gap()}, for the offset read already. */
-    String gap(JsonNode storedOffset) {
+    /**
+     * As {@link #gap()}, for the offset read already.
+     *
+     * @param markedHere the furthest position this process marked processed, or -1: Debezium confirms a marked
+     *        position to the slot when its offset store has taken an earlier one, so a PostgreSQL shutdown between the
+     *        two leaves the slot ahead of the stored offset by what this router delivered itself
+     */
+    String gap(JsonNode storedOffset, long markedHere) {
         Long stored = storedOffset == null ? null : confirmedBy(storedOffset);
         try (Connection c = postgres.open()) {
             String lost = invalidated(c);
@@ -81,7 +87,7 @@ final class OffsetGapCheck {
                     }
                 }
             }
-            if (confirmed == null || confirmed <= stored) return null;
+            if (confirmed == null || confirmed <= stored || confirmed <= markedHere) return null;
             // a failover slot synchronised to a promoted standby confirmed only what the router had delivered; the stored
             // offset reached the standby as ordinary, asynchronously replicated rows and may trail it
             if (failoverSlot && synced) return null;
@@ -127,6 +133,14 @@ final class OffsetGapCheck {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return null;
         }
+    }
+
+    /** As {@link #confirmedBy(JsonNode)}, for a record's source offset. */
+    static Long confirmedBy(java.util.Map<String, ?> offset) {
+        for (String key : CONFIRMED_KEYS) {
+            if (offset.get(key) instanceof Number n) return n.longValue();
+        }
+        return null;
     }
 
     /** The position Debezium confirms to the slot for a stored offset, or null when the offset holds none. */

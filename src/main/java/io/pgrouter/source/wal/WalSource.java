@@ -171,7 +171,7 @@ public class WalSource implements EventSource {
         restartPending = false;
         OffsetGapCheck offsets = new OffsetGapCheck(postgres, config);
         com.fasterxml.jackson.databind.JsonNode stored = offsets.storedOffset();
-        String gap = offsets.gap(stored);
+        String gap = offsets.gap(stored, markedUpTo);
         if (gap != null) {
             // Debezium would silently resume from the slot's position: refuse, say why, and check again later
             state = SourceState.down(gap);
@@ -574,12 +574,22 @@ public class WalSource implements EventSource {
         committer.markBatchFinished();
     }
 
+    /**
+     * The furthest slot position this process marked processed (Debezium may confirm it to the slot before its offset
+     * store has it); -1 before any. A slot found at or below it after a reconnect moved there by this router's own
+     * confirmation, not by someone else: not a gap (see {@link OffsetGapCheck}).
+     */
+    private volatile long markedUpTo = -1;
+
     /** Marks processed the newest of the records routed before sequence {@code held}, and forgets them all. */
-    private static void markProcessedBelow(java.util.ArrayDeque<Unmarked> unmarked,
+    private void markProcessedBelow(java.util.ArrayDeque<Unmarked> unmarked,
             DebeziumEngine.RecordCommitter<ChangeEvent<SourceRecord, SourceRecord>> committer, long held) throws InterruptedException {
         ChangeEvent<SourceRecord, SourceRecord> newest = null;
         while (!unmarked.isEmpty() && unmarked.peekFirst().sequence() < held) newest = unmarked.pollFirst().record();
-        if (newest != null) committer.markProcessed(newest);
+        if (newest == null) return;
+        Long position = OffsetGapCheck.confirmedBy(newest.value().sourceOffset());
+        if (position != null && position > markedUpTo) markedUpTo = position;
+        committer.markProcessed(newest);
     }
 
     public void stop() {
