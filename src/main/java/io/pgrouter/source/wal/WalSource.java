@@ -76,6 +76,9 @@ public class WalSource implements EventSource {
     private boolean restartPending;
     private long restartDelayMs = 500;
     private long slotInactiveSince;
+    /** Why the watchdog's last check could not reach PostgreSQL (a network cut, a server down), or null when it could. */
+    private volatile String unreachable;
+    private volatile long unreachableSince;
     /** An outage already reported (one WARN): further failed attempts to reach PostgreSQL are DEBUG until streaming again. */
     private volatile boolean outageReported;
     /** The offset gap last reported: checked again at each restart, logged again only when it changes. */
@@ -332,8 +335,9 @@ public class WalSource implements EventSource {
      */
     private void watch() {
         try {
-            backfillProgress.store(tables, consumers);
             boolean active = slotActive();
+            // each of its queries would wait for the connect timeout too: the slot check says PostgreSQL is away
+            if (unreachable == null) backfillProgress.store(tables, consumers);
             guardRetention(active);
             synchronized (this) {
                 if (stopping || restartPending) return;
@@ -346,8 +350,10 @@ public class WalSource implements EventSource {
                 if (slotInactiveSince == 0) {
                     slotInactiveSince = now;
                 } else if (now - slotInactiveSince > config.stallTimeoutMs()) {
-                    state = SourceState.down("slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince)
-                            + " ms; restarting the Debezium engine");
+                    String why = unreachable;
+                    state = SourceState.down(why != null
+                            ? why + "; no answer for " + (now - slotInactiveSince) + " ms: restarting the Debezium engine"
+                            : "slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince) + " ms; restarting the Debezium engine");
                     if (outageReported) LOG.debug(state.detail());
                     else LOG.warn(state.detail());
                     outageReported = true;
@@ -413,18 +419,31 @@ public class WalSource implements EventSource {
         return retention;
     }
 
-    /** Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). */
+    /**
+     * Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). The replication
+     * connection itself does not notice a network that drops packets silently (it only reads what arrives, and its
+     * status updates wait in the send buffer), so this check, on a connection of its own that must answer within
+     * pgrouter.postgres.connect-timeout-seconds, is what notices it; {@link #unreachable} says why it could not.
+     */
     private boolean slotActive() {
-        try (Connection c = postgres.open();
-                PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
-                        + "FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, config.slot());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) return false;
-                slotLagBytes.set(rs.getLong(2));
-                return rs.getBoolean(1);
+        try (Connection c = postgres.open()) {
+            c.setNetworkTimeout(Runnable::run, (int) java.util.concurrent.TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()));
+            try (PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
+                    + "FROM pg_replication_slots WHERE slot_name = ?")) {
+                ps.setString(1, config.slot());
+                try (ResultSet rs = ps.executeQuery()) {
+                    unreachable = null;
+                    if (!rs.next()) return false;
+                    slotLagBytes.set(rs.getLong(2));
+                    return rs.getBoolean(1);
+                }
             }
         } catch (SQLException e) {
+            if (io.pgrouter.postgres.PostgresErrors.connectionLost(e)) {
+                if (unreachable == null) unreachableSince = System.currentTimeMillis();
+                unreachable = "PostgreSQL at " + postgres.location().host() + ":" + postgres.location().port() + " did not answer within "
+                        + postgres.config().connectTimeoutSeconds() + " s: " + rootMessage(e);
+            }
             return false;
         }
     }
@@ -604,6 +623,9 @@ public class WalSource implements EventSource {
 
     public SourceState state() {
         SourceState current = state;
+        String why = unreachable;
+        // the reason of every state while PostgreSQL cannot be reached (the engine's restarts only say they failed)
+        if (why != null) return SourceState.down(why + " (since " + java.time.Instant.ofEpochMilli(unreachableSince) + ")");
         long since = slotInactiveSince;
         if (current.up() && since != 0) {
             return SourceState.down("slot " + config.slot() + " has no active consumer since " + java.time.Instant.ofEpochMilli(since));
@@ -741,6 +763,8 @@ public class WalSource implements EventSource {
         p.setProperty("database.dbname", location.database());
         p.setProperty("database.user", pg.user());
         pg.password().ifPresent(v -> p.setProperty("database.password", v));
+        // passed on to pgjdbc: a connection attempt into a network that drops packets fails after this, not minutes later
+        p.setProperty("database.connectTimeout", Integer.toString(pg.connectTimeoutSeconds()));
         io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
@@ -774,7 +798,8 @@ public class WalSource implements EventSource {
                 "SELECT pg_logical_emit_message(false, '" + EventMapper.HEARTBEAT_PREFIX + "', now()::text)");
         p.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
         String sep = pg.url().contains("?") ? "&" : "?";
-        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + pg.schema());
+        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + pg.schema() + "&connectTimeout="
+                + pg.connectTimeoutSeconds() + "&socketTimeout=" + pg.socketTimeoutSeconds());
         p.setProperty("offset.storage.jdbc.connection.user", pg.user());
         // Debezium insists on a password; without one configured (trust or peer auth) any value is ignored
         p.setProperty("offset.storage.jdbc.connection.password", pg.password().orElse("unused"));
