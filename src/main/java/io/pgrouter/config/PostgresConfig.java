@@ -33,6 +33,6 @@ public interface PostgresConfig {
      * answer before the connection counts as dead (pgjdbc's socketTimeout); 0 waits for the operating system (about
      * 15 minutes on Linux when the network drops packets silently).
      */
-    @WithDefault("60")
+    @WithDefault("20")
     int socketTimeoutSeconds();
 }

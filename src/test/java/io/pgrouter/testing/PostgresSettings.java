@@ -23,6 +23,6 @@ public record PostgresSettings(String url, Optional<String> password, String sch
 
     @Override
     public int socketTimeoutSeconds() {
-        return 60;
+        return 20;
     }
 }

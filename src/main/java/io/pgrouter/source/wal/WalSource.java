@@ -79,6 +79,10 @@ public class WalSource implements EventSource {
     /** Why the watchdog's last check could not reach PostgreSQL (a network cut, a server down), or null when it could. */
     private volatile String unreachable;
     private volatile long unreachableSince;
+    /** The backend that streamed the slot at the last check, and the one of a stream replaced as stalled (0: none). */
+    private volatile int streamingPid, abandonedPid;
+    /** Engine runs started, for their JMX names. */
+    private final AtomicLong runs = new AtomicLong();
     /** An outage already reported (one WARN): further failed attempts to reach PostgreSQL are DEBUG until streaming again. */
     private volatile boolean outageReported;
     /** The offset gap last reported: checked again at each restart, logged again only when it changes. */
@@ -186,8 +190,12 @@ public class WalSource implements EventSource {
         }
         state = SourceState.down("starting Debezium on slot " + config.slot());
         DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
+        Properties properties = engineProperties(postgres.config(), config, tables, signalsPublished);
+        // JMX names of their own: a run abandoned on a dead connection keeps its MBeans until that connection fails, and
+        // Debezium would make the next run wait for them (up to a minute)
+        properties.setProperty("custom.metric.tags", "run=" + runs.incrementAndGet());
         self[0] = DebeziumEngine.create(Connect.class)
-                .using(engineProperties(postgres.config(), config, tables, signalsPublished))
+                .using(properties)
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
@@ -359,6 +367,8 @@ public class WalSource implements EventSource {
                     outageReported = true;
                     closeQuietly(engine);
                     engine = null;
+                    // cut off by the network, its walsender may still hold the slot once PostgreSQL is reachable again
+                    abandonedPid = streamingPid;
                     scheduleRestart();
                 }
             }
@@ -428,13 +438,17 @@ public class WalSource implements EventSource {
     private boolean slotActive() {
         try (Connection c = postgres.open()) {
             c.setNetworkTimeout(Runnable::run, (int) java.util.concurrent.TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()));
-            try (PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
-                    + "FROM pg_replication_slots WHERE slot_name = ?")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint, "
+                    + "coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = ?")) {
                 ps.setString(1, config.slot());
                 try (ResultSet rs = ps.executeQuery()) {
                     unreachable = null;
                     if (!rs.next()) return false;
                     slotLagBytes.set(rs.getLong(2));
+                    int pid = rs.getInt(3);
+                    if (pid != 0 && pid == abandonedPid) return endAbandoned(c, pid);
+                    abandonedPid = 0;
+                    streamingPid = pid;
                     return rs.getBoolean(1);
                 }
             }
@@ -446,6 +460,30 @@ public class WalSource implements EventSource {
             }
             return false;
         }
+    }
+
+    /**
+     * The slot is still streamed by the replication connection of a stream this router replaced when PostgreSQL stopped
+     * answering (a network cut): that connection is this router's own and dead, and PostgreSQL would hold the slot for it
+     * until its wal_sender_timeout or until the connection's TCP retransmissions get through. It is ended now, so the new
+     * stream can take the slot. Returns false: the slot is not streamed by the running engine.
+     */
+    private boolean endAbandoned(Connection c, int pid) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
+            ps.setInt(1, pid);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    LOG.infof("ended the replication connection of the replaced WAL stream (backend %d), which still held slot %s", pid, config.slot());
+                }
+            }
+            synchronized (this) {
+                // the running engine gets a full stall timeout to take the slot once that backend has exited
+                if (slotInactiveSince != 0) slotInactiveSince = System.currentTimeMillis();
+            }
+        } catch (SQLException e) {
+            LOG.debugf("could not end backend %d, which still holds slot %s for a replaced WAL stream: %s", pid, config.slot(), e.getMessage());
+        }
+        return false;
     }
 
     private static void closeQuietly(DebeziumEngine<?> engine) {
@@ -806,6 +844,10 @@ public class WalSource implements EventSource {
         p.setProperty("offset.storage.jdbc.table.name", offsetsTable(config.slot()));
         p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushIntervalMs()));
         p.setProperty("errors.max.retries", "0");
+        // a slot still held by a connection that is ending (a replaced stream's, a previous leader's) is tried again
+        // every second, for the minute Debezium's defaults (6 x 10 s) wait
+        p.setProperty("slot.retry.delay.ms", "1000");
+        p.setProperty("slot.max.retries", "60");
         return p;
     }
 }
