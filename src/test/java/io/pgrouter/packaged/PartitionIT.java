@@ -105,26 +105,8 @@ class PartitionIT {
     @Test
     void aSilentPartitionIsNoticedReadinessIsDownWithTheReasonAndNothingIsLostOnceItHeals() throws Exception {
         Path routes = Files.createTempDirectory("routes");
-        Files.writeString(routes.resolve("wal-partition-to-lake.yaml"), """
-                - route:
-                    id: wal-partition-to-lake
-                    from:
-                      uri: pg:wal
-                      parameters:
-                        tables: test.partition_load
-                      steps:
-                        - to: "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}"
-                """);
-        Files.writeString(routes.resolve("notify-subscriptions-to-lake.yaml"), """
-                - route:
-                    id: notify-subscriptions-to-lake
-                    from:
-                      uri: pg:notify
-                      parameters:
-                        channels: subscriptions
-                      steps:
-                        - to: "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}"
-                """);
+        toLake(routes, "wal-partition-to-lake", "pg:wal", "tables: test.partition_load");
+        toLake(routes, "notify-subscriptions-to-lake", "pg:notify", "channels: subscriptions");
         int port = Ports.free();
         Map<String, String> c = new HashMap<>(config);
         c.putAll(Map.of("pgrouter.postgres.url", url(), "pgrouter.routes.dir", routes.toString(), "pgrouter.wal.slot", "partition",
@@ -155,7 +137,7 @@ class PartitionIT {
             // both sources say why: the WAL source's check gets no answer, the LISTEN connection's check neither
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
                 String body = readiness(port).body();
-                return body.contains("PostgreSQL at " + hostAddress + ":" + TestServers.db.port() + " did not answer within 5 s")
+                return body.contains("PostgreSQL at " + hostAddress + ":" + TestServers.db.port() + " is unreachable")
                         && body.contains("LISTEN connection lost");
             });
             long bothDown = System.nanoTime();
@@ -197,6 +179,12 @@ class PartitionIT {
             writer.shutdownNow();
             heal();
         }
+    }
+
+    /** A route file {@code <id>.yaml} from {@code uri} with one parameter to the lake. */
+    static void toLake(Path dir, String id, String uri, String parameter) throws IOException {
+        Files.writeString(dir.resolve(id + ".yaml"), String.join("\n", "- route:", "    id: " + id, "    from:", "      uri: " + uri,
+                "      parameters:", "        " + parameter, "      steps:", "        - to: \"kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}\"", ""));
     }
 
     static Set<Integer> keys() {

@@ -120,9 +120,7 @@ public class NotifySource implements EventSource {
                     long delay = backoff(attempt);
                     // one line per outage, not one per attempt (readiness data shows the state meanwhile)
                     if (attempt == 0) {
-                        String failure = lastFailure;
-                        LOG.warnf("LISTEN connection to %s lost%s; reconnecting every %d ms at most", postgres.database(),
-                                failure == null ? "" : " (" + failure + ")", config.maxReconnectBackoffMs());
+                        LOG.warnf("LISTEN connection to %s lost; reconnecting every %d ms at most", postgres.database(), config.maxReconnectBackoffMs());
                     } else {
                         LOG.debugf("LISTEN reconnect attempt %d failed; next in %d ms", attempt.longValue(), delay);
                     }

@@ -368,7 +368,7 @@ public class WalSource implements EventSource {
                     closeQuietly(engine);
                     engine = null;
                     // cut off by the network, its walsender may still hold the slot once PostgreSQL is reachable again
-                    abandonedPid = streamingPid;
+                    abandonedPid = why != null ? streamingPid : 0;
                     scheduleRestart();
                 }
             }
@@ -437,7 +437,7 @@ public class WalSource implements EventSource {
      */
     private boolean slotActive() {
         try (Connection c = postgres.open()) {
-            c.setNetworkTimeout(Runnable::run, (int) java.util.concurrent.TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()));
+            c.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()));
             try (PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint, "
                     + "coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = ?")) {
                 ps.setString(1, config.slot());
@@ -455,8 +455,7 @@ public class WalSource implements EventSource {
         } catch (SQLException e) {
             if (io.pgrouter.postgres.PostgresErrors.connectionLost(e)) {
                 if (unreachable == null) unreachableSince = System.currentTimeMillis();
-                unreachable = "PostgreSQL at " + postgres.location().host() + ":" + postgres.location().port() + " did not answer within "
-                        + postgres.config().connectTimeoutSeconds() + " s: " + rootMessage(e);
+                unreachable = "PostgreSQL at " + postgres.location().host() + ":" + postgres.location().port() + " is unreachable: " + rootMessage(e);
             }
             return false;
         }
