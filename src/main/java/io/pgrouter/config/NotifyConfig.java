@@ -13,4 +13,15 @@ public interface NotifyConfig {
 
     @WithDefault("2000")
     long maxReconnectBackoffMs();
+
+    /**
+     * How often the idle LISTEN connection is checked with a query: a network that drops packets silently is otherwise
+     * noticed by the operating system only (hours, with its keepalive defaults). 0 turns the check off.
+     */
+    @WithDefault("5000")
+    long checkIntervalMs();
+
+    /** How long a check may wait for its answer before the connection counts as lost and is opened again. */
+    @WithDefault("5000")
+    long checkTimeoutMs();
 }

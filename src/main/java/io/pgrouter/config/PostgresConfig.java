@@ -20,4 +20,19 @@ public interface PostgresConfig {
     /** Schema the router keeps its own tables in (offsets, dead letters). */
     @WithDefault("pgrouter")
     String schema();
+
+    /**
+     * How long opening a connection may take (pgjdbc's connectTimeout, every connection the router opens, the WAL
+     * stream's included); also how long the WAL watchdog's check may wait for an answer.
+     */
+    @WithDefault("5")
+    int connectTimeoutSeconds();
+
+    /**
+     * How long a query on the router's own connections (positions, dead letters, retries, claim checks) may wait for an
+     * answer before the connection counts as dead (pgjdbc's socketTimeout); 0 waits for the operating system (about
+     * 15 minutes on Linux when the network drops packets silently).
+     */
+    @WithDefault("20")
+    int socketTimeoutSeconds();
 }

@@ -27,6 +27,9 @@ public class Postgres {
         config.password().ifPresent(p -> props.setProperty("password", p));
         props.setProperty("ApplicationName", "pg-event-router");
         props.setProperty("tcpKeepAlive", "true");
+        // a network that drops packets silently fails a connection within these, not the OS's ~15 minutes
+        props.setProperty("connectTimeout", Integer.toString(config.connectTimeoutSeconds()));
+        props.setProperty("socketTimeout", Integer.toString(config.socketTimeoutSeconds()));
         // batched inserts (events parked while a destination is down) go out as multi-row INSERTs: fewer statements for the server
         props.setProperty("reWriteBatchedInserts", "true");
         return DriverManager.getConnection(config.url(), props);

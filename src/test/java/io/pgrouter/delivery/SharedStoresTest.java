@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.pgrouter.config.PostgresConfig;
 import io.pgrouter.demo.EmbeddedDatabase;
 import io.pgrouter.demo.WebhookReceiver;
 import io.pgrouter.event.CanonicalEvent;
@@ -94,27 +92,7 @@ class SharedStoresTest {
     }
 
     static Postgres postgres() {
-        return new Postgres(new PostgresConfig() {
-            @Override
-            public String url() {
-                return db.jdbcUrl();
-            }
-
-            @Override
-            public String user() {
-                return "postgres";
-            }
-
-            @Override
-            public Optional<String> password() {
-                return Optional.of(PASSWORD);
-            }
-
-            @Override
-            public String schema() {
-                return "public";
-            }
-        });
+        return new Postgres(new io.pgrouter.testing.PostgresSettings(db.jdbcUrl(), PASSWORD, "public"));
     }
 
     static String event(String subject, int version) {

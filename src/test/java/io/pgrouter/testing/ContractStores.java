@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Optional;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.pgrouter.config.PostgresConfig;
@@ -83,26 +82,6 @@ public final class ContractStores {
     }
 
     private static PostgresConfig config(String url) {
-        return new PostgresConfig() {
-            @Override
-            public String url() {
-                return url;
-            }
-
-            @Override
-            public String user() {
-                return "postgres";
-            }
-
-            @Override
-            public Optional<String> password() {
-                return Optional.of(PASSWORD);
-            }
-
-            @Override
-            public String schema() {
-                return "pgrouter";
-            }
-        };
+        return new PostgresSettings(url, PASSWORD, "pgrouter");
     }
 }

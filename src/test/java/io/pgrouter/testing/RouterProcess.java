@@ -24,11 +24,17 @@ public final class RouterProcess implements AutoCloseable {
      * checkout by accident), with a copy of the repository's {@code routes/} there unless the config names a folder.
      */
     public static RouterProcess start(Map<String, String> config) throws IOException {
+        return start(config, List.of());
+    }
+
+    /** @param launcher a command the java command is handed to, such as {@code ip netns exec <namespace>} */
+    public static RouterProcess start(Map<String, String> config, List<String> launcher) throws IOException {
         Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: run mvn verify (package builds it)");
         Path workDir = Files.createTempDirectory("router-run");
         if (!config.containsKey("pgrouter.routes.dir")) copy(Path.of("routes"), workDir.resolve("routes"));
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
         config.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());

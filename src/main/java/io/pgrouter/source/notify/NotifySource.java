@@ -50,6 +50,10 @@ public class NotifySource implements EventSource {
     private ThreadPoolExecutor routing;
     private volatile boolean everConnected;
     private volatile String lastFailure;
+    /** The periodic check of the LISTEN connection (a Vert.x timer), or -1. */
+    private long checkTimer = -1;
+    /** Whether a check waits for its answer: one at a time. */
+    private final java.util.concurrent.atomic.AtomicBoolean checking = new java.util.concurrent.atomic.AtomicBoolean();
 
     public NotifySource(Vertx vertx, Postgres postgres, NotifyConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters) {
         this.vertx = vertx;
@@ -64,8 +68,9 @@ public class NotifySource implements EventSource {
     @Override
     public void subscribe(PgConsumer consumer) {
         consumers.add(consumer);
-        if (subscriber != null) {
-            consumer.subscription().channels().forEach(this::listen);
+        PgSubscriber s = subscriber;
+        if (s != null) {
+            consumer.subscription().channels().forEach(channel -> listen(s, channel));
         }
     }
 
@@ -83,28 +88,8 @@ public class NotifySource implements EventSource {
             LOG.warnf("dead letters of NOTIFY routes cannot be stored yet: %s", e.getMessage());
         }
         routing = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> new Thread(r, "pgrouter-notify"));
-        PgConnectOptions options = new PgConnectOptions()
-                .setHost(postgres.location().host())
-                .setPort(postgres.location().port())
-                .setDatabase(postgres.database())
-                .setUser(postgres.config().user())
-                .setTcpKeepAlive(true)
-                .setConnectTimeout(5000)
-                .addProperty("application_name", "pg-event-router-listen");
-        postgres.config().password().ifPresent(options::setPassword);
-        io.pgrouter.postgres.PostgresTls.parse(postgres.config().url()).applyTo(options);
-        subscriber = PgSubscriber.subscriber(vertx, options)
-                .reconnectPolicy(attempt -> {
-                    long delay = backoff(attempt);
-                    // one line per outage, not one per attempt (readiness data shows the state meanwhile)
-                    if (attempt == 0) {
-                        LOG.warnf("LISTEN connection to %s lost; reconnecting every %d ms at most", postgres.database(), config.maxReconnectBackoffMs());
-                    } else {
-                        LOG.debugf("LISTEN reconnect attempt %d failed; next in %d ms", attempt.longValue(), delay);
-                    }
-                    return delay;
-                });
-        channels().forEach(this::listen);
+        subscriber = newSubscriber();
+        if (config.checkIntervalMs() > 0) checkTimer = vertx.setPeriodic(config.checkIntervalMs(), t -> check());
         everConnected = false;
         CompletableFuture<Void> first = new CompletableFuture<>();
         connect(subscriber, 0, first);
@@ -116,6 +101,33 @@ public class NotifySource implements EventSource {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** A subscriber LISTENing on every channel of the routes, not connected yet. */
+    private PgSubscriber newSubscriber() {
+        PgConnectOptions options = new PgConnectOptions()
+                .setHost(postgres.location().host())
+                .setPort(postgres.location().port())
+                .setDatabase(postgres.database())
+                .setUser(postgres.config().user())
+                .setTcpKeepAlive(true)
+                .setConnectTimeout((int) TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()))
+                .addProperty("application_name", "pg-event-router-listen");
+        postgres.config().password().ifPresent(options::setPassword);
+        io.pgrouter.postgres.PostgresTls.parse(postgres.config().url()).applyTo(options);
+        PgSubscriber s = PgSubscriber.subscriber(vertx, options)
+                .reconnectPolicy(attempt -> {
+                    long delay = backoff(attempt);
+                    // one line per outage, not one per attempt (readiness data shows the state meanwhile)
+                    if (attempt == 0) {
+                        LOG.warnf("LISTEN connection to %s lost; reconnecting every %d ms at most", postgres.database(), config.maxReconnectBackoffMs());
+                    } else {
+                        LOG.debugf("LISTEN reconnect attempt %d failed; next in %d ms", attempt.longValue(), delay);
+                    }
+                    return delay;
+                });
+        channels().forEach(channel -> listen(s, channel));
+        return s;
     }
 
     /**
@@ -151,17 +163,52 @@ public class NotifySource implements EventSource {
         return Math.min(config.reconnectBackoffMs() << Math.min(attempt, 16), config.maxReconnectBackoffMs());
     }
 
-    private void listen(String channel) {
-        subscriber.channel(channel)
+    private void listen(PgSubscriber s, String channel) {
+        s.channel(channel)
                 .subscribeHandler(v -> {
                     everConnected = true;
+                    lastFailure = null;
                     LOG.debugf("LISTEN %s", channel);
                     // without a handler Vert.x prints the stack trace of a lost connection; the reconnect policy says it in one line
-                    PgSubscriber current = subscriber;
-                    var connection = current == null ? null : current.actualConnection();
+                    var connection = s.actualConnection();
                     if (connection != null) connection.exceptionHandler(e -> LOG.debugf("LISTEN connection: %s", e.toString()));
                 })
-                .handler(payload -> routing.execute(() -> route(channel, payload)));
+                .handler(payload -> {
+                    // a subscriber replaced after a check got no answer may hear again once the network heals: not twice
+                    if (subscriber == s) routing.execute(() -> route(channel, payload));
+                });
+    }
+
+    /**
+     * A query on the LISTEN connection, one at a time, that must be answered within pgrouter.notify.check-timeout-ms.
+     * Unanswered, the subscriber is replaced by a new one on a new connection: closing a connection waits for the
+     * answers it is owed, which never come through a network that drops packets silently.
+     */
+    private void check() {
+        PgSubscriber s = subscriber;
+        var connection = s == null ? null : s.actualConnection();
+        if (connection == null || !checking.compareAndSet(false, true)) return;
+        java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
+        long timeout = vertx.setTimer(config.checkTimeoutMs(), t -> {
+            if (!settled.compareAndSet(false, true)) return;
+            checking.set(false);
+            replace(s, "no answer to a check within " + config.checkTimeoutMs() + " ms");
+        });
+        connection.query("SELECT 1").execute().onComplete(ar -> {
+            if (!settled.compareAndSet(false, true)) return;
+            vertx.cancelTimer(timeout);
+            checking.set(false);
+        });
+    }
+
+    private synchronized void replace(PgSubscriber stale, String why) {
+        if (subscriber != stale) return; // stopped or replaced meanwhile
+        lastFailure = why;
+        LOG.warnf("LISTEN connection to %s lost (%s); reconnecting every %d ms at most", postgres.database(), why, config.maxReconnectBackoffMs());
+        subscriber = newSubscriber();
+        stale.close();
+        // attempt 1: the outage is logged above, failed attempts go to DEBUG
+        connect(subscriber, 1, new CompletableFuture<>());
     }
 
     private void route(String channel, String payload) {
@@ -215,6 +262,8 @@ public class NotifySource implements EventSource {
     }
 
     public synchronized void stop() {
+        if (checkTimer >= 0) vertx.cancelTimer(checkTimer);
+        checkTimer = -1;
         PgSubscriber s = subscriber;
         if (s != null) {
             subscriber = null; // before close: pending connect attempts see that they are stopped

@@ -240,6 +240,8 @@ public final class Backfills {
                 }
             }
         }
+        // a count over a big table may take longer than pgrouter.postgres.socket-timeout-seconds
+        c.setNetworkTimeout(Runnable::run, 0);
         try (Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT count(*) FROM " + quoted(qualified) + (condition == null ? "" : " WHERE (" + condition + ")"))) {
             rs.next();

@@ -76,6 +76,13 @@ public class WalSource implements EventSource {
     private boolean restartPending;
     private long restartDelayMs = 500;
     private long slotInactiveSince;
+    /** Why the watchdog's last check could not reach PostgreSQL (a network cut, a server down), or null when it could. */
+    private volatile String unreachable;
+    private volatile long unreachableSince;
+    /** The backend that streamed the slot at the last check, and the one of a stream replaced as stalled (0: none). */
+    private volatile int streamingPid, abandonedPid;
+    /** Engine runs started, for their JMX names. */
+    private final AtomicLong runs = new AtomicLong();
     /** An outage already reported (one WARN): further failed attempts to reach PostgreSQL are DEBUG until streaming again. */
     private volatile boolean outageReported;
     /** The offset gap last reported: checked again at each restart, logged again only when it changes. */
@@ -183,8 +190,12 @@ public class WalSource implements EventSource {
         }
         state = SourceState.down("starting Debezium on slot " + config.slot());
         DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>>[] self = new DebeziumEngine[1];
+        Properties properties = engineProperties(postgres.config(), config, tables, signalsPublished);
+        // JMX names of their own: a run abandoned on a dead connection keeps its MBeans until that connection fails, and
+        // Debezium would make the next run wait for them (up to a minute)
+        properties.setProperty("custom.metric.tags", "run=" + runs.incrementAndGet());
         self[0] = DebeziumEngine.create(Connect.class)
-                .using(engineProperties(postgres.config(), config, tables, signalsPublished))
+                .using(properties)
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
@@ -332,8 +343,9 @@ public class WalSource implements EventSource {
      */
     private void watch() {
         try {
-            backfillProgress.store(tables, consumers);
             boolean active = slotActive();
+            // each of its queries would wait for the connect timeout too: the slot check says PostgreSQL is away
+            if (unreachable == null) backfillProgress.store(tables, consumers);
             guardRetention(active);
             synchronized (this) {
                 if (stopping || restartPending) return;
@@ -360,13 +372,17 @@ public class WalSource implements EventSource {
                 if (slotInactiveSince == 0) {
                     slotInactiveSince = now;
                 } else if (now - slotInactiveSince > config.stallTimeoutMs()) {
-                    state = SourceState.down("slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince)
-                            + " ms; restarting the Debezium engine");
+                    String why = unreachable;
+                    state = SourceState.down(why != null
+                            ? why + "; no answer for " + (now - slotInactiveSince) + " ms: restarting the Debezium engine"
+                            : "slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince) + " ms; restarting the Debezium engine");
                     if (outageReported) LOG.debug(state.detail());
                     else LOG.warn(state.detail());
                     outageReported = true;
                     closeQuietly(engine);
                     engine = null;
+                    // cut off by the network, its walsender may still hold the slot once PostgreSQL is reachable again
+                    abandonedPid = why != null ? streamingPid : 0;
                     scheduleRestart();
                 }
             }
@@ -430,22 +446,62 @@ public class WalSource implements EventSource {
     /** Whether the last look at the slot found PostgreSQL shutting down (set by {@link #slotActive()}). */
     private volatile boolean postgresShuttingDown;
 
-    /** Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). */
+    /**
+     * Whether the slot has an active consumer; also records how far it lags behind the WAL (a metric). The replication
+     * connection itself does not notice a network that drops packets silently (it only reads what arrives, and its
+     * status updates wait in the send buffer), so this check, on a connection of its own that must answer within
+     * pgrouter.postgres.connect-timeout-seconds, is what notices it; {@link #unreachable} says why it could not.
+     */
     private boolean slotActive() {
         postgresShuttingDown = false;
-        try (Connection c = postgres.open();
-                PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
-                        + "FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, config.slot());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) return false;
-                slotLagBytes.set(rs.getLong(2));
-                return rs.getBoolean(1);
+        try (Connection c = postgres.open()) {
+            c.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()));
+            try (PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint, "
+                    + "coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = ?")) {
+                ps.setString(1, config.slot());
+                try (ResultSet rs = ps.executeQuery()) {
+                    unreachable = null;
+                    if (!rs.next()) return false;
+                    slotLagBytes.set(rs.getLong(2));
+                    int pid = rs.getInt(3);
+                    if (pid != 0 && pid == abandonedPid) return endAbandoned(c, pid);
+                    abandonedPid = 0;
+                    streamingPid = pid;
+                    return rs.getBoolean(1);
+                }
             }
         } catch (SQLException e) {
             postgresShuttingDown = io.pgrouter.postgres.PostgresErrors.shuttingDown(e);
+            if (io.pgrouter.postgres.PostgresErrors.connectionLost(e)) {
+                if (unreachable == null) unreachableSince = System.currentTimeMillis();
+                unreachable = "PostgreSQL at " + postgres.location().host() + ":" + postgres.location().port() + " is unreachable: " + rootMessage(e);
+            }
             return false;
         }
+    }
+
+    /**
+     * The slot is still streamed by the replication connection of a stream this router replaced when PostgreSQL stopped
+     * answering (a network cut): that connection is this router's own and dead, and PostgreSQL would hold the slot for it
+     * until its wal_sender_timeout or until the connection's TCP retransmissions get through. It is ended now, so the new
+     * stream can take the slot. Returns false: the slot is not streamed by the running engine.
+     */
+    private boolean endAbandoned(Connection c, int pid) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
+            ps.setInt(1, pid);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    LOG.infof("ended the replication connection of the replaced WAL stream (backend %d), which still held slot %s", pid, config.slot());
+                }
+            }
+            synchronized (this) {
+                // the running engine gets a full stall timeout to take the slot once that backend has exited
+                if (slotInactiveSince != 0) slotInactiveSince = System.currentTimeMillis();
+            }
+        } catch (SQLException e) {
+            LOG.debugf("could not end backend %d, which still holds slot %s for a replaced WAL stream: %s", pid, config.slot(), e.getMessage());
+        }
+        return false;
     }
 
     private static void closeQuietly(DebeziumEngine<?> engine) {
@@ -633,6 +689,9 @@ public class WalSource implements EventSource {
 
     public SourceState state() {
         SourceState current = state;
+        String why = unreachable;
+        // the reason of every state while PostgreSQL cannot be reached (the engine's restarts only say they failed)
+        if (why != null) return SourceState.down(why + " (since " + java.time.Instant.ofEpochMilli(unreachableSince) + ")");
         long since = slotInactiveSince;
         if (current.up() && since != 0) {
             return SourceState.down("slot " + config.slot() + " has no active consumer since " + java.time.Instant.ofEpochMilli(since));
@@ -776,6 +835,8 @@ public class WalSource implements EventSource {
         p.setProperty("database.dbname", location.database());
         p.setProperty("database.user", pg.user());
         pg.password().ifPresent(v -> p.setProperty("database.password", v));
+        // passed on to pgjdbc: a connection attempt into a network that drops packets fails after this, not minutes later
+        p.setProperty("database.connectTimeout", Integer.toString(pg.connectTimeoutSeconds()));
         io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
@@ -809,7 +870,8 @@ public class WalSource implements EventSource {
                 "SELECT pg_logical_emit_message(false, '" + EventMapper.HEARTBEAT_PREFIX + "', now()::text)");
         p.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
         String sep = pg.url().contains("?") ? "&" : "?";
-        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + pg.schema());
+        p.setProperty("offset.storage.jdbc.connection.url", pg.url() + sep + "currentSchema=" + pg.schema() + "&connectTimeout="
+                + pg.connectTimeoutSeconds() + "&socketTimeout=" + pg.socketTimeoutSeconds());
         p.setProperty("offset.storage.jdbc.connection.user", pg.user());
         // Debezium insists on a password; without one configured (trust or peer auth) any value is ignored
         p.setProperty("offset.storage.jdbc.connection.password", pg.password().orElse("unused"));
@@ -820,6 +882,10 @@ public class WalSource implements EventSource {
         p.setProperty("offset.storage.jdbc.connection.wait.retry.delay.ms", "500");
         p.setProperty("offset.storage.jdbc.connection.retry.max.attempts", "2");
         p.setProperty("errors.max.retries", "0");
+        // a slot still held by a connection that is ending (a replaced stream's, a previous leader's) is tried again
+        // every second, for the minute Debezium's defaults (6 x 10 s) wait
+        p.setProperty("slot.retry.delay.ms", "1000");
+        p.setProperty("slot.max.retries", "60");
         return p;
     }
 }

@@ -2,15 +2,13 @@ package io.pgrouter.source.wal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Optional;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.pgrouter.config.PostgresConfig;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.postgres.Postgres;
+import io.pgrouter.testing.PostgresSettings;
 import io.pgrouter.testing.Sql;
 import io.pgrouter.testing.TestServers;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -40,7 +38,7 @@ class OffsetGapCheckTest {
         Sql.exec("SELECT pg_replication_slot_advance('" + SLOT + "', pg_current_wal_lsn())");
         confirmed = Long.parseLong(Sql.text("SELECT (confirmed_flush_lsn - '0/0')::bigint::text FROM pg_replication_slots WHERE slot_name = '" + SLOT + "'"));
         before = confirmed - 200; // an event written before the slot's confirmed position
-        check = new OffsetGapCheck(new Postgres(new GapCheckSchema()), SLOT, ENGINE);
+        check = new OffsetGapCheck(new Postgres(new PostgresSettings(TestServers.db.jdbcUrl(), TestServers.PG_PASSWORD, "gapcheck")), SLOT, ENGINE);
     }
 
     @AfterEach
@@ -80,26 +78,4 @@ class OffsetGapCheckTest {
         assertThat(check.gap()).isNull();
     }
 
-    /** The router's tables in a schema of this test's own. */
-    static final class GapCheckSchema implements PostgresConfig {
-        @Override
-        public String url() {
-            return TestServers.db.jdbcUrl();
-        }
-
-        @Override
-        public String user() {
-            return "postgres";
-        }
-
-        @Override
-        public Optional<String> password() {
-            return Optional.of(TestServers.PG_PASSWORD);
-        }
-
-        @Override
-        public String schema() {
-            return "gapcheck";
-        }
-    }
 }
