@@ -9,7 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -174,32 +173,6 @@ class WalSourceFaultsIT {
             // the retry worker and the replayer fail every round while PostgreSQL is away: said when it starts or changes, and when it is over
             assertThat(during.lines().filter(l -> l.contains("retrying waiting events"))).as(during).hasSizeLessThanOrEqualTo(3);
             assertThat(during.lines().filter(l -> l.contains("replaying dead letters"))).as(during).hasSizeLessThanOrEqualTo(3);
-        }
-    }
-
-    @Test
-    void aFastShutdownOfPostgresIsNotHeldUpByAnIdleRouterWhichStreamsAgainAfterIt() throws Exception {
-        int port = freePort();
-        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.wal.slot", "fast", "pgrouter.wal.publication", "fast",
-                "quarkus.http.port", String.valueOf(port))))) {
-            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
-            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) SELECT 1, 'books', 'before-fast-' || g, 1 "
-                    + "FROM generate_series(1, 50) g");
-            // an idle router (what it streams when the shutdown starts is measured by bench/faults.sh, not here)
-            await().atMost(Duration.ofSeconds(60)).until(() -> Lake.rows("marketplace.products").stream()
-                    .filter(e -> e.path("title").asText().startsWith("before-fast-")).count() >= 50);
-            Path pidFile = TestServers.db.dataDir().resolve("postmaster.pid");
-            ProcessHandle postmaster = ProcessHandle.of(Long.parseLong(Files.readAllLines(pidFile).get(0).trim())).orElseThrow();
-            // pg_ctl stop's default: a fast shutdown, which waits for each logical walsender's client to confirm the last WAL
-            new ProcessBuilder("kill", "-INT", Long.toString(postmaster.pid())).inheritIO().start().waitFor();
-            // (the router used to hold it for 25-80 s: it stores its position in the database that is stopping)
-            await().atMost(Duration.ofSeconds(15)).until(() -> !postmaster.isAlive());
-            TestServers.db.stop();
-            TestServers.db.start();
-            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
-            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'after-fast', 1)");
-            await().atMost(Duration.ofSeconds(60)).until(() -> Lake.rows("marketplace.products").stream()
-                    .map(e -> e.path("title").asText()).filter(t -> t.startsWith("before-fast-") || t.equals("after-fast")).distinct().count() == 51);
         }
     }
 
