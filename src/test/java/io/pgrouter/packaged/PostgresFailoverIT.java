@@ -3,7 +3,6 @@ package io.pgrouter.packaged;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,6 +36,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import io.pgrouter.testing.FailoverPostgres;
 import io.pgrouter.testing.Lake;
+import io.pgrouter.testing.Ports;
 import io.pgrouter.testing.RouterProcess;
 import io.pgrouter.testing.TcpForwarder;
 
@@ -71,9 +71,7 @@ class PostgresFailoverIT {
                       steps:
                         - to: "kamelet:datalake-sink?target={{pgrouter.sinks.lake.root}}"
                 """);
-        try (ServerSocket s = new ServerSocket(0)) {
-            httpPort = s.getLocalPort();
-        }
+        httpPort = Ports.free();
         config = Map.of(
                 "pgrouter.postgres.user", "postgres",
                 "pgrouter.postgres.password", PASSWORD,

@@ -95,6 +95,11 @@ class RoutesTestIT {
         return Files.readString(EXPECTED.resolve(file), StandardCharsets.UTF_8);
     }
 
+    /** The first row of a lake report (a JSON object on a line of its own). */
+    static JsonNode firstRow(String report) throws Exception {
+        return new ObjectMapper().readTree(report.lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+    }
+
     /** The golden run matched every golden file, and this sink's among them. */
     static void matched(String file) {
         assertThat(golden.code()).as(golden.output()).isZero();
@@ -155,7 +160,7 @@ class RoutesTestIT {
         matched("wal-products-to-datalake/datalake-sink.txt");
         String report = report("wal-products-to-datalake/datalake-sink.txt");
         assertThat(report).containsPattern("file: s3://lake/raw/marketplace\\.products/dt=\\d{4}-\\d\\d-\\d\\d/hour=\\d\\d/part-\\*\\.jsonl");
-        JsonNode row = new ObjectMapper().readTree(report.lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+        JsonNode row = firstRow(report);
         assertThat(row.has("_event_id")).isTrue();
         assertThat(row.has("title")).isTrue();
     }
@@ -166,7 +171,7 @@ class RoutesTestIT {
         String report = report("wal-products-to-parquet/datalake-sink.txt");
         assertThat(report).containsPattern("file: s3://lake/raw/parquet/marketplace\\.products/dt=\\d{4}-\\d\\d-\\d\\d/hour=\\d\\d/part-\\*\\.parquet");
         // the row as the file holds it: the typed columns the table's catalogue gave the Parquet schema
-        JsonNode row = new ObjectMapper().readTree(report.lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+        JsonNode row = firstRow(report);
         assertThat(row.get("_op").asText()).isEqualTo("insert");
         assertThat(row.get("id").asLong()).isEqualTo(1);
         assertThat(row.get("title").asText()).isEqualTo("Dune");

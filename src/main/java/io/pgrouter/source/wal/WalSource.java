@@ -352,15 +352,9 @@ public class WalSource implements EventSource {
                 if (postgresShuttingDown && engine != null) {
                     // a fast shutdown waits for this walsender's client to confirm the last WAL; the router stores that
                     // position in the database that is stopping, so it never could: let go, and reconnect when it is back
-                    state = SourceState.down("PostgreSQL is shutting down; the replication connection is closed so that it can, and "
-                            + "the router reconnects when it accepts connections again");
-                    if (outageReported) LOG.debug(state.detail());
-                    else LOG.warn(state.detail());
-                    outageReported = true;
                     restartDelayMs = Math.min(restartDelayMs, Math.min(RECONNECT_MAX_MS, config.maxRestartBackoffMs()));
-                    closeQuietly(engine);
-                    engine = null;
-                    scheduleRestart();
+                    replaceEngine("PostgreSQL is shutting down; the replication connection is closed so that it can, and "
+                            + "the router reconnects when it accepts connections again");
                     return;
                 }
                 if (active) {
@@ -373,22 +367,27 @@ public class WalSource implements EventSource {
                     slotInactiveSince = now;
                 } else if (now - slotInactiveSince > config.stallTimeoutMs()) {
                     String why = unreachable;
-                    state = SourceState.down(why != null
-                            ? why + "; no answer for " + (now - slotInactiveSince) + " ms: restarting the Debezium engine"
-                            : "slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince) + " ms; restarting the Debezium engine");
-                    if (outageReported) LOG.debug(state.detail());
-                    else LOG.warn(state.detail());
-                    outageReported = true;
-                    closeQuietly(engine);
-                    engine = null;
                     // cut off by the network, its walsender may still hold the slot once PostgreSQL is reachable again
                     abandonedPid = why != null ? streamingPid : 0;
-                    scheduleRestart();
+                    replaceEngine(why != null
+                            ? why + "; no answer for " + (now - slotInactiveSince) + " ms: restarting the Debezium engine"
+                            : "slot " + config.slot() + " has had no active consumer for " + (now - slotInactiveSince) + " ms; restarting the Debezium engine");
                 }
             }
         } catch (RuntimeException e) {
             LOG.warn("WAL watchdog failed", e);
         }
+    }
+
+    /** The watchdog gives up on the running engine: health DOWN with the reason (one WARN per outage), a fresh engine later. */
+    private void replaceEngine(String reason) {
+        state = SourceState.down(reason);
+        if (outageReported) LOG.debug(reason);
+        else LOG.warn(reason);
+        outageReported = true;
+        closeQuietly(engine);
+        engine = null;
+        scheduleRestart();
     }
 
     /**
