@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -174,6 +175,38 @@ class WalSourceFaultsIT {
             assertThat(during.lines().filter(l -> l.contains("retrying waiting events"))).as(during).hasSizeLessThanOrEqualTo(3);
             assertThat(during.lines().filter(l -> l.contains("replaying dead letters"))).as(during).hasSizeLessThanOrEqualTo(3);
         }
+    }
+
+    @Test
+    void aFastShutdownOfPostgresWhileTheRouterIsBusyLosesNothing() throws Exception {
+        int port = freePort();
+        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.wal.slot", "fast", "pgrouter.wal.publication", "fast",
+                "quarkus.http.port", String.valueOf(port))))) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'before-fast', 1)");
+            await().atMost(Duration.ofSeconds(60)).until(() -> fastRows() == 1);
+            // the router is busy streaming when the shutdown starts: 20 000 rows in one transaction
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) SELECT 1, 'books', 'busy-fast-' || g, 1 "
+                    + "FROM generate_series(1, 20000) g");
+            Path pidFile = TestServers.db.dataDir().resolve("postmaster.pid");
+            ProcessHandle postmaster = ProcessHandle.of(Long.parseLong(Files.readAllLines(pidFile).get(0).trim())).orElseThrow();
+            // pg_ctl stop's default: a fast shutdown, which waits for each logical walsender's client to confirm the last
+            // WAL; the router stores its position in the database that is stopping, so it closes its replication
+            // connection instead. How long the shutdown takes is measured by bench/faults.sh; here: nothing is lost
+            new ProcessBuilder("kill", "-INT", Long.toString(postmaster.pid())).inheritIO().start().waitFor();
+            await().atMost(Duration.ofSeconds(90)).until(() -> !postmaster.isAlive());
+            TestServers.db.stop();
+            TestServers.db.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).statusCode() == 200);
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'after-fast', 1)");
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).until(() -> fastRows() == 20_002);
+        }
+    }
+
+    /** The distinct rows of this test the lake has. */
+    private static long fastRows() throws Exception {
+        return Lake.rows("marketplace.products").stream().map(e -> e.path("title").asText())
+                .filter(t -> t.equals("before-fast") || t.startsWith("busy-fast-") || t.equals("after-fast")).distinct().count();
     }
 
     @Test

@@ -353,6 +353,8 @@ public class WalSource implements EventSource {
                     // a fast shutdown waits for this walsender's client to confirm the last WAL; the router stores that
                     // position in the database that is stopping, so it never could: let go, and reconnect when it is back
                     restartDelayMs = Math.min(restartDelayMs, Math.min(RECONNECT_MAX_MS, config.maxRestartBackoffMs()));
+                    int closed = io.pgrouter.postgres.ReleasableSockets.closeAll(config.slot());
+                    LOG.debugf("closed %d connections of the WAL source's engine: PostgreSQL is shutting down", closed);
                     replaceEngine("PostgreSQL is shutting down; the replication connection is closed so that it can, and "
                             + "the router reconnects when it accepts connections again");
                     return;
@@ -836,6 +838,9 @@ public class WalSource implements EventSource {
         pg.password().ifPresent(v -> p.setProperty("database.password", v));
         // passed on to pgjdbc: a connection attempt into a network that drops packets fails after this, not minutes later
         p.setProperty("database.connectTimeout", Integer.toString(pg.connectTimeoutSeconds()));
+        // sockets the router can close itself when PostgreSQL shuts down (ReleasableSockets says why)
+        p.setProperty("database.socketFactory", io.pgrouter.postgres.ReleasableSockets.class.getName());
+        p.setProperty("database.socketFactoryArg", config.slot());
         io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
