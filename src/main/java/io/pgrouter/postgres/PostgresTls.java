@@ -18,8 +18,9 @@ import io.vertx.pgclient.SslMode;
  * TLS to PostgreSQL, from the libpq parameters of {@code pgrouter.postgres.url} ({@code sslmode}, {@code sslrootcert},
  * {@code sslcert}, {@code sslkey}, {@code sslpassword}), applied to every connection the router opens: JDBC reads them
  * from the URL itself; Debezium's replication connection and the Vert.x LISTEN connection are given the same.
- * Without {@code sslmode} each client keeps its default (pgjdbc and Debezium: {@code prefer}; the LISTEN connection
- * then tries TLS as well and falls back to a plain connection).
+ * Without {@code sslmode} each client keeps its default (pgjdbc and Debezium: {@code prefer}); the LISTEN connection
+ * does what {@code prefer} comes to, TLS when the server offers it (as the router's JDBC connection found), a plain
+ * connection when not.
  */
 public record PostgresTls(String mode, String rootCert, String cert, String key, String password) {
 
@@ -51,8 +52,17 @@ public record PostgresTls(String mode, String rootCert, String cert, String key,
     }
 
     /** The LISTEN connection: the same mode, CA and client certificate; verify-full checks the host name as pgjdbc does. */
-    public void applyTo(PgConnectOptions options) {
+    /**
+     * The Vert.x LISTEN connection. {@code prefer} (also when no sslmode is given) becomes what it comes to on this
+     * server, {@code require} when {@code serverOffersTls} (trusting the certificate as prefer does) and
+     * {@code disable} when not, instead of Vert.x' own prefer: on a server without TLS that opens a second
+     * connection for the plain attempt and leaves the first one open, and PostgreSQL keeps such a half-made
+     * connection until its authentication_timeout (60 s), for which its fast shutdown waits. With
+     * {@code serverOffersTls} null (not known yet) Vert.x' prefer is used.
+     */
+    public void applyTo(PgConnectOptions options, Boolean serverOffersTls) {
         SslMode ssl = mode == null ? SslMode.PREFER : SslMode.of(mode);
+        if (ssl == SslMode.PREFER && serverOffersTls != null) ssl = serverOffersTls ? SslMode.REQUIRE : SslMode.DISABLE;
         options.setSslMode(ssl);
         String ca = rootCert != null ? rootCert : defaultRootCert();
         switch (ssl) {

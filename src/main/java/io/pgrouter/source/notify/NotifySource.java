@@ -103,6 +103,22 @@ public class NotifySource implements EventSource {
         }
     }
 
+    /** Whether the server speaks TLS to the router's JDBC connections (sslmode prefer), once known; null until then. */
+    private volatile Boolean serverOffersTls;
+
+    /** Asks once (a JDBC connection with the same URL): whether PostgreSQL encrypts this router's connections. */
+    private Boolean serverOffersTls() {
+        // not on Vert.x' event loop, which a JDBC connection would block: Vert.x' prefer until asked from elsewhere
+        if (serverOffersTls != null || io.vertx.core.Context.isOnEventLoopThread()) return serverOffersTls;
+        try (java.sql.Connection c = postgres.open(); java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+            serverOffersTls = rs.next() && rs.getBoolean(1);
+        } catch (java.sql.SQLException e) {
+            LOG.debugf("could not ask PostgreSQL whether it offers TLS (%s); the LISTEN connection tries TLS first", e.getMessage());
+        }
+        return serverOffersTls;
+    }
+
     /** A subscriber LISTENing on every channel of the routes, not connected yet. */
     private PgSubscriber newSubscriber() {
         PgConnectOptions options = new PgConnectOptions()
@@ -114,7 +130,7 @@ public class NotifySource implements EventSource {
                 .setConnectTimeout((int) TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()))
                 .addProperty("application_name", "pg-event-router-listen");
         postgres.config().password().ifPresent(options::setPassword);
-        io.pgrouter.postgres.PostgresTls.parse(postgres.config().url()).applyTo(options);
+        io.pgrouter.postgres.PostgresTls.parse(postgres.config().url()).applyTo(options, serverOffersTls());
         PgSubscriber s = PgSubscriber.subscriber(vertx, options)
                 .reconnectPolicy(attempt -> {
                     long delay = backoff(attempt);
