@@ -39,6 +39,8 @@ import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 
+import io.pgrouter.testing.TcpForwarder;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -51,29 +53,39 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * {@code bench.orders} and {@code bench.payments}, emitting a durable message (prefix {@code faults}) and a NOTIFY
  * (channel {@code faults}), all four carrying the same sequence number. A transaction is written when its row is in
  * {@code bench.orders} at the end: the database is the judge, also for a commit whose answer a restart cut off.
- * Routes: the rows to the data lake (Parquet); the rows and messages to a webhook receiver and to an ActiveMQ Artemis
- * queue (both in this JVM); the notifications to the webhook. Every receiver counts what it got by (kind, sequence),
- * so a loss or a duplicate is seen where a user would see it.
+ * Routes: the rows to the data lake (Parquet) and to a search index (OpenSearch); the rows and messages to a webhook
+ * receiver, an ActiveMQ Artemis queue, a Kafka topic and a RabbitMQ queue ({@link FaultDestinations}); the
+ * notifications to the webhook. Every receiver counts what it got by (kind, sequence), so a loss or a duplicate is
+ * seen where a user would see it; the lake (DuckDB) and the index are read at the end.
  */
 public final class FaultsBench {
 
     static final boolean QUICK = Boolean.getBoolean("bench.faults.quick");
     static final int RATE = Integer.getInteger("bench.faults.rate", 50);
-    static final int KILLS = Integer.getInteger("bench.faults.kills", QUICK ? 5 : 20);
-    static final int RESTARTS = Integer.getInteger("bench.faults.restarts", QUICK ? 2 : 5);
-    static final int DOWN_SECONDS = Integer.getInteger("bench.faults.down-seconds", QUICK ? 30 : 120);
-    static final int SLOW_SECONDS = Integer.getInteger("bench.faults.slow-seconds", QUICK ? 20 : 60);
+    static final int KILLS = Integer.getInteger("bench.faults.kills", QUICK ? 3 : 20);
+    static final int RESTARTS = Integer.getInteger("bench.faults.restarts", QUICK ? 1 : 5);
+    static final int DOWN_SECONDS = Integer.getInteger("bench.faults.down-seconds", QUICK ? 12 : 120);
+    static final int SLOW_SECONDS = Integer.getInteger("bench.faults.slow-seconds", QUICK ? 10 : 60);
     /** How long the slow webhook receiver takes to answer each request. */
     static final int SLOW_MS = Integer.getInteger("bench.faults.slow-ms", 50);
     /** A reference window of the steady load before the destination goes down, and the steady phase. */
-    static final int STEADY_SECONDS = Integer.getInteger("bench.faults.steady-seconds", QUICK ? 15 : 30);
+    static final int STEADY_SECONDS = Integer.getInteger("bench.faults.steady-seconds", QUICK ? 8 : 30);
     /** How long the lake's folder stays full (a tmpfs the harness mounts; root only); 0 leaves the phase out. */
-    static final int DISK_FULL_SECONDS = Integer.getInteger("bench.faults.disk-full-seconds", QUICK ? 20 : 60);
+    static final int DISK_FULL_SECONDS = Integer.getInteger("bench.faults.disk-full-seconds", QUICK ? 10 : 60);
+    /** Silent partitions between the router and PostgreSQL, and how long each lasts. */
+    static final int PARTITIONS = Integer.getInteger("bench.faults.partitions", QUICK ? 1 : 3);
+    static final int PARTITION_SECONDS = Integer.getInteger("bench.faults.partition-seconds", QUICK ? 25 : 60);
+    /** The PostgreSQL 17 failover phase (its own primary, standby and router), last. */
+    static final boolean FAILOVER = Boolean.parseBoolean(System.getProperty("bench.faults.failover", "true"));
+    /** The failover phase's writer numbers its transactions from here, apart from the main writer's. */
+    static final long FAILOVER_FIRST_SEQ = 1_000_000_000L;
     static final long RECOVERY_TIMEOUT_MS = 180_000;
     static final long DRAIN_TIMEOUT_MS = Long.getLong("bench.faults.drain-ms", 180_000);
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] TABLES = {"bench.orders", "bench.payments"};
+    /** The search index of each table (the search sink's default: the table's name). */
+    private static final List<String> INDEXES = List.of("orders", "payments");
 
     private FaultsBench() {
     }
@@ -114,8 +126,10 @@ public final class FaultsBench {
             s.execute("SELECT pg_reload_conf()");
         }
 
-        Bench.say("starting ActiveMQ Artemis (persistent) in this JVM, and a webhook receiver");
-        String artemisUrl = "tcp://127.0.0.1:" + Procs.freePort();
+        Bench.say("starting ActiveMQ Artemis (persistent) and Kafka in this JVM, RabbitMQ, OpenSearch, and a webhook receiver");
+        Process searchNode = SearchBench.startNode(work, "512m");
+        int artemisPort = Procs.freePort();
+        String artemisUrl = "tcp://127.0.0.1:" + artemisPort;
         EmbeddedActiveMQ artemis = new EmbeddedActiveMQ().setConfiguration(new ConfigurationImpl().setPersistenceEnabled(true)
                 .setSecurityEnabled(false).setJMXManagementEnabled(false).setJournalType(JournalType.NIO)
                 .setJournalDirectory(work.resolve("artemis/journal").toString()).setBindingsDirectory(work.resolve("artemis/bindings").toString())
@@ -137,20 +151,34 @@ public final class FaultsBench {
         jmsConnection.start();
         Webhook webhook = Bench.open(new Webhook());
         webhook.up();
+        TcpForwarder jmsForwarder = Bench.open(new TcpForwarder(artemisPort));
+        FaultDestinations.Kafka kafka = Bench.open(new FaultDestinations.Kafka(work));
+        FaultDestinations.Rabbit rabbit = Bench.open(new FaultDestinations.Rabbit());
+        FaultDestinations.Search search = Bench.open(new FaultDestinations.Search(searchNode));
+        // the receivers that count each delivery (the lake and the search index are read at the end)
+        Receiver[] counted = {webhook.received, jms, kafka.received, rabbit.received};
+        List<FaultDestinations.Outage> outages = List.of(webhook.outage(), FaultDestinations.cut("JMS (Artemis)", jmsForwarder, artemisPort),
+                kafka.outage(), FaultDestinations.cut("RabbitMQ", rabbit.forwarder, rabbit.broker.port()),
+                FaultDestinations.cut("search (OpenSearch)", search.forwarder, search.port));
 
         Path routes = writeRoutes(work);
         Path lake = Files.createDirectories(work.resolve("lake"));
         boolean diskFull = DISK_FULL_SECONDS > 0 && mountTmpfs(lake);
-        Router router = Bench.open(new Router(setup, work, routes, "-Dpgrouter.sinks.lake.root=" + lake,
-                "-Dpgrouter.bench.webhook-url=http://127.0.0.1:" + webhook.port + "/hook", "-Dpgrouter.bench.jms-url=" + artemisUrl));
+        // the router reaches PostgreSQL through a forwarder, which the partition phase silences
+        TcpForwarder pgPath = Bench.open(new TcpForwarder(setup.db().port()));
+        String[] destinations = {"-Dpgrouter.sinks.lake.root=" + lake,
+                "-Dpgrouter.bench.webhook-url=http://127.0.0.1:" + webhook.port + "/hook", "-Dpgrouter.bench.jms-url=tcp://127.0.0.1:" + jmsForwarder.port(),
+                "-Dpgrouter.bench.kafka=" + kafka.node.bootstrapServers(), "-Dpgrouter.bench.rabbitmq-url=" + rabbit.url(),
+                "-Dpgrouter.bench.search-url=" + search.url()};
+        Router router = Bench.open(new Router(setup, work, routes, "jdbc:postgresql://127.0.0.1:" + pgPath.port() + "/postgres", destinations));
         router.start();
-        Writer writer = Bench.open(new Writer(setup.db()));
+        Writer writer = Bench.open(new Writer(setup.db()::connect, 1));
         writer.start();
 
         List<Phase> phases = new ArrayList<>();
         Phase steady = begin(phases, "none (steady load, " + RATE + " tx/s)", writer);
         Thread.sleep(STEADY_SECONDS * 1000L);
-        end(steady, writer, webhook.received, jms);
+        end(steady, writer, counted);
 
         Phase kill = begin(phases, "router kill -9", writer);
         List<Double> readySec = new ArrayList<>(), firstSec = new ArrayList<>();
@@ -167,14 +195,14 @@ public final class FaultsBench {
                 Thread.sleep(10);
             }
             firstSec.add((System.nanoTime() - t0) / 1e9);
-            kill.recoverySec.add(awaitFlowing(t0, seq0, webhook.received, jms));
+            kill.recoverySec.add(awaitFlowing(t0, seq0, counted));
             kill.cycles++;
             Bench.say("kill -9 %d/%d: ready after %.1f s, delivering after %.1f s, caught up after %.1f s", i + 1, KILLS, readySec.get(i), firstSec.get(i),
                     kill.recoverySec.get(i));
         }
         kill.notes = "from the kill: router ready (JVM start) " + p50max(readySec) + ", first delivery " + p50max(firstSec)
                 + "; recovery = caught up with what was written meanwhile";
-        end(kill, writer, webhook.received, jms);
+        end(kill, writer, counted);
 
         for (boolean immediate : new boolean[] {false, true}) {
             Phase restart = begin(phases, "PostgreSQL restart (" + (immediate ? "immediate" : "fast") + ")", writer);
@@ -185,42 +213,42 @@ public final class FaultsBench {
                 long t0 = System.nanoTime();
                 stopSec.add(restartPostgres(setup, immediate));
                 upSec.add((System.nanoTime() - t0) / 1e9);
-                restart.recoverySec.add(awaitFlowing(t0, seq0, webhook.received, jms));
+                restart.recoverySec.add(awaitFlowing(t0, seq0, counted));
                 restart.cycles++;
                 Bench.say("PostgreSQL %s restart %d/%d: streaming again after %.1f s", immediate ? "immediate" : "fast", i + 1, RESTARTS,
                         restart.recoverySec.get(i));
             }
             restart.notes = "from the signal: PostgreSQL stopped " + p50max(stopSec) + ", accepting connections again " + p50max(upSec);
-            end(restart, writer, webhook.received, jms);
+            end(restart, writer, counted);
         }
 
-        Phase down = begin(phases, "webhook destination down " + DOWN_SECONDS + " s", writer);
-        double[] before = rates(STEADY_SECONDS, jms, lake);
-        webhook.down();
-        long t0 = System.nanoTime();
-        Thread.sleep(DOWN_SECONDS * 500L);
-        String health = router.readiness();
-        double[] during = rates(DOWN_SECONDS / 2, jms, lake);
-        long seq0 = writer.next();
-        webhook.up();
-        down.recoverySec.add(awaitFlowing(System.nanoTime(), seq0, webhook.received));
-        down.cycles = 1;
-        down.notes = String.format(Locale.ROOT, "other routes kept: lake %.0f %%, JMS %.0f %% of their rate before; readiness while down: %s",
-                100 * during[1] / before[1], 100 * during[0] / before[0], health);
-        Bench.say("webhook down for %.0f s: %s", (System.nanoTime() - t0) / 1e9, down.notes);
-        end(down, writer, webhook.received, jms);
+        for (FaultDestinations.Outage outage : outages) {
+            Phase down = begin(phases, outage.name() + " destination down " + DOWN_SECONDS + " s", writer);
+            Map<String, Double> before = rates(STEADY_SECONDS, counted, lake, search);
+            outage.down();
+            long t0 = System.nanoTime();
+            Thread.sleep(DOWN_SECONDS * 500L);
+            String health = router.readiness();
+            Map<String, Double> during = rates(DOWN_SECONDS / 2, counted, lake, search);
+            long seq0 = writer.next();
+            outage.up();
+            down.recoverySec.add(awaitFlowing(System.nanoTime(), seq0, counted));
+            down.cycles = 1;
+            down.notes = "other routes kept " + kept(before, during, receiverOf(outage, counted)) + " of their rate before; readiness while down: " + health;
+            Bench.say("%s down for %.0f s: %s", outage.name(), (System.nanoTime() - t0) / 1e9, down.notes);
+            end(down, writer, counted);
+        }
 
         Phase slow = begin(phases, "webhook receiver slow (" + SLOW_MS + " ms a request) " + SLOW_SECONDS + " s", writer);
-        before = rates(STEADY_SECONDS, jms, lake);
+        Map<String, Double> before = rates(STEADY_SECONDS, counted, lake, search);
         webhook.slowMs = SLOW_MS;
-        during = rates(SLOW_SECONDS, jms, lake);
+        Map<String, Double> during = rates(SLOW_SECONDS, counted, lake, search);
         String slowHealth = router.readiness();
         webhook.slowMs = 0;
         slow.cycles = 1;
-        slow.notes = String.format(Locale.ROOT, "other routes kept: lake %.0f %%, JMS %.0f %% of their rate before; readiness while slow: %s",
-                100 * during[1] / before[1], 100 * during[0] / before[0], slowHealth);
+        slow.notes = "other routes kept " + kept(before, during, "webhook") + " of their rate before; readiness while slow: " + slowHealth;
         Bench.say("webhook slow for %d s: %s", SLOW_SECONDS, slow.notes);
-        end(slow, writer, webhook.received, jms);
+        end(slow, writer, counted);
 
         if (diskFull) {
             Phase full = begin(phases, "lake folder's disk full " + DISK_FULL_SECONDS + " s (tmpfs)", writer);
@@ -232,25 +260,36 @@ public final class FaultsBench {
             errors = errors.subList(Math.min(logBefore, errors.size()), errors.size());
             long seqFree = writer.next();
             Files.delete(filler);
-            full.recoverySec.add(awaitFlowing(System.nanoTime(), seqFree, webhook.received, jms));
+            full.recoverySec.add(awaitFlowing(System.nanoTime(), seqFree, counted));
             full.cycles = 1;
             full.notes = String.format(Locale.ROOT, "ERROR lines in the router's log while full: %d%s; readiness while full: %s", errors.size(),
                     errors.isEmpty() ? "" : " (first: " + errors.get(0).replaceAll("^.*?ERROR +", "") + ")", fullHealth);
             Bench.say("lake disk full for %d s: %s", DISK_FULL_SECONDS, full.notes);
-            end(full, writer, webhook.received, jms);
+            end(full, writer, counted);
+        }
+
+        for (int i = 0; i < PARTITIONS; i++) {
+            Phase cut = begin(phases, "network partition router ⇄ PostgreSQL " + PARTITION_SECONDS + " s (silent: no byte, no reset)", writer);
+            partition(cut, pgPath, router, writer, counted);
+            end(cut, writer, counted);
         }
 
         writer.close();
-        Set<Long> written = writer.written();
+        Set<Long> written = new HashSet<>(writer.written());
         Bench.say("the writer stopped: %d transactions written of %d tried; waiting for every receiver to have them all", written.size(), writer.next() - 1);
-        Receiver lakeRows = awaitDrained(written, webhook.received, jms, lake);
+        Receiver[] read = awaitDrained(written, counted, lake, search);
+        if (FAILOVER) {
+            router.close();
+            written.addAll(failover(phases, setup, work, routes, destinations, counted));
+            read = awaitDrained(written, counted, lake, search);
+        }
 
         StringBuilder table = new StringBuilder();
         table.append("| fault | cycles | events written | delivered | lost | duplicated (per cycle) | recovery p50 / max | NOTIFY sent / missed | load | notes |\n");
         table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         int totalLost = 0;
         for (Phase p : phases) {
-            Counts c = count(p, written, webhook.received, jms, lakeRows);
+            Counts c = count(p, written, counted, read);
             totalLost += c.lost;
             table.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | **%d** | %d (%s) | %s | %d / %d | %s | %s |%n", p.fault, p.cycles, c.written, c.delivered,
                     c.lost, c.duplicated, p.cycles == 0 ? "–" : String.format(Locale.ROOT, "%.0f", (double) c.duplicated / p.cycles),
@@ -258,9 +297,10 @@ public final class FaultsBench {
                     c.notifySent, c.notifyMissed, p.load, p.notes.replace("|", "\\|")));
         }
         String note = String.format(Locale.ROOT, "%nevents written = durable events committed in the phase (2 rows and 1 message per transaction); "
-                + "delivered = distinct (receiver, event) pairs expected and received: the lake gets the rows, the webhook and the JMS queue the "
-                + "rows and the messages (8 deliveries per transaction); lost = expected deliveries missing at the end; duplicated = "
-                + "deliveries beyond the first. Recovery = from the fault until the webhook and the JMS queue both received an event written "
+                + "delivered = distinct (destination, event) pairs expected and received: the lake and the search index get the rows, the webhook, "
+                + "the JMS queue, the Kafka topic and the RabbitMQ queue the rows and the messages (16 deliveries per transaction); lost = "
+                + "expected deliveries missing at the end; duplicated = deliveries beyond the first (not seen in the search index, which keeps "
+                + "one document per row). Recovery = from the fault until the webhook, JMS, Kafka and RabbitMQ all received an event written "
                 + "after it (the stream caught up with what was written meanwhile); for the destination down, from the "
                 + "receiver's return. NOTIFY is at-most-once: what it missed is "
                 + "counted, not lost. load = the machine's 1-minute load average at the phase's end (2 cores). %d min in all.%n", (System.nanoTime() - started) / 60_000_000_000L);
@@ -273,6 +313,113 @@ public final class FaultsBench {
         Files.writeString(work.resolve("results.md"), table + note);
         Bench.say("written to %s; router logs: %s/router-*.log", work.resolve("results.md"), work);
         return totalLost;
+    }
+
+    /**
+     * One silent partition between the router and PostgreSQL ({@link TcpForwarder#silence}: connections stay open, no
+     * byte and no close goes through); the writer, on its own path, keeps writing. Notes when readiness went DOWN and
+     * when it was UP again.
+     */
+    private static void partition(Phase cut, TcpForwarder pgPath, Router router, Writer writer, Receiver[] counted) throws Exception {
+        Thread.sleep(ThreadLocalRandom.current().nextLong(1000, 3000));
+        long t0 = System.nanoTime();
+        pgPath.silence(true);
+        double downAfter = -1;
+        while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(PARTITION_SECONDS)) {
+            if (downAfter < 0 && router.readiness("pgrouter-sources").startsWith("DOWN")) downAfter = (System.nanoTime() - t0) / 1e9;
+            Thread.sleep(200);
+        }
+        String health = router.readiness("pgrouter-sources");
+        long seq0 = writer.next();
+        long healed = System.nanoTime();
+        pgPath.silence(false);
+        double upAfter = -1;
+        while (System.nanoTime() - healed < TimeUnit.MILLISECONDS.toNanos(RECOVERY_TIMEOUT_MS)) {
+            if (router.readiness("pgrouter-sources").startsWith("UP")) {
+                upAfter = (System.nanoTime() - healed) / 1e9;
+                break;
+            }
+            Thread.sleep(200);
+        }
+        cut.recoverySec.add(awaitFlowing(healed, seq0, counted));
+        cut.cycles++;
+        cut.notes = String.format(Locale.ROOT, "readiness DOWN %s after the cut, UP again %s after healing (recovery: from healing); at the end of the cut: %s",
+                downAfter < 0 ? "never" : String.format(Locale.ROOT, "%.1f s", downAfter), upAfter < 0 ? "never" : String.format(Locale.ROOT, "%.1f s", upAfter),
+                health);
+        Bench.say("partition %d: %s", cut.cycles, cut.notes);
+    }
+
+    /**
+     * PostgreSQL 17 primary failover: a primary and a physical standby that synchronises the router's failover slot
+     * (zonky's PostgreSQL 17 binaries, as PostgresFailoverIT), behind one address that follows the primary (a
+     * forwarder, for a virtual IP or a Service); a second router on it with pgrouter.wal.slot-failover and the same
+     * routes and destinations, and a writer on that address. The primary crashes under the load, the standby is
+     * promoted, the address moves. Returns the transactions written (as the new primary has them).
+     */
+    private static Set<Long> failover(List<Phase> phases, Bench.Setup setup, Path work, Path routes, String[] destinations, Receiver[] counted)
+            throws Exception {
+        Bench.say("PostgreSQL 17 primary and standby (failover slots) for the failover phase");
+        String password = "failover-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        io.pgrouter.testing.FailoverPostgres pg = Bench.open(new io.pgrouter.testing.FailoverPostgres(Files.createDirectories(work.resolve("pg17")), password)).start();
+        try (Connection c = pg.primary(); Statement s = c.createStatement()) {
+            s.execute("CREATE SCHEMA bench");
+            for (String t : TABLES) {
+                s.execute("CREATE TABLE " + t + " (id bigserial PRIMARY KEY, seq bigint NOT NULL, payload text NOT NULL)");
+                // the search index keeps a document per primary key: this phase's rows must not take the main run's ids
+                s.execute("ALTER SEQUENCE " + t + "_id_seq RESTART " + FAILOVER_FIRST_SEQ);
+            }
+        }
+        TcpForwarder address = Bench.open(new TcpForwarder(pg.primaryPort()));
+        String url = "jdbc:postgresql://127.0.0.1:" + address.port() + "/postgres";
+        List<String> props = new ArrayList<>(List.of(destinations));
+        props.addAll(List.of("-Dpgrouter.postgres.password=" + password, "-Dpgrouter.wal.slot-failover=true"));
+        Router router = Bench.open(new Router(setup, Files.createDirectories(work.resolve("failover")), routes, url, props.toArray(String[]::new)));
+        router.start();
+        Writer writer = Bench.open(new Writer(() -> java.sql.DriverManager.getConnection(url, "postgres", password), FAILOVER_FIRST_SEQ));
+        Phase phase = begin(phases, "PostgreSQL 17 primary failover (crash, standby promoted, address moved)", writer);
+        writer.start();
+        Thread.sleep(STEADY_SECONDS * 1000L);
+        awaitFlowing(System.nanoTime(), writer.next() - 1, counted);
+        // the standby's copy of the slot exists and has caught up once (it is synchronised every few seconds)
+        String confirmed;
+        try (Connection c = pg.primary(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'faults'")) {
+            rs.next();
+            confirmed = rs.getString(1);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!synced(pg, confirmed)) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException("the standby did not synchronise slot faults within 60 s");
+            Thread.sleep(200);
+        }
+        Thread.sleep(ThreadLocalRandom.current().nextLong(1000, 3000));
+        long seq0 = writer.next();
+        long t0 = System.nanoTime();
+        pg.crashPrimary();
+        pg.promoteStandby();
+        double promoted = (System.nanoTime() - t0) / 1e9;
+        address.moveTo(pg.standbyPort());
+        phase.recoverySec.add(awaitFlowing(t0, seq0, counted));
+        phase.cycles = 1;
+        phase.notes = String.format(Locale.ROOT, "recovery from the crash; the standby promoted %.1f s after it; the router streams on from the slot the standby "
+                + "synchronised (pgrouter.wal.slot-failover), without a restart; this phase has its own PostgreSQL and router", promoted);
+        Bench.say("failover: %s, caught up after %.1f s", phase.notes, phase.recoverySec.get(0));
+        Thread.sleep(STEADY_SECONDS * 1000L);
+        end(phase, writer, counted);
+        writer.close();
+        Set<Long> written = writer.written();
+        router.close();
+        return written;
+    }
+
+    private static boolean synced(io.pgrouter.testing.FailoverPostgres pg, String lsn) throws SQLException {
+        try (Connection c = pg.standby(); PreparedStatement ps = c.prepareStatement("SELECT confirmed_flush_lsn >= ?::pg_lsn FROM pg_replication_slots "
+                + "WHERE slot_name = 'faults' AND synced AND failover")) {
+            ps.setString(1, lsn);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
     }
 
     private static String p50max(List<Double> seconds) {
@@ -307,14 +454,40 @@ public final class FaultsBench {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** Events per second the JMS queue and the lake received over the next {@code seconds}. */
-    private static double[] rates(int seconds, Receiver jms, Path lake) throws Exception {
-        long j0 = jms.total.get();
-        long l0 = lakeRowCount(lake);
+    /** Deliveries per second each receiver, the lake and the search index got over the next {@code seconds}. */
+    private static Map<String, Double> rates(int seconds, Receiver[] counted, Path lake, FaultDestinations.Search search) throws Exception {
+        Map<String, Long> first = totals(counted, lake, search);
         long t0 = System.nanoTime();
         Thread.sleep(seconds * 1000L);
+        Map<String, Long> last = totals(counted, lake, search);
         double s = (System.nanoTime() - t0) / 1e9;
-        return new double[] {(jms.total.get() - j0) / s, (lakeRowCount(lake) - l0) / s};
+        Map<String, Double> rates = new java.util.LinkedHashMap<>();
+        first.forEach((name, n) -> rates.put(name, (last.get(name) - n) / s));
+        return rates;
+    }
+
+    private static Map<String, Long> totals(Receiver[] counted, Path lake, FaultDestinations.Search search) throws Exception {
+        Map<String, Long> totals = new java.util.LinkedHashMap<>();
+        totals.put("lake", lakeRowCount(lake));
+        for (Receiver r : counted) totals.put(r.name, r.total.get());
+        totals.put("search", search.count(INDEXES));
+        return totals;
+    }
+
+    /** "lake 98 %, JMS 101 %, ...": each route's rate while {@code except} was down or slow, against its rate before. */
+    private static String kept(Map<String, Double> before, Map<String, Double> during, String except) {
+        List<String> out = new ArrayList<>();
+        before.forEach((name, rate) -> {
+            if (!name.equals(except)) out.add(String.format(Locale.ROOT, "%s %.0f %%", name, rate == 0 ? 0 : 100 * during.get(name) / rate));
+        });
+        return String.join(", ", out);
+    }
+
+    /** The receiver's name of a destination, for leaving it out of "the other routes". */
+    private static String receiverOf(FaultDestinations.Outage outage, Receiver[] counted) {
+        String n = outage.name().toLowerCase(Locale.ROOT);
+        for (Receiver r : counted) if (n.startsWith(r.name)) return r.name;
+        return "search";
     }
 
     private static long lakeRowCount(Path lake) throws SQLException {
@@ -344,25 +517,33 @@ public final class FaultsBench {
         return r;
     }
 
-    /** Waits until each receiver has every delivery it should (or the drain timeout); returns the lake's receipts. */
-    private static Receiver awaitDrained(Set<Long> written, Receiver webhook, Receiver jms, Path lake) throws Exception {
+    /** What each destination must have of one transaction: its rows, and (but the lake and the search index) its message. */
+    private static List<String> expected(Receiver r, long seq) {
+        List<String> keys = new ArrayList<>();
+        for (String t : TABLES) keys.add(kind(t) + ":" + seq);
+        if (!r.name.equals("lake") && !r.name.equals("search")) keys.add("message:" + seq);
+        return keys;
+    }
+
+    /**
+     * Waits until each destination has every delivery it should (or the drain timeout); returns every destination's
+     * receipts: the counted receivers, then the lake and the search index as read at the end.
+     */
+    private static Receiver[] awaitDrained(Set<Long> written, Receiver[] counted, Path lake, FaultDestinations.Search search) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS);
         while (true) {
-            Receiver lakeRows = readLake(lake);
+            List<Receiver> all = new ArrayList<>(List.of(counted));
+            all.add(readLake(lake));
+            all.add(search.read(INDEXES));
             long missing = 0;
             for (long seq : written) {
-                for (String t : TABLES) {
-                    String k = kind(t) + ":" + seq;
-                    if (!lakeRows.has(k)) missing++;
-                    if (!webhook.has(k)) missing++;
-                    if (!jms.has(k)) missing++;
+                for (Receiver r : all) {
+                    for (String k : expected(r, seq)) if (!r.has(k)) missing++;
                 }
-                if (!webhook.has("message:" + seq)) missing++;
-                if (!jms.has("message:" + seq)) missing++;
             }
             if (missing == 0 || System.nanoTime() > deadline) {
                 if (missing > 0) Bench.say("after %d s, %d deliveries are still missing", DRAIN_TIMEOUT_MS / 1000, missing);
-                return lakeRows;
+                return all.toArray(Receiver[]::new);
             }
             Thread.sleep(1000);
         }
@@ -371,29 +552,26 @@ public final class FaultsBench {
     record Counts(long written, long delivered, int lost, long duplicated, long notifySent, long notifyMissed) {
     }
 
-    private static Counts count(Phase p, Set<Long> written, Receiver webhook, Receiver jms, Receiver lake) {
+    private static Counts count(Phase p, Set<Long> written, Receiver[] counted, Receiver[] all) {
         long events = 0, delivered = 0, duplicated = 0, notifySent = 0, notifyMissed = 0;
         int lost = 0;
         for (long seq = p.firstSeq; seq < p.endSeq; seq++) {
             if (!written.contains(seq)) continue;
             events += 3;
-            List<String> rows = List.of(kind(TABLES[0]) + ":" + seq, kind(TABLES[1]) + ":" + seq);
-            String message = "message:" + seq;
-            for (Receiver r : List.of(lake, webhook, jms)) {
-                List<String> expected = new ArrayList<>(rows);
-                if (r != lake) expected.add(message);
-                for (String k : expected) {
+            for (Receiver r : all) {
+                for (String k : expected(r, seq)) {
                     int n = r.count(k);
                     if (n == 0) {
                         lost++;
                     } else {
                         delivered++;
+                        // the search index keeps one document per row: a repeat cannot be seen there
                         duplicated += n - 1;
                     }
                 }
             }
             notifySent++;
-            if (!webhook.has("notify:" + seq)) notifyMissed++;
+            if (!counted[0].has("notify:" + seq)) notifyMissed++;
         }
         return new Counts(events, delivered, lost, duplicated, notifySent, notifyMissed);
     }
@@ -477,6 +655,27 @@ public final class FaultsBench {
             server.start();
         }
 
+        /** Down = its port refuses connections. */
+        FaultDestinations.Outage outage() {
+            Webhook webhook = this;
+            return new FaultDestinations.Outage() {
+                @Override
+                public String name() {
+                    return "webhook";
+                }
+
+                @Override
+                public void down() {
+                    webhook.down();
+                }
+
+                @Override
+                public void up() throws IOException {
+                    webhook.up();
+                }
+            };
+        }
+
         synchronized void down() {
             server.stop(0);
             handlers.shutdownNow();
@@ -492,6 +691,7 @@ public final class FaultsBench {
     /** The packaged router, started again after each kill; one log file per start. */
     static final class Router implements AutoCloseable {
         private final Bench.Setup setup;
+        private final String jdbcUrl;
         private final Path work;
         private final Path routes;
         private final String[] props;
@@ -499,8 +699,10 @@ public final class FaultsBench {
         private Process process;
         private int starts;
 
-        Router(Bench.Setup setup, Path work, Path routes, String... props) throws IOException {
+        /** @param jdbcUrl the PostgreSQL the router streams from (through a forwarder that can cut it off) */
+        Router(Bench.Setup setup, Path work, Path routes, String jdbcUrl, String... props) throws IOException {
             this.setup = setup;
+            this.jdbcUrl = jdbcUrl;
             this.work = work;
             this.routes = routes;
             this.props = props;
@@ -509,7 +711,7 @@ public final class FaultsBench {
 
         void start() throws Exception {
             starts++;
-            process = RouterConsumer.launch(setup.jar(), work, setup.db().jdbcUrl(), routes, "faults", httpPort, work.resolve("router-" + starts + ".log"),
+            process = RouterConsumer.launch(setup.jar(), work, jdbcUrl, routes, "faults", httpPort, work.resolve("router-" + starts + ".log"),
                     props);
         }
 
@@ -559,13 +761,20 @@ public final class FaultsBench {
      * NOTIFY, one sequence number). While PostgreSQL is down it reconnects every 100 ms; the schedule then starts anew.
      */
     static final class Writer implements AutoCloseable {
-        private final io.pgrouter.demo.EmbeddedDatabase db;
-        private final AtomicLong next = new AtomicLong(1);
+        private final Connect db;
+        private final AtomicLong next;
         private volatile boolean running;
         private Thread thread;
 
-        Writer(io.pgrouter.demo.EmbeddedDatabase db) {
+        /** Opens a connection to the database the writer writes to. */
+        interface Connect {
+            Connection open() throws SQLException;
+        }
+
+        /** @param firstSeq the first transaction's sequence number */
+        Writer(Connect db, long firstSeq) {
             this.db = db;
+            this.next = new AtomicLong(firstSeq);
         }
 
         /** The sequence number the next transaction gets. */
@@ -591,7 +800,7 @@ public final class FaultsBench {
                 tick++;
                 try {
                     if (c == null) {
-                        c = db.connect();
+                        c = db.open();
                         c.setAutoCommit(false);
                     }
                     long seq = next.getAndIncrement();
@@ -632,7 +841,7 @@ public final class FaultsBench {
         /** The sequence numbers whose transaction committed: those in bench.orders. */
         Set<Long> written() throws SQLException {
             Set<Long> out = new HashSet<>();
-            try (Connection c = db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT seq FROM bench.orders")) {
+            try (Connection c = db.open(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT seq FROM bench.orders")) {
                 while (rs.next()) out.add(rs.getLong(1));
             }
             return out;
@@ -702,6 +911,11 @@ public final class FaultsBench {
                 "\"kamelet:webhook-sink?url={{pgrouter.bench.webhook-url}}\"");
         route(routes, "faults-rows-and-messages-to-jms", "pg:wal", "tables: " + String.join(",", TABLES) + "\n        messages: faults",
                 "\"kamelet:jms-sink?brokerUrl={{pgrouter.bench.jms-url}}&destination=faults\"");
+        route(routes, "faults-rows-and-messages-to-kafka", "pg:wal", "tables: " + String.join(",", TABLES) + "\n        messages: faults",
+                "\"kamelet:kafka-sink?brokers={{pgrouter.bench.kafka}}&topic=" + FaultDestinations.TOPIC + "\"");
+        route(routes, "faults-rows-and-messages-to-rabbitmq", "pg:wal", "tables: " + String.join(",", TABLES) + "\n        messages: faults",
+                "\"kamelet:rabbitmq-sink?url={{pgrouter.bench.rabbitmq-url}}&exchange=" + FaultDestinations.QUEUE + "&routingKey=" + FaultDestinations.QUEUE + "\"");
+        route(routes, "faults-rows-to-search", "pg:wal", "tables: " + String.join(",", TABLES), "\"kamelet:search-index-sink?urls={{pgrouter.bench.search-url}}\"");
         route(routes, "faults-notify-to-webhook", "pg:notify", "channels: faults", "\"kamelet:webhook-sink?url={{pgrouter.bench.webhook-url}}\"");
         return routes;
     }

@@ -75,13 +75,7 @@ public final class SearchBench {
             s.execute("CREATE TABLE bench.items (id bigint PRIMARY KEY, title text NOT NULL, price numeric(10, 2), qty int, body text)");
         }
 
-        int httpPort = Procs.freePort();
-        node = "http://127.0.0.1:" + httpPort;
-        Bench.say("starting OpenSearch 2.19 in its own JVM (-Xmx1g) on %s", node);
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms1g", "-Xmx1g", "-cp", classpath(),
-                OpenSearchNode.class.getName(), work.resolve("opensearch").toString(), String.valueOf(httpPort), String.valueOf(Procs.freePort()));
-        Process search = new ProcessBuilder(Procs.dieWithParent(cmd)).redirectErrorStream(true).redirectOutput(work.resolve("opensearch.log").toFile()).start();
-        Bench.open(() -> Procs.stop(search, 30_000));
+        Process search = startNode(work, "1g");
         awaitNode(search);
         // an explicit mapping, as a user would give (dynamic mapping would index every string twice: text and keyword)
         call("PUT", "/bench-items", "{\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 0, \"refresh_interval\": \"1s\"}, "
@@ -226,10 +220,31 @@ public final class SearchBench {
         throw new IllegalStateException("the index holds " + count + " of " + expected + " documents after " + seconds + " s; see target/bench-search/router.log");
     }
 
-    private static void awaitNode(Process search) throws Exception {
+    /**
+     * Starts an OpenSearch 2.19 node in its own JVM ({@code heap} for -Xms and -Xmx) under {@code work/opensearch}, log in
+     * {@code work/opensearch.log}, stopped when the harness ends; {@link #call} then talks to it. Returns at once:
+     * {@link #awaitNode} waits until it answers.
+     */
+    static Process startNode(Path work, String heap) throws IOException {
+        int httpPort = Procs.freePort();
+        node = "http://127.0.0.1:" + httpPort;
+        Bench.say("starting OpenSearch 2.19 in its own JVM (-Xmx%s) on %s", heap, node);
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms" + heap, "-Xmx" + heap, "-cp", classpath(),
+                OpenSearchNode.class.getName(), work.resolve("opensearch").toString(), String.valueOf(httpPort), String.valueOf(Procs.freePort()));
+        Process search = new ProcessBuilder(Procs.dieWithParent(cmd)).redirectErrorStream(true).redirectOutput(work.resolve("opensearch.log").toFile()).start();
+        Bench.open(() -> Procs.stop(search, 30_000));
+        return search;
+    }
+
+    /** The node {@link #startNode} started. */
+    static String node() {
+        return node;
+    }
+
+    static void awaitNode(Process search) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
-            if (!search.isAlive()) throw new IllegalStateException("OpenSearch exited; see target/bench-search/opensearch.log");
+            if (!search.isAlive()) throw new IllegalStateException("OpenSearch exited; see opensearch.log in the bench's folder");
             try {
                 call("GET", "/_cluster/health?wait_for_status=yellow&timeout=1s", null);
                 return;
@@ -240,7 +255,7 @@ public final class SearchBench {
         throw new IllegalStateException("OpenSearch did not start within 120 s");
     }
 
-    private static JsonNode call(String method, String path, String body) throws IOException, InterruptedException {
+    static JsonNode call(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node + path)).timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) request.header("Content-Type", "application/json");

@@ -10,13 +10,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * One stable loopback address in front of a server that can move, as a virtual IP or a Kubernetes Service in front of
  * the current PostgreSQL primary: bytes are copied as they are; {@link #moveTo} cuts the open connections, and new ones
- * go to the new port.
+ * go to the new port. {@link #silence} stands in for a network that drops packets without a word (no reset, no close):
+ * connections stay open and new ones are accepted, but no byte goes through either way until it is lifted.
  */
 public final class TcpForwarder implements AutoCloseable {
 
     private final ServerSocket server;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile int target;
+    private volatile boolean silent;
 
     public TcpForwarder(int target) throws IOException {
         this.target = target;
@@ -34,6 +36,11 @@ public final class TcpForwarder implements AutoCloseable {
         open.clear();
     }
 
+    /** Silent (true): bytes are held, in both directions, on every connection; false lets them through again. */
+    public void silence(boolean silent) {
+        this.silent = silent;
+    }
+
     private void accept() {
         while (!server.isClosed()) {
             Socket client;
@@ -46,19 +53,30 @@ public final class TcpForwarder implements AutoCloseable {
                 Socket upstream = new Socket(InetAddress.getLoopbackAddress(), target);
                 open.add(client);
                 open.add(upstream);
-                daemon(() -> copy(client, upstream));
-                daemon(() -> copy(upstream, client));
+                daemon(() -> copy(client, upstream, this));
+                daemon(() -> copy(upstream, client, this));
             } catch (IOException refused) {
                 close(client); // nothing listens there: the client sees its connection closed
             }
         }
     }
 
-    private static void copy(Socket from, Socket to) {
+    private static void copy(Socket from, Socket to, TcpForwarder forwarder) {
+        byte[] buffer = new byte[16 * 1024];
         try {
-            from.getInputStream().transferTo(to.getOutputStream());
+            var in = from.getInputStream();
+            var out = to.getOutputStream();
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                while (forwarder.silent && !to.isClosed()) Thread.sleep(20);
+                out.write(buffer, 0, n);
+            }
+            // a silent network does not carry the close either
+            while (forwarder.silent && !to.isClosed()) Thread.sleep(20);
         } catch (IOException e) {
             // one side is gone: both are closed below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         close(from);
         close(to);
