@@ -56,6 +56,14 @@ public interface WalConfig {
     long maxLagBytes();
 
     /**
+     * The retention guard's time budget: the slot's confirmed position has not moved for this many seconds while WAL
+     * was written behind it (a sink holds the stream back, or nothing streams the slot). 0 (the default) turns it off;
+     * otherwise at least twice pgrouter.wal.heartbeat-interval-ms, which moves the slot on a quiet database.
+     */
+    @WithDefault("0")
+    long maxLagSeconds();
+
+    /**
      * Create the slot as a failover slot (PostgreSQL 17+): a standby with {@code sync_replication_slots = on} keeps a copy
      * of it, so after the standby is promoted the router resumes from there with nothing lost.
      */

@@ -291,6 +291,32 @@ class WalSourceFaultsIT {
 
     @Test
     void aSinkThatDoesNotAnswerHoldingTheSlotBackIsDegradedWithItsRouteAndOkAgainOnceItAnswers() throws Exception {
+        heldBackByAReceiverThatDoesNotAnswer("retention", "above pgrouter.wal.max-lag-bytes = 1.0 MiB", "pgrouter.wal.max-lag-bytes", String.valueOf(1024 * 1024));
+    }
+
+    @Test
+    void theTimeBudgetOfTheRetentionGuardSaysHowLongTheSlotHasNotMoved() throws Exception {
+        // the byte limit off: only the time budget (at least two heartbeats, 10 s apart by default) can say DEGRADED
+        heldBackByAReceiverThatDoesNotAnswer("retention_time", "pgrouter.wal.max-lag-seconds = 20", "pgrouter.wal.max-lag-bytes", "0",
+                "pgrouter.wal.max-lag-seconds", "20");
+    }
+
+    @Test
+    void aTimeBudgetShorterThanTwoHeartbeatsFailsStartUpNamingTheSettings() throws Exception {
+        int port = freePort();
+        try (RouterProcess router = RouterProcess.start(with(Map.of("pgrouter.wal.slot", "budget", "pgrouter.wal.publication", "budget",
+                "pgrouter.wal.max-lag-seconds", "5", "quarkus.http.port", String.valueOf(port))))) {
+            assertThat(router.exitCode(90)).isNotZero();
+            assertThat(router.output()).contains("pgrouter.wal.max-lag-seconds = 5 is shorter than two heartbeats (pgrouter.wal.heartbeat-interval-ms = 10000)")
+                    .contains("set it to at least 20");
+        }
+    }
+
+    /**
+     * A receiver that answers only once released holds the slot back; readiness data says DEGRADED with {@code limit}
+     * and names the route, the gauge is 1; once it answers, ok again.
+     */
+    private void heldBackByAReceiverThatDoesNotAnswer(String slot, String limit, String... guard) throws Exception {
         // a receiver that answers only once released: the batch with the first product waits for it
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         java.util.List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -309,31 +335,32 @@ class WalSourceFaultsIT {
         int port = freePort();
         java.nio.file.Path routes = routes("retention-to-slow-webhook",
                 "kamelet:webhook-sink?url=http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook&timeoutMs=120000&retries=0");
-        try (RouterProcess router = RouterProcess.start(withSlot("retention", routes, port, "pgrouter.wal.max-lag-bytes", String.valueOf(1024 * 1024)))) {
-            await().atMost(Duration.ofSeconds(90)).until(() -> readiness(port).body().contains("ok: slot retention"));
+        try (RouterProcess router = RouterProcess.start(withSlot(slot, routes, port, guard))) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> readiness(port).body().contains("ok: slot " + slot));
             Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) VALUES (1, 'books', 'held-back', 1)");
             await().atMost(Duration.ofSeconds(30)).until(() -> received.stream().anyMatch(b -> b.contains("held-back")));
             // 4 MB of WAL on a table no route reads, while the slot waits for the receiver
             Sql.exec("CREATE TABLE IF NOT EXISTS public.retention_filler (t text)",
                     "INSERT INTO public.retention_filler SELECT repeat('x', 1000) FROM generate_series(1, 4000)");
             // the guard looks every 2 s; a batch counts as slow once it has been routing for longer than that
-            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(port).body().contains("now in route retention-to-slow-webhook"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).body().contains("now in route retention-to-slow-webhook"));
             HttpResponse<String> degraded = readiness(port);
             assertThat(degraded.statusCode()).as("readiness stays UP: restarting would not help").isEqualTo(200);
-            assertThat(degraded.body()).contains("DEGRADED: slot retention").contains("above pgrouter.wal.max-lag-bytes = 1.0 MiB");
-            assertThat(metrics(port)).contains("pgrouter_wal_slot_lag_over_limit{slot=\"retention\"} 1.0");
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).body().contains("DEGRADED: slot " + slot));
+            assertThat(readiness(port).body()).contains(limit).contains("now in route retention-to-slow-webhook");
+            assertThat(metrics(port)).contains("pgrouter_wal_slot_lag_over_limit{slot=\"" + slot + "\"} 1.0");
 
             release.countDown();
             // the batch ends, the position is stored and confirmed (the heartbeat moves it past the filler)
-            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).body().contains("ok: slot retention"));
-            assertThat(metrics(port)).contains("pgrouter_wal_slot_lag_over_limit{slot=\"retention\"} 0.0");
-            long lag = Long.parseLong(Sql.text("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text FROM pg_replication_slots "
-                    + "WHERE slot_name = 'retention'"));
-            assertThat(lag).isLessThan(1024 * 1024);
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).body().contains("ok: slot " + slot));
+            assertThat(metrics(port)).contains("pgrouter_wal_slot_lag_over_limit{slot=\"" + slot + "\"} 0.0");
+            // (the time budget is ok as soon as the slot moves; the heartbeat then takes it past the filler)
+            await().atMost(Duration.ofSeconds(60)).until(() -> Long.parseLong(Sql.text("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text "
+                    + "FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) < 1024 * 1024);
         } finally {
             release.countDown();
             receiver.stop(0);
-            Sql.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'retention' AND NOT active");
+            Sql.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND NOT active");
         }
     }
 

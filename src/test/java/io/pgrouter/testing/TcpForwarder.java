@@ -15,7 +15,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class TcpForwarder implements AutoCloseable {
 
-    private final ServerSocket server;
+    private volatile ServerSocket server;
+    private final int port;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile int target;
     private volatile boolean silent;
@@ -23,11 +24,28 @@ public final class TcpForwarder implements AutoCloseable {
     public TcpForwarder(int target) throws IOException {
         this.target = target;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        daemon(this::accept);
+        this.port = server.getLocalPort();
+        ServerSocket listening = server;
+        daemon(() -> accept(listening));
     }
 
     public int port() {
-        return server.getLocalPort();
+        return port;
+    }
+
+    /** As a server that stopped: the open connections are cut and new ones refused, until {@link #listen()}. */
+    public synchronized void refuse() throws IOException {
+        server.close();
+        moveTo(target);
+    }
+
+    /** Accepts connections again, on the same port. */
+    public synchronized void listen() throws IOException {
+        ServerSocket s = new ServerSocket();
+        s.setReuseAddress(true);
+        s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+        server = s;
+        daemon(() -> accept(s));
     }
 
     public void moveTo(int port) {
@@ -41,11 +59,11 @@ public final class TcpForwarder implements AutoCloseable {
         this.silent = silent;
     }
 
-    private void accept() {
-        while (!server.isClosed()) {
+    private void accept(ServerSocket listening) {
+        while (!listening.isClosed()) {
             Socket client;
             try {
-                client = server.accept();
+                client = listening.accept();
             } catch (IOException closed) {
                 return;
             }

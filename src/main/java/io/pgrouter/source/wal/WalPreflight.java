@@ -34,6 +34,12 @@ final class WalPreflight {
     }
 
     void check(Set<String> tables) {
+        long budget = config.maxLagSeconds();
+        if (budget > 0 && budget * 1000 < 2 * config.heartbeatIntervalMs()) {
+            throw new IllegalStateException("pgrouter.wal.max-lag-seconds = " + budget + " is shorter than two heartbeats (pgrouter.wal.heartbeat-interval-ms = "
+                    + config.heartbeatIntervalMs() + "), which move the slot on a quiet database: set it to at least "
+                    + (2 * config.heartbeatIntervalMs() + 999) / 1000 + ", or to 0 to turn the time budget off");
+        }
         String user = postgres.config().user();
         try (Connection c = postgres.open()) {
             String walLevel = single(c, "SHOW wal_level", null);

@@ -392,6 +392,19 @@ public class WalSource implements EventSource {
         scheduleRestart();
     }
 
+    /** The slot's confirmed position at the last look, and since when it has stood there with WAL behind it (0: not). */
+    private String confirmedLsn;
+    private long confirmedStillSince;
+
+    private void confirmedMoves(String lsn, long lagBytes) {
+        if (lagBytes <= 0 || lsn == null || !lsn.equals(confirmedLsn)) {
+            confirmedStillSince = lagBytes > 0 ? System.currentTimeMillis() : 0;
+        } else if (confirmedStillSince == 0) {
+            confirmedStillSince = System.currentTimeMillis();
+        }
+        confirmedLsn = lsn;
+    }
+
     /**
      * The WAL retention guard: PostgreSQL keeps every WAL segment the slot has not confirmed, so a slot held back fills
      * the database's disk. Above pgrouter.wal.max-lag-bytes the readiness data says DEGRADED with what holds the slot
@@ -400,14 +413,19 @@ public class WalSource implements EventSource {
     private void guardRetention(boolean active) {
         long max = config.maxLagBytes();
         long lag = slotLagBytes.get();
-        boolean over = max > 0 && lag > max;
+        long since = confirmedStillSince;
+        long stillSeconds = since == 0 ? 0 : (System.currentTimeMillis() - since) / 1000;
+        boolean overTime = config.maxLagSeconds() > 0 && stillSeconds > config.maxLagSeconds();
+        boolean over = max > 0 && lag > max || overTime;
         String limit = max > 0 ? "pgrouter.wal.max-lag-bytes = " + bytes(max) : "guard off (pgrouter.wal.max-lag-bytes = 0)";
+        if (config.maxLagSeconds() > 0) limit += ", pgrouter.wal.max-lag-seconds = " + config.maxLagSeconds();
         if (!over) {
-            if (lagOverLimit.getAndSet(0) == 1) LOG.infof("slot %s is back under pgrouter.wal.max-lag-bytes: %s behind the WAL", config.slot(), bytes(lag));
+            if (lagOverLimit.getAndSet(0) == 1) LOG.infof("slot %s is back within the WAL retention guard's limits: %s behind the WAL", config.slot(), bytes(lag));
             retention = "ok: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL (" + limit + ")";
             return;
         }
-        retention = "DEGRADED: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL, above " + limit
+        retention = "DEGRADED: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL"
+                + (overTime ? " and has not moved for " + stillSeconds + " s" : "") + ", above " + limit
                 + "; PostgreSQL keeps that WAL on its disk until the slot moves. Held back by: " + holdingBack(active);
         if (lagOverLimit.getAndSet(1) == 0) LOG.warn(retention);
     }
@@ -458,12 +476,13 @@ public class WalSource implements EventSource {
         try (Connection c = postgres.open()) {
             c.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(postgres.config().connectTimeoutSeconds()));
             try (PreparedStatement ps = c.prepareStatement("SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint, "
-                    + "coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = ?")) {
+                    + "coalesce(active_pid, 0), confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
                 ps.setString(1, config.slot());
                 try (ResultSet rs = ps.executeQuery()) {
                     unreachable = null;
                     if (!rs.next()) return false;
                     slotLagBytes.set(rs.getLong(2));
+                    confirmedMoves(rs.getString(4), rs.getLong(2));
                     int pid = rs.getInt(3);
                     if (pid != 0 && pid == abandonedPid) return endAbandoned(c, pid);
                     abandonedPid = 0;
