@@ -20,7 +20,7 @@ class SinkNamesTest {
 
     /** The component each Kamelet ends in → the class and constant the sink's code names itself with. */
     private static final Map<String, String> NAMES_IN_CODE = Map.of(
-            "pgwebhook", "io.pgrouter.sink.webhook.WebhookProducer#SINK",
+            "pgwebhook", "io.pgrouter.sink.webhook.WebhookConfig#SINK",
             "pgjms", "io.pgrouter.sink.jms.JmsSinkEndpoint#SINK",
             "pgkafka", "io.pgrouter.sink.kafka.KafkaSinkEndpoint#SINK",
             "pgrabbitmq", "io.pgrouter.sink.rabbitmq.RabbitMqProducer#SINK",
