@@ -23,8 +23,9 @@ public class DeliveryContract {
         this.out = out;
     }
 
-    /** The path of one configuration's events: its policy and key, and its destination's shared up/down state. */
+    /** The path of one configuration's events: its policy and key, and its destination's shared up/down state (null for a sink not {@link SinkConfig#retrying()}). */
     DurableDelivery delivery(SinkConfig config) {
+        if (!config.retrying()) return null;
         SinkDestinations.Destination destination = destinations.of(config.sink(), config.destination());
         return new DurableDelivery(config.sink(), config.sinkKey(), config.where(), config.policy(), retries, deadLetters, destination, out);
     }

@@ -29,7 +29,8 @@ public class SinkComponent<C extends SinkConfig> extends DefaultComponent implem
         this.contract = contract;
     }
 
-    SinkType<C> type() {
+    /** The kind of sink this component makes. */
+    public SinkType<C> type() {
         return type;
     }
 
@@ -50,7 +51,7 @@ public class SinkComponent<C extends SinkConfig> extends DefaultComponent implem
         setProperties(config, parameters);
         config.check(uri, getCamelContext());
         SinkEndpoint<C> endpoint = new SinkEndpoint<>(uri, this, config, contract.delivery(config));
-        contract.worker.register(endpoint);
+        if (config.retrying()) contract.worker.register(endpoint);
         endpoints.add(endpoint);
         return endpoint;
     }

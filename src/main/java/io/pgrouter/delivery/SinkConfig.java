@@ -20,6 +20,7 @@ public abstract class SinkConfig {
     private long maxBackoffMs = 60L * 60 * 1000;
     private long retryBudgetMs = 25L * 60 * 60 * 1000;
     private String endpointUri;
+    private boolean retryOptionsSet;
 
     /** The sink's name in dead letters, retry keys and metrics: its Kamelet's name (e.g. {@code webhook-sink}). */
     public abstract String sink();
@@ -38,6 +39,14 @@ public abstract class SinkConfig {
      */
     protected abstract String identity();
 
+    /**
+     * What {@link #identity()} was before it changed for this configuration, or null: events that wait in a retry
+     * store under the former key are still re-sent through this sink.
+     */
+    protected String formerIdentity() {
+        return null;
+    }
+
     /** The destination as shown in logs, dead letters and errors: never a credential. */
     public abstract String where();
 
@@ -55,9 +64,24 @@ public abstract class SinkConfig {
         return Redeliverable.sinkKey(sink(), identity());
     }
 
+    /** The key events of this configuration waited under before, or null (see {@link #formerIdentity()}). */
+    public final String formerSinkKey() {
+        String former = formerIdentity();
+        return former == null ? null : Redeliverable.sinkKey(sink(), former);
+    }
+
     /** In-line retries, then the retry store for up to retryBudgetMs; a Retry-After is honoured up to maxBackoffMs. */
     public DurableDelivery.Policy policy() {
         return new DurableDelivery.Policy(retries, backoffMs, maxBackoffMs, maxBackoffMs, retryBudgetMs);
+    }
+
+    /**
+     * Whether the sink is on the retry contract (the retry options, the retry store, the destination-down mode). A sink
+     * that is not (the data lake: a failed commit fails the source's batch, which comes again) gets no
+     * {@link SinkContext#delivery()} and refuses the retry options.
+     */
+    public boolean retrying() {
+        return true;
     }
 
     /** How many subjects the retry worker may re-send at once (each subject still in order). */
@@ -68,6 +92,10 @@ public abstract class SinkConfig {
     /** The retry options, then {@link #validate}. */
     final void check(String uri, CamelContext camel) throws Exception {
         this.endpointUri = uri;
+        if (!retrying() && retryOptionsSet) {
+            throw new IllegalArgumentException(sink() + " has no retries (a failure fails the source's batch, which is delivered again): "
+                    + "remove retries, backoffMs, maxBackoffMs and retryBudgetMs");
+        }
         positive("retries", retries, 0);
         positive("backoffMs", backoffMs, 1);
         positive("maxBackoffMs", maxBackoffMs, 1);
@@ -90,11 +118,11 @@ public abstract class SinkConfig {
     }
 
     public int getRetries() { return retries; }
-    public void setRetries(int retries) { this.retries = retries; }
+    public void setRetries(int retries) { this.retries = retries; retryOptionsSet = true; }
     public long getBackoffMs() { return backoffMs; }
-    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; }
+    public void setBackoffMs(long backoffMs) { this.backoffMs = backoffMs; retryOptionsSet = true; }
     public long getMaxBackoffMs() { return maxBackoffMs; }
-    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; }
+    public void setMaxBackoffMs(long maxBackoffMs) { this.maxBackoffMs = maxBackoffMs; retryOptionsSet = true; }
     public long getRetryBudgetMs() { return retryBudgetMs; }
-    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; }
+    public void setRetryBudgetMs(long retryBudgetMs) { this.retryBudgetMs = retryBudgetMs; retryOptionsSet = true; }
 }

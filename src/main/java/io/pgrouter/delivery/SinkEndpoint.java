@@ -43,7 +43,7 @@ public final class SinkEndpoint<C extends SinkConfig> extends DefaultEndpoint im
     /** Whether the sink's destination is known to be down (a batch or event spent its in-line retries). */
     @Override
     public boolean destinationDown() {
-        return delivery.destination().isDown();
+        return delivery != null && delivery.destination().isDown();
     }
 
     /** The calling source's batch end at this endpoint (see {@link Sink#flush}). */
@@ -93,6 +93,11 @@ public final class SinkEndpoint<C extends SinkConfig> extends DefaultEndpoint im
     @Override
     public String sinkKey() {
         return config.sinkKey();
+    }
+
+    @Override
+    public String formerSinkKey() {
+        return config.formerSinkKey();
     }
 
     @Override
