@@ -14,6 +14,8 @@ import org.apache.camel.support.DefaultProducer;
  */
 public final class SinkEndpoint<C extends SinkConfig> extends DefaultEndpoint implements Redeliverable {
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(SinkEndpoint.class);
+
     private final C config;
     private final SinkType<C> type;
     private final DurableDelivery delivery;
@@ -54,7 +56,12 @@ public final class SinkEndpoint<C extends SinkConfig> extends DefaultEndpoint im
 
     void sendLingering() {
         Sink s = sink;
-        if (s != null) s.sendLingering();
+        try {
+            if (s != null) s.sendLingering();
+        } catch (RuntimeException e) {
+            // the timer goes on: the owning source's next batch end sends, or fails, what lingers
+            LOG.warnf("%s: lingering events not sent yet: %s", config.where(), e.getMessage());
+        }
     }
 
     @Override
