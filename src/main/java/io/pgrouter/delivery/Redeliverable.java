@@ -19,6 +19,11 @@ public interface Redeliverable {
         }
     }
 
+    /** A key this sink's events were stored under before its key changed, or null: those events are re-sent through it too. */
+    default String formerSinkKey() {
+        return null;
+    }
+
     /** One attempt: returns when delivered, throws (retryable or not) when not. */
     void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException;
 

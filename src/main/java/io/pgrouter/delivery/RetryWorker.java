@@ -44,6 +44,8 @@ public class RetryWorker {
 
     public void register(Redeliverable sink) {
         sinks.put(sink.sinkKey(), sink);
+        // events stored under the sink's former key (before its key changed) go through it too, unless a sink has that key
+        if (sink.formerSinkKey() != null) sinks.putIfAbsent(sink.formerSinkKey(), sink);
     }
 
     public synchronized void start() {

@@ -136,6 +136,7 @@ public class EventDispatcher {
 
     /** A batching sink's name for an operator: its Camel component's name (CDI may hand over a subclass or proxy of it). */
     static String sinkName(BatchBoundary sink) {
+        if (sink instanceof io.pgrouter.delivery.SinkComponent<?> component) return component.name();
         Class<?> type = sink.getClass();
         while (type.getSimpleName().contains("_") && type.getSuperclass() != null) type = type.getSuperclass();
         return type.getSimpleName().replaceFirst("Component$", "").toLowerCase(java.util.Locale.ROOT);

@@ -8,7 +8,7 @@ import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
 
 import io.pgrouter.delivery.EventsOut;
-import io.pgrouter.delivery.RetryingSinkEndpoint;
+import io.pgrouter.delivery.SinkEndpoint;
 
 /**
  * Sees every send of a route's event to an endpoint: marks the event as having reached a sink (a route that ends
@@ -59,21 +59,21 @@ public class SinkSends extends EventNotifierSupport {
         }
         if (sink.isEmpty()) return;
         exchange.setProperty(REACHED, Boolean.TRUE);
-        if (endpoint instanceof RetryingSinkEndpoint) return; // counts what its destination confirmed, parked or refused
+        // a sink on the retry contract counts what its destination confirmed, parked or refused
+        if (endpoint instanceof SinkEndpoint<?> ours && ours.config().retrying()) return;
         out.count(route, sink, EventsOut.DELIVERED);
     }
 
     /**
-     * The router's own sinks by their Kamelet's name (their endpoint path), other endpoints by their component; empty
-     * for a step on the way (a Kamelet, {@code direct:}).
+     * The router's own sinks by their Kamelet's name (the name they record dead letters under), other endpoints by
+     * their component; empty for a step on the way (a Kamelet, {@code direct:}).
      */
     private static String sinkName(Endpoint endpoint) {
+        if (endpoint instanceof SinkEndpoint<?> ours) return ours.config().sink();
         String scheme = endpoint.getEndpointBaseUri();
         int colon = scheme.indexOf(':');
         String component = colon < 0 ? scheme : scheme.substring(0, colon);
         if ("kamelet".equals(component) || "direct".equals(component)) return "";
-        if (!endpoint.getClass().getPackageName().startsWith("io.pgrouter.sink")) return component;
-        String path = scheme.substring(colon + 1);
-        return path.startsWith("//") ? path.substring(2) : path;
+        return component;
     }
 }

@@ -49,6 +49,38 @@ class RetryWorkerTest extends ContractTest {
     }
 
     @Test
+    void eventsStoredUnderASinksFormerKeyAreReSentThroughIt() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000));
+        String former = Redeliverable.sinkKey(ScriptedSink.NAME, "its configuration before its key changed");
+        stores.retries.park(former, "route-a", "a", ContractStores.event("old1", "a"), 1, Instant.now(), 503, "busy");
+        worker.register(new Redeliverable() {
+            @Override
+            public String sinkKey() {
+                return sink.sinkKey();
+            }
+
+            @Override
+            public String formerSinkKey() {
+                return former;
+            }
+
+            @Override
+            public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
+                sink.redeliver(eventJson);
+            }
+
+            @Override
+            public DurableDelivery.Policy policy() {
+                return sink.policy();
+            }
+        });
+        worker.start();
+
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+        assertThat(sink.received).containsExactly("old1");
+    }
+
+    @Test
     void aRetryableFailureIsRescheduledAndTheSubjectWaitsBehindIt() throws Exception {
         ScriptedSink sink = reSendTwoOfOneSubject(RETRY);
         assertThat(sink.received).containsExactly("a1", "a2");

@@ -75,7 +75,7 @@ final class CapturedFiles implements LakeStorage {
 
             @Override
             void commit() throws IOException {
-                DryRun.sent(DatalakeEndpoint.SINK, describe(key, bytes.toByteArray(), parquetRows.toString()));
+                DryRun.sent(DatalakeConfig.SINK, describe(key, bytes.toByteArray(), parquetRows.toString()));
             }
 
             @Override

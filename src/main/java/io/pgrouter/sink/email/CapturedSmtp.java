@@ -58,7 +58,7 @@ public final class CapturedSmtp extends Transport {
         } catch (IOException e) {
             throw new MessagingException("cannot read the message's body", e);
         }
-        DryRun.sent(EmailEndpoint.SINK, text.toString());
+        DryRun.sent(EmailConfig.SINK, text.toString());
     }
 
     private static void body(Part part, StringBuilder text) throws MessagingException, IOException {

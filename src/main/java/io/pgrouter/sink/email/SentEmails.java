@@ -22,6 +22,7 @@ import io.pgrouter.postgres.ReconnectingConnection;
  * the sinks' recipients queries, read-only, on a connection of its own.
  */
 @Singleton
+@io.quarkus.arc.Unremovable
 public class SentEmails {
 
     private final ReconnectingConnection connection;

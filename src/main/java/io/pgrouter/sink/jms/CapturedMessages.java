@@ -62,7 +62,7 @@ final class CapturedMessages {
             case "getDeliveryMode" -> mode[0];
             case "getDestination" -> destination;
             case "send" -> {
-                DryRun.sent(JmsSinkEndpoint.SINK, describe(destination, mode[0], (TextMessage) args[args.length == 1 ? 0 : 1]));
+                DryRun.sent(JmsConfig.SINK, describe(destination, mode[0], (TextMessage) args[args.length == 1 ? 0 : 1]));
                 yield null;
             }
             default -> null;

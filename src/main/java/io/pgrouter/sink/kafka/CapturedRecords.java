@@ -30,7 +30,7 @@ final class CapturedRecords extends MockProducer<String, byte[]> {
             text.append("header ").append(h.key()).append(": ").append(new String(h.value(), StandardCharsets.UTF_8)).append('\n');
         }
         text.append('\n').append(new String(record.value(), StandardCharsets.UTF_8)).append('\n');
-        DryRun.sent(KafkaSinkEndpoint.SINK, text.toString());
+        DryRun.sent(KafkaConfig.SINK, text.toString());
         return super.send(record, callback);
     }
 

@@ -41,7 +41,7 @@ final class CapturedPublishes {
             }
             case "basicPublish" -> {
                 int n = args.length;
-                DryRun.sent(RabbitMqProducer.SINK, describe((String) args[0], (String) args[1], (AMQP.BasicProperties) args[n - 2], (byte[]) args[n - 1]));
+                DryRun.sent(RabbitMqConfig.SINK, describe((String) args[0], (String) args[1], (AMQP.BasicProperties) args[n - 2], (byte[]) args[n - 1]));
                 long seq = next[0]++;
                 if (ack[0] != null) ack[0].handle(seq, false);
                 yield null;

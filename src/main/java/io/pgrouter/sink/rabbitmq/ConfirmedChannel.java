@@ -22,13 +22,13 @@ final class ConfirmedChannel implements AutoCloseable {
 
     /** A message on its way, and what the broker said about it. */
     static final class Sent {
-        final RabbitMqProducer.Outgoing message;
+        final RabbitMqSink.Outgoing message;
         final ConfirmedChannel channel;
         boolean acked;
         boolean nacked;
         Return returned;
 
-        Sent(RabbitMqProducer.Outgoing message, ConfirmedChannel channel) {
+        Sent(RabbitMqSink.Outgoing message, ConfirmedChannel channel) {
             this.message = message;
             this.channel = channel;
         }
@@ -63,7 +63,7 @@ final class ConfirmedChannel implements AutoCloseable {
     }
 
     /** Publishes without waiting; the answer is in the returned {@link Sent} after {@link #await}. */
-    Sent publish(RabbitMqProducer.Outgoing m) throws IOException {
+    Sent publish(RabbitMqSink.Outgoing m) throws IOException {
         Sent sent = new Sent(m, this);
         synchronized (this) {
             unconfirmed.put(channel.getNextPublishSeqNo(), sent);

@@ -20,7 +20,7 @@ final class CapturedSearchRequests {
         // the scheme, never the credential
         if (authorization != null) text.append("Authorization: ").append(authorization, 0, authorization.indexOf(' ')).append(" ***\n");
         if (body != null) text.append('\n').append(body.endsWith("\n") ? body : body + "\n");
-        DryRun.sent(SearchClient.SINK, text.toString());
+        DryRun.sent(SearchConfig.SINK, text.toString());
         String path = uri.getPath();
         if (path.endsWith("/_mget")) return new SearchClient.Answer(200, "{\"docs\":[]}");
         if (path.endsWith("/_bulk")) return new SearchClient.Answer(200, "{\"errors\":false}");

@@ -21,7 +21,7 @@ record SearchAction(Kind kind, String index, String id, Long version, ObjectNode
     enum Kind { INDEX, MERGE, DELETE, TRUNCATE }
 
     /** Index name from the template, document id and shaped document for one event; throws on events it cannot index. */
-    static SearchAction of(String json, String routeId, SearchEndpoint config) throws com.fasterxml.jackson.core.JsonProcessingException,
+    static SearchAction of(String json, String routeId, SearchConfig config) throws com.fasterxml.jackson.core.JsonProcessingException,
             IllegalArgumentException {
         CanonicalEvent event = CanonicalEvent.fromJson(json);
         if (!event.op().isRow() || event.table() == null) {

@@ -30,7 +30,7 @@ import io.pgrouter.delivery.SinkDeliveryException;
 final class SearchClient {
 
     /** The sink's name in dead letters, metrics and retry keys: its Kamelet's. */
-    static final String SINK = "search-index-sink";
+    private static final String SINK = SearchConfig.SINK;
 
     record Answer(int status, String body) {
     }

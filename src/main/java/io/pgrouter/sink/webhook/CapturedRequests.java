@@ -34,7 +34,7 @@ final class CapturedRequests {
             HttpCoreContext context = HttpCoreContext.create();
             new RequestTargetHost().process(request, request.getEntity(), context);
             new RequestContent().process(request, request.getEntity(), context);
-            DryRun.sent(WebhookProducer.SINK, describe(request));
+            DryRun.sent(WebhookConfig.SINK, describe(request));
             return new BasicClassicHttpResponse(200);
         });
     }

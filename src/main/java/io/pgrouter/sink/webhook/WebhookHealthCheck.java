@@ -17,9 +17,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 @ApplicationScoped
 public class WebhookHealthCheck implements HealthCheck {
 
-    private final WebhookComponent webhooks;
+    private final WebhookReceivers webhooks;
 
-    public WebhookHealthCheck(WebhookComponent webhooks, MeterRegistry metrics) {
+    public WebhookHealthCheck(WebhookReceivers webhooks, MeterRegistry metrics) {
         this.webhooks = webhooks;
         Gauge.builder("pgrouter.webhook.disabled.endpoints", webhooks, w -> w.disabledUrls().size())
                 .description("webhook endpoints disabled by 410 Gone until re-enabled (bin/pgrouter webhooks enable)").register(metrics);

@@ -65,7 +65,7 @@ public final class WebhooksCommand {
         public Integer call() throws Exception {
             String plain;
             try {
-                plain = WebhookComponent.plain(url);
+                plain = WebhookReceivers.plain(url);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "Invalid value for <url>: " + e.getMessage());
             }

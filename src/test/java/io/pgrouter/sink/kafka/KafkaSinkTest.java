@@ -29,7 +29,6 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.pgrouter.event.CanonicalEvent;
-import io.pgrouter.sink.queue.QueueSinkEndpoint;
 import io.pgrouter.testing.BrokerOutage;
 import io.pgrouter.testing.MessageBrokers;
 import io.pgrouter.testing.MessageQueuesProfile;
@@ -49,7 +48,7 @@ class KafkaSinkTest {
 
     @Inject
     @Named("pgkafka")
-    KafkaSinkComponent kafkaSinks;
+    io.pgrouter.delivery.SinkComponent<KafkaConfig> kafkaSinks;
 
     /** Reads the topic from the start until {@code count} records with a key in {@code keys} arrived (or 60 s passed). */
     static List<ConsumerRecord<String, String>> consume(Set<String> keys, int count) {
@@ -178,6 +177,6 @@ class KafkaSinkTest {
         BrokerOutage.assertNothingLost(got, finalVersions, route);
         // both Kafka routes have one sink key (same cluster, same topic template): the retry worker's successful probe
         // through one endpoint must let the other send directly again too, not leave it parking every event
-        await().atMost(Duration.ofSeconds(10)).until(() -> kafkaSinks.queueEndpoints().stream().noneMatch(QueueSinkEndpoint::isBrokerDown));
+        await().atMost(Duration.ofSeconds(10)).until(() -> kafkaSinks.endpoints().stream().noneMatch(io.pgrouter.delivery.SinkEndpoint::destinationDown));
     }
 }

@@ -12,8 +12,8 @@ import io.pgrouter.event.CanonicalEvent;
 /** Events as search operations: index name, document id, shaped document, version; from plain JSON events. */
 class SearchActionTest {
 
-    private static SearchEndpoint endpoint(String... options) {
-        SearchEndpoint e = new SearchEndpoint("pgsearch:test", null);
+    private static SearchConfig endpoint(String... options) {
+        SearchConfig e = new SearchConfig();
         e.setUrls("http://127.0.0.1:9200, http://127.0.0.1:9201");
         for (String option : options) {
             String[] kv = option.split("=", 2);
@@ -26,7 +26,7 @@ class SearchActionTest {
                 default -> throw new IllegalArgumentException(option);
             }
         }
-        e.validate();
+        e.validate(null);
         return e;
     }
 
@@ -88,8 +88,8 @@ class SearchActionTest {
 
     @Test
     void urlsWithCredentialsAreRefused() {
-        SearchEndpoint e = new SearchEndpoint("pgsearch:test", null);
+        SearchConfig e = new SearchConfig();
         e.setUrls("https://admin:secret@search:9200");
-        assertThatThrownBy(e::validate).hasMessageContaining("must not carry credentials").hasMessageNotContaining("secret@");
+        assertThatThrownBy(() -> e.validate(null)).hasMessageContaining("must not carry credentials").hasMessageNotContaining("secret@");
     }
 }

@@ -97,7 +97,7 @@ class SearchSinkTest {
         }).toList();
         assertThat(range).hasSize(200 + 100 + 20 + 1);
         for (RecordedEvents.Event e : range) producer.sendBodyAndHeaders("direct:search-items", e.body(), e.headers());
-        camel.getComponent("pgsearch", SearchComponent.class).flush();
+        ((io.pgrouter.delivery.BatchBoundary) camel.getComponent("pgsearch")).flush();
 
         // every document is as it was, down to its version (the LSN) and its sequence number: nothing was written
         assertThat(hits(ITEMS, 2001, 2200)).isEqualTo(before);

@@ -20,12 +20,12 @@ class WebhookDefaultsTest {
                 .loadFromString(Files.readString(Path.of("kamelets/webhook-sink.kamelet.yaml")));
         Map<String, Object> definition = (Map<String, Object>) ((Map<String, Object>) doc.get("spec")).get("definition");
         Map<String, Map<String, Object>> properties = (Map<String, Map<String, Object>>) definition.get("properties");
-        WebhookEndpoint endpoint = new WebhookEndpoint("pgwebhook:defaults", null);
+        WebhookConfig endpoint = new WebhookConfig();
         for (String name : new String[] { "mode", "timeoutMs", "retries", "backoffMs", "batchSize", "lingerMs", "concurrency", "retryBudgetMs",
                 "maxBackoffMs" }) {
-            Object value = WebhookEndpoint.class.getMethod("get" + Character.toUpperCase(name.charAt(0)) + name.substring(1)).invoke(endpoint);
+            Object value = WebhookConfig.class.getMethod("get" + Character.toUpperCase(name.charAt(0)) + name.substring(1)).invoke(endpoint);
             assertThat(String.valueOf(value)).as(name).isEqualTo(String.valueOf(properties.get(name).get("default")));
         }
-        assertThat(endpoint.getConcurrency()).isEqualTo(WebhookEndpoint.DEFAULT_CONCURRENCY);
+        assertThat(endpoint.getConcurrency()).isEqualTo(WebhookConfig.DEFAULT_CONCURRENCY);
     }
 }

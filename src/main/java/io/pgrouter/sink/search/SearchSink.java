@@ -8,18 +8,18 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.apache.camel.Exchange;
-import org.apache.camel.support.DefaultProducer;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.delivery.DeliveryBatch;
 import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.RoutedEvent;
+import io.pgrouter.delivery.Sink;
+import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.delivery.SourceBuffers;
 
@@ -32,12 +32,12 @@ import io.pgrouter.delivery.SourceBuffers;
  * then wait in the retry store; items the index rejects (a mapping error) go to dead letters with the reason; the
  * other items of the bulk are never held back.
  */
-class SearchProducer extends DefaultProducer {
+public class SearchSink implements Sink {
 
-    private static final Logger LOG = Logger.getLogger(SearchProducer.class);
-    private static final String SINK = SearchClient.SINK;
+    private static final Logger LOG = Logger.getLogger(SearchSink.class);
+    private static final String SINK = SearchConfig.SINK;
 
-    private final SearchEndpoint endpoint;
+    private final SearchConfig config;
     private final SearchClient client;
     private final DurableDelivery delivery;
     /** The bulk each source is filling, sent at that source's batch end. */
@@ -46,18 +46,17 @@ class SearchProducer extends DefaultProducer {
     private final Set<String> ensured = ConcurrentHashMap.newKeySet();
     private final String bulkPath;
 
-    SearchProducer(SearchEndpoint endpoint) {
-        super(endpoint);
-        this.endpoint = endpoint;
-        this.client = endpoint.client();
-        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, endpoint.getUrls(), "search " + client.where());
-        this.bulkPath = "_bulk?refresh=" + endpoint.getRefresh() + "&filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
+    public SearchSink(SearchConfig config, SinkContext context) {
+        this.config = config;
+        this.client = config.client();
+        this.delivery = context.delivery();
+        this.bulkPath = "_bulk?refresh=" + config.getRefresh() + "&filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
     }
 
     @Override
-    public void process(Exchange exchange) throws Exception {
-        String json = exchange.getMessage().getBody(String.class);
-        SearchAction action = action(json, RoutedExchange.routeId(exchange));
+    public void accept(RoutedEvent event) throws Exception {
+        String json = event.json();
+        SearchAction action = action(json, event.routeId());
         if (action.kind() == SearchAction.Kind.TRUNCATE) {
             truncate(action);
             return;
@@ -66,7 +65,7 @@ class SearchProducer extends DefaultProducer {
             Bulk bulk = bulks.mine();
             bulk.actions.add(action);
             bulk.bytes += json.length();
-            if (bulk.actions.size() >= endpoint.getBulkMaxActions() || bulk.bytes >= endpoint.getBulkMaxBytes()) sendBuffered();
+            if (bulk.actions.size() >= config.getBulkMaxActions() || bulk.bytes >= config.getBulkMaxBytes()) sendBuffered();
         }
     }
 
@@ -77,7 +76,7 @@ class SearchProducer extends DefaultProducer {
 
     private SearchAction action(String json, String routeId) throws SinkDeliveryException {
         try {
-            return SearchAction.of(json, routeId, endpoint);
+            return SearchAction.of(json, routeId, config);
         } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SinkDeliveryException(SINK, e.getMessage(), null, null, 1, e);
         }
@@ -88,7 +87,13 @@ class SearchProducer extends DefaultProducer {
      * neither written, stored for a retry nor dead-lettered, the bulk is held again and this throws: the source keeps
      * its position before those events.
      */
-    synchronized void sendBuffered() throws Exception {
+    @Override
+    public long flush(boolean everything) throws Exception {
+        sendBuffered();
+        return Long.MAX_VALUE;
+    }
+
+    private synchronized void sendBuffered() throws Exception {
         bulks.discardEnded(b -> b.actions.clear());
         Bulk bulk = bulks.mineIfAny();
         if (bulk == null || bulk.actions.isEmpty()) return;
@@ -114,7 +119,8 @@ class SearchProducer extends DefaultProducer {
     }
 
     /** One attempt for an event waiting in the retry store: a bulk of one. */
-    void redeliver(String json) throws SinkDeliveryException, InterruptedException {
+    @Override
+    public void redeliver(String json) throws SinkDeliveryException, InterruptedException {
         SearchAction action = action(json, null);
         if (action.kind() == SearchAction.Kind.TRUNCATE) {
             deleteAll(action.index());
@@ -256,15 +262,15 @@ class SearchProducer extends DefaultProducer {
 
     /** With a mapping file: creates the index with it the first time the index is written to, unless it exists. */
     private void ensureIndex(String index) throws SinkDeliveryException, InterruptedException {
-        if (endpoint.mapping() == null || ensured.contains(index)) return;
+        if (config.mapping() == null || ensured.contains(index)) return;
         SearchClient.Answer exists = client.call("HEAD", encode(index), null, null);
         if (exists.status() == 404) {
-            SearchClient.Answer created = client.call("PUT", encode(index), endpoint.mapping(), "application/json");
+            SearchClient.Answer created = client.call("PUT", encode(index), config.mapping(), "application/json");
             if (created.status() / 100 != 2 && !String.valueOf(created.body()).contains("resource_already_exists_exception")) {
-                throw new SinkDeliveryException(SINK, "could not create index " + index + " with " + endpoint.getMappingFile() + ": " + created.status(),
+                throw new SinkDeliveryException(SINK, "could not create index " + index + " with " + config.getMappingFile() + ": " + created.status(),
                         created.status(), SearchClient.excerpt(created.body()), 1, null);
             }
-            LOG.infof("created search index %s with mapping file %s", index, endpoint.getMappingFile());
+            LOG.infof("created search index %s with mapping file %s", index, config.getMappingFile());
         } else if (exists.status() / 100 != 2) {
             throw new SinkDeliveryException(SINK, "could not check index " + index + ": " + exists.status(), exists.status(), null, 1, null);
         }
@@ -276,7 +282,7 @@ class SearchProducer extends DefaultProducer {
      * refresh first, so documents just written are found). Otherwise the truncate goes to dead letters, saying so.
      */
     private void truncate(SearchAction action) throws Exception {
-        if (!"delete-by-query".equals(endpoint.getTruncate())) {
+        if (!"delete-by-query".equals(config.getTruncate())) {
             throw new SinkDeliveryException(SINK, "truncate not applied to index " + action.index()
                     + ": the search-index-sink empties an index on truncate only with truncate=delete-by-query", null, null, 1, null);
         }
@@ -308,5 +314,10 @@ class SearchProducer extends DefaultProducer {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SinkDeliveryException(SINK, "search answer is not JSON: " + e.getMessage(), null, SearchClient.excerpt(body), 1, true, null, e);
         }
+    }
+
+    /** The JDK's HTTP client of Java 17 has nothing to close: its connections go when it is collected. */
+    @Override
+    public void close() {
     }
 }

@@ -6,40 +6,43 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import org.apache.camel.Consumer;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Expression;
-import org.apache.camel.Processor;
-import org.apache.camel.Producer;
 import org.apache.camel.spi.Language;
 import org.apache.camel.util.URISupport;
 
-import io.pgrouter.delivery.Redeliverable;
-import io.pgrouter.delivery.RetryingSinkEndpoint;
-import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SinkConfig;
 
 /**
- * One target endpoint and the name its events carry in dead letters, retries and metrics ({@code durable-sink}, or the
+ * The durable sink's options ({@code kamelets/durable-sink.kamelet.yaml} and the Kamelets built on it): one target
+ * endpoint and the name its events carry in dead letters, retries and metrics ({@code durable-sink}, or the
  * Kamelet built on it: {@code mqtt-sink}, ...). Its options: the target {@code uri}, the retry options of every sink,
  * {@code permanentErrors}: exception class names that mean "refused for good" (dead letters at once), and
  * {@code headers}: headers set from Camel Simple expressions, for components that read the message from headers.
  */
-public class DurableSinkEndpoint extends RetryingSinkEndpoint {
+public class DurableConfig extends SinkConfig {
 
-    private final String sink;
+    private String sink = "durable-sink";
     private String uri;
     private String permanentErrors = "";
     private String headers = "";
     private Set<String> permanent = Set.of();
     private Map<String, Expression> headerExpressions = Map.of();
     private String where;
-    private DurableSinkProducer producer;
 
-    DurableSinkEndpoint(String endpointUri, String sink, DurableSinkComponent component) {
-        super(endpointUri, component);
-        this.sink = sink == null || sink.isBlank() ? "durable-sink" : sink;
+    /** {@code pgdurable:<sink name>}: the name its events carry, {@code durable-sink} when none is given. */
+    @Override
+    public void path(String path) {
+        if (path != null && !path.isBlank()) sink = path;
     }
 
-    void validate() {
+    @Override
+    public String sink() {
+        return sink;
+    }
+
+    @Override
+    protected void validate(CamelContext camel) {
         if (uri == null || uri.isBlank()) {
             throw new IllegalArgumentException(sink + " needs uri: the Camel endpoint to send each event to, e.g. uri: paho:orders?brokerUrl=tcp://mqtt:1883");
         }
@@ -48,14 +51,14 @@ public class DurableSinkEndpoint extends RetryingSinkEndpoint {
                     + "time has no route to receive it); a component that reads the message from headers gets them from the headers option");
         }
         permanent = Arrays.stream(permanentErrors.split(",")).map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
-        headerExpressions = parseHeaders();
+        headerExpressions = parseHeaders(camel);
         where = where(uri);
     }
 
     /** {@code Name=simple expression; Name2=...}: checked now, so a typo fails at start naming the header. */
-    private Map<String, Expression> parseHeaders() {
+    private Map<String, Expression> parseHeaders(CamelContext camel) {
         Map<String, Expression> out = new LinkedHashMap<>();
-        Language simple = getCamelContext().resolveLanguage("simple");
+        Language simple = camel.resolveLanguage("simple");
         for (String pair : headers.split(";")) {
             if (pair.isBlank()) continue;
             int eq = pair.indexOf('=');
@@ -75,15 +78,12 @@ public class DurableSinkEndpoint extends RetryingSinkEndpoint {
         return URISupport.sanitizeUri(uri);
     }
 
-    String sink() {
-        return sink;
-    }
-
     String target() {
         return uri;
     }
 
-    String where() {
+    @Override
+    public String where() {
         return where;
     }
 
@@ -100,31 +100,10 @@ public class DurableSinkEndpoint extends RetryingSinkEndpoint {
         return false;
     }
 
+    /** The sink name and target (the URI may hold a password: only the hash is stored). */
     @Override
-    public synchronized Producer createProducer() {
-        if (producer == null) producer = new DurableSinkProducer(this);
-        return producer;
-    }
-
-    /** A hash of the sink name and target (the URI may hold a password): the key of the retry store. */
-    @Override
-    public String sinkKey() {
-        return Redeliverable.sinkKey(sink, uri);
-    }
-
-    @Override
-    public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
-        ((DurableSinkProducer) createProducer()).redeliver(eventJson);
-    }
-
-    @Override
-    public Consumer createConsumer(Processor processor) {
-        throw new UnsupportedOperationException("pgdurable: is a sink");
-    }
-
-    @Override
-    public DurableSinkComponent getComponent() {
-        return (DurableSinkComponent) super.getComponent();
+    protected String identity() {
+        return uri;
     }
 
     public String getUri() { return uri; }

@@ -25,70 +25,31 @@ import org.apache.activemq.artemis.api.jms.ActiveMQJMSClient;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.activemq.artemis.jms.client.ActiveMQMessage;
 
+import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.sink.queue.QueueDelivery;
 import io.pgrouter.sink.queue.QueueEvent;
-import io.pgrouter.sink.queue.QueueSinkEndpoint;
+import io.pgrouter.sink.queue.QueueSink;
 
 /**
  * One Artemis destination. A batch is one transacted session commit: every message persistent, body = the event
  * JSON, the CloudEvents attributes as {@code ce_*} properties, {@code JMSXGroupID} = the subject so one subject's
  * messages go to one consumer at a time, in order, however many consumers compete.
  */
-public class JmsSinkEndpoint extends QueueSinkEndpoint {
+public class JmsSink extends QueueSink {
 
-    static final String SINK = "jms-sink";
+    private final JmsConfig config;
+    private final ActiveMQConnectionFactory factory;
 
-    private String brokerUrl;
-    private String destination;
-    private String destinationType = "queue";
-    private String username;
-    private String password;
-    private boolean persistent = true;
-    private long timeoutMs = 10_000;
-
-    private ActiveMQConnectionFactory factory;
-
-    JmsSinkEndpoint(String uri, JmsSinkComponent component) {
-        super(uri, component);
-        // one commit per source batch (at most 2048 events by default): each commit waits for the broker's journal
-        setBatchSize(10_000);
-    }
-
-    @Override
-    protected String sink() {
-        return SINK;
-    }
-
-    @Override
-    protected String where() {
-        return "jms " + withoutQuery(brokerUrl) + " " + destinationType + ":" + destination;
-    }
-
-    @Override
-    protected String identity() {
-        return withoutQuery(brokerUrl) + "|" + destinationType + "|" + destination;
-    }
-
-    /** A broker URL's options may carry a user and password: logs and keys show the part before them. */
-    static String withoutQuery(String url) {
-        int q = url.indexOf('?');
-        return q < 0 ? url : url.substring(0, q);
-    }
-
-    @Override
-    protected void validate() {
-        if (brokerUrl == null || brokerUrl.isBlank()) throw new IllegalArgumentException("jms-sink needs brokerUrl");
-        if (destination == null || destination.isBlank()) throw new IllegalArgumentException("jms-sink needs destination");
-        if (!destinationType.equals("queue") && !destinationType.equals("topic")) {
-            throw new IllegalArgumentException("jms-sink destinationType must be queue or topic, got " + destinationType);
-        }
-        factory = new ActiveMQConnectionFactory(brokerUrl, blankToNull(username), blankToNull(password));
+    public JmsSink(JmsConfig config, SinkContext context) {
+        super(config, context);
+        this.config = config;
+        factory = new ActiveMQConnectionFactory(config.getBrokerUrl(), blankToNull(config.getUsername()), blankToNull(config.getPassword()));
         // reconnection is the delivery contract's job (in-line retries, then the retry store): fail fast instead of blocking the stream
         factory.setInitialConnectAttempts(1);
         factory.setReconnectAttempts(0);
-        factory.setCallTimeout(timeoutMs);
-        factory.setCallFailoverTimeout(timeoutMs);
+        factory.setCallTimeout(config.getTimeoutMs());
+        factory.setCallFailoverTimeout(config.getTimeoutMs());
         // the default 64 KiB of send credit is ~30 event messages: a batch would wait for credit round trips
         factory.setProducerWindowSize(1024 * 1024);
     }
@@ -220,9 +181,9 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
             }
             if (producer == null) {
                 // a client-side destination: Session.createQueue would look the queue up and fall back to a 1.x "jms.queue." name
-                producer = session.createProducer("topic".equals(destinationType) ? ActiveMQJMSClient.createTopic(destination)
-                        : ActiveMQJMSClient.createQueue(destination));
-                producer.setDeliveryMode(persistent ? DeliveryMode.PERSISTENT : DeliveryMode.NON_PERSISTENT);
+                producer = session.createProducer("topic".equals(config.getDestinationType()) ? ActiveMQJMSClient.createTopic(config.getDestination())
+                        : ActiveMQJMSClient.createQueue(config.getDestination()));
+                producer.setDeliveryMode(config.isPersistent() ? DeliveryMode.PERSISTENT : DeliveryMode.NON_PERSISTENT);
             }
         }
 
@@ -283,22 +244,7 @@ public class JmsSinkEndpoint extends QueueSinkEndpoint {
     }
 
     private SinkDeliveryException failure(Exception e, boolean retryable) {
-        String message = where() + (retryable ? " failed: " : " refused the message: ") + e;
-        return new SinkDeliveryException(SINK, message, null, e.getMessage(), 1, retryable, null, e);
+        String message = config.where() + (retryable ? " failed: " : " refused the message: ") + e;
+        return new SinkDeliveryException(JmsConfig.SINK, message, null, e.getMessage(), 1, retryable, null, e);
     }
-
-    public String getBrokerUrl() { return brokerUrl; }
-    public void setBrokerUrl(String brokerUrl) { this.brokerUrl = brokerUrl; }
-    public String getDestination() { return destination; }
-    public void setDestination(String destination) { this.destination = destination; }
-    public String getDestinationType() { return destinationType; }
-    public void setDestinationType(String destinationType) { this.destinationType = destinationType; }
-    public String getUsername() { return username; }
-    public void setUsername(String username) { this.username = username; }
-    public String getPassword() { return password; }
-    public void setPassword(String password) { this.password = password; }
-    public boolean isPersistent() { return persistent; }
-    public void setPersistent(boolean persistent) { this.persistent = persistent; }
-    public long getTimeoutMs() { return timeoutMs; }
-    public void setTimeoutMs(long timeoutMs) { this.timeoutMs = timeoutMs; }
 }

@@ -4,78 +4,50 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.inject.Named;
+import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 
-import org.apache.camel.Endpoint;
+import org.jboss.logging.Logger;
 
-import io.pgrouter.delivery.RetryingSinkComponent;
+import io.pgrouter.postgres.Postgres;
 import io.quarkus.arc.Unremovable;
 
 /**
- * {@code pgwebhook:<name>?url=...&secret=...&mode=structured|binary&timeoutMs=...&retries=...}: the producer behind
- * {@code kamelets/webhook-sink.kamelet.yaml}. Camel's HTTP component sends requests; this one owns the webhook
- * contract around them: CloudEvents modes, Standard Webhooks signatures re-computed on every attempt, outcome
- * classes (2xx, Retry-After, retryable, permanent, 410 disables the endpoint) and the retry schedule.
+ * What every webhook sink shares: the receivers that answered 410 Gone, whose events go to dead letters until
+ * re-enabled ({@code bin/pgrouter webhooks enable}), kept in {@code pgrouter.disabled_webhooks} so they stay disabled
+ * across restarts and re-read every 2 s.
  */
 @Singleton
-@Named("pgwebhook")
 @Unremovable
-public class WebhookComponent extends RetryingSinkComponent {
+public class WebhookReceivers {
 
-    /** URLs that answered 410 Gone: events for them go to dead letters until re-enabled (bin/pgrouter webhooks enable). */
+    private static final Logger LOG = Logger.getLogger(WebhookReceivers.class);
+
+    private final Postgres postgres;
     private final Set<String> disabled = ConcurrentHashMap.newKeySet();
-
-    @jakarta.inject.Inject
-    io.pgrouter.postgres.Postgres postgres;
-
+    /** URLs this router disabled, and when their row was stored (MAX_VALUE while storing). */
+    private final Map<String, Long> disabledHere = new ConcurrentHashMap<>();
     private java.util.concurrent.ScheduledExecutorService refresher;
 
-    @Override
-    protected void doStart() throws Exception {
-        super.doStart();
+    public WebhookReceivers(Postgres postgres) {
+        this.postgres = postgres;
+    }
+
+    /** Starts re-reading the disabled receivers (a webhook sink was made). */
+    synchronized void watch() {
+        if (refresher != null) return;
         refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "pgrouter-webhook-state");
             t.setDaemon(true);
             return t;
         });
         refresher.scheduleWithFixedDelay(this::refreshDisabled, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
-        refresher.scheduleWithFixedDelay(this::sendLingering, 50, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
-    private final java.util.List<WebhookLanes> lanes = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final java.util.List<WebhookEndpoint> batching = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    WebhookLanes lanes(int concurrency) {
-        WebhookLanes l = new WebhookLanes(concurrency);
-        lanes.add(l);
-        return l;
-    }
-
-    /** A lingering partial batch goes out when due even if no source batch ends meanwhile (a quiet database). */
-    private void sendLingering() {
-        for (WebhookEndpoint e : batching) {
-            if (!e.lingers()) continue;
-            try {
-                e.sendLingering();
-            } catch (Exception failure) {
-                org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("webhook batch not sent yet: %s", failure.getMessage());
-            }
-        }
-    }
-
-    @Override
-    protected void doStop() throws Exception {
+    @PreDestroy
+    synchronized void stop() {
         if (refresher != null) refresher.shutdownNow();
-        lanes.forEach(WebhookLanes::shutdown);
-        super.doStop();
-    }
-
-    @Override
-    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        WebhookEndpoint endpoint = configured(new WebhookEndpoint(uri, this), parameters, WebhookEndpoint::validate);
-        if ("batch".equals(endpoint.getMode())) batching.add(endpoint);
-        return endpoint;
+        refresher = null;
     }
 
     /** The receiver without its query string, which may carry a token: what is stored and shown in health. */
@@ -98,14 +70,11 @@ public class WebhookComponent extends RetryingSinkComponent {
                 ps.executeUpdate();
             }
         } catch (java.sql.SQLException e) {
-            org.jboss.logging.Logger.getLogger(WebhookComponent.class).warnf("could not store that %s is disabled: %s", plain, e.getMessage());
+            LOG.warnf("could not store that %s is disabled: %s", plain, e.getMessage());
         } finally {
             disabledHere.put(plain, System.nanoTime());
         }
     }
-
-    /** URLs this router disabled, and when their row was stored (MAX_VALUE while storing). */
-    private final Map<String, Long> disabledHere = new ConcurrentHashMap<>();
 
     private void ensureTable(java.sql.Connection c) throws java.sql.SQLException {
         try (java.sql.Statement s = c.createStatement()) {
@@ -114,7 +83,7 @@ public class WebhookComponent extends RetryingSinkComponent {
         }
     }
 
-    /** @param plainUrl the receiver as {@link #plain(String)} gives it (computed once per endpoint, not per event) */
+    /** @param plainUrl the receiver as {@link #plain(String)} gives it (computed once per sink, not per event) */
     boolean isDisabled(String plainUrl) {
         return !disabled.isEmpty() && disabled.contains(plainUrl);
     }

@@ -10,19 +10,23 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import org.apache.camel.Consumer;
-import org.apache.camel.Processor;
-import org.apache.camel.Producer;
+import org.apache.camel.CamelContext;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.pgrouter.delivery.Redeliverable;
-import io.pgrouter.delivery.RetryingSinkEndpoint;
-import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SinkConfig;
 
-/** One search index target (nodes, index template, document shape, bulk limits) and how to deliver to it. */
-public class SearchEndpoint extends RetryingSinkEndpoint {
+/**
+ * The search index sink's options ({@code kamelets/search-index-sink.kamelet.yaml}): the nodes' {@code urls}, the
+ * {@code index} template, the login ({@code username}/{@code password} or {@code apiKey}) and {@code caCertPath}, the
+ * document's shape ({@code idColumns}, {@code includeFields}, {@code excludeFields}, {@code renameFields}), the bulk
+ * limits, what a {@code truncate} does, a {@code mappingFile} for new indexes, {@code refresh} and {@code requestTimeoutMs}.
+ */
+public class SearchConfig extends SinkConfig {
+
+    /** The sink's name in dead letters, retry keys and metrics. */
+    static final String SINK = "search-index-sink";
 
     private String urls;
     private String index = "${table}";
@@ -47,16 +51,17 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
     private Set<String> exclude;
     private Map<String, String> rename;
     private String mapping;
-    private SearchClient client;
-    private SearchProducer producer;
+    private List<URI> nodes;
 
-    SearchEndpoint(String uri, SearchComponent component) {
-        super(uri, component);
+    @Override
+    public String sink() {
+        return SINK;
     }
 
-    void validate() {
+    @Override
+    protected void validate(CamelContext camel) {
         if (urls == null || urls.isBlank()) throw new IllegalArgumentException("search-index-sink needs urls");
-        List<URI> nodes = Arrays.stream(urls.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(u -> {
+        nodes = Arrays.stream(urls.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(u -> {
             URI parsed = URI.create(u.endsWith("/") ? u : u + "/");
             if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
                 throw new IllegalArgumentException("search-index-sink urls must be http or https: " + u);
@@ -93,7 +98,13 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
                 throw new IllegalArgumentException("search-index-sink mappingFile " + mappingFile + " is not a readable JSON file: " + e.getMessage(), e);
             }
         }
-        client = new SearchClient(nodes, username, password, apiKey, caCertPath, requestTimeoutMs);
+        positive("requestTimeoutMs", requestTimeoutMs, 1);
+        if (caCertPath != null && !caCertPath.isBlank()) SearchClient.trusting(java.nio.file.Path.of(caCertPath));
+    }
+
+    /** A client for the nodes, with the login and CA of these options. */
+    SearchClient client() {
+        return new SearchClient(nodes, username, password, apiKey, caCertPath, requestTimeoutMs);
     }
 
     private static Set<String> list(String csv) {
@@ -133,31 +144,21 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
         return doc;
     }
 
+    /** The endpoint's whole URI: it may hold a password or API key, so only its hash is ever stored. */
     @Override
-    public Producer createProducer() {
-        return producer();
+    protected String identity() {
+        return endpointUri();
     }
 
-    /** The end of a source batch: the bulk it holds is sent. */
+    /** The first node, as shown in logs (nodes never carry credentials: those are parameters). */
     @Override
-    protected void flushSource() throws Exception {
-        producer().sendBuffered();
-    }
-
-    synchronized SearchProducer producer() {
-        if (producer == null) producer = new SearchProducer(this);
-        return producer;
-    }
-
-    /** A hash of the endpoint's configuration: the URI may hold a password or API key, so it is never stored. */
-    @Override
-    public String sinkKey() {
-        return Redeliverable.sinkKey(SearchClient.SINK, getEndpointUri());
+    public String where() {
+        return "search " + nodes.get(0);
     }
 
     @Override
-    public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
-        producer().redeliver(eventJson);
+    public String destination() {
+        return urls;
     }
 
     /** Several subjects re-sent at once from the retry store: their versions make the order across subjects irrelevant. */
@@ -166,17 +167,6 @@ public class SearchEndpoint extends RetryingSinkEndpoint {
         return 4;
     }
 
-    @Override
-    public Consumer createConsumer(Processor processor) {
-        throw new UnsupportedOperationException("pgsearch: is a sink");
-    }
-
-    @Override
-    public SearchComponent getComponent() {
-        return (SearchComponent) super.getComponent();
-    }
-
-    SearchClient client() { return client; }
     String mapping() { return mapping; }
 
     public String getUrls() { return urls; }

@@ -30,29 +30,21 @@ import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
+import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.event.EventTemplate;
 import io.pgrouter.sink.queue.QueueDelivery;
 import io.pgrouter.sink.queue.QueueEvent;
-import io.pgrouter.sink.queue.QueueSinkEndpoint;
+import io.pgrouter.sink.queue.QueueSink;
 
 /**
  * One Kafka cluster and topic template. Key = the subject (one subject, one partition, in order), value = the event
  * JSON, CloudEvents attributes as {@code ce_*} headers; acks=all with the idempotent producer. Records are sent as
  * events arrive and awaited together at the end of the source batch (or every {@code batchSize} events).
  */
-public class KafkaSinkEndpoint extends QueueSinkEndpoint {
+public class KafkaSink extends QueueSink {
 
-    static final String SINK = "kafka-sink";
-
-    private String brokers;
-    private String topic = "pg.${schema}.${table}";
-    private EventTemplate topicTemplate;
-    private int lingerMs = 5;
-    private String compression = "none";
-    private long deliveryTimeoutMs = 15_000;
-    private String clientSettings = ProducerSettings.DEFAULT_PREFIX;
-    private ProducerSettings settings;
+    private final KafkaConfig config;
 
     private Producer<String, byte[]> producer;
     /** Records sent for buffered events, awaited by the next attempt; an event without one (a retry) is sent again. */
@@ -68,63 +60,9 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         final Map<String, Boolean> missing = new java.util.HashMap<>();
     }
 
-    KafkaSinkEndpoint(String uri, KafkaSinkComponent component) {
-        super(uri, component);
-        setBatchSize(10_000);
-    }
-
-    @Override
-    protected String sink() {
-        return SINK;
-    }
-
-    @Override
-    protected String where() {
-        // other client settings (other credentials) are another destination: one can be refused while the other is up
-        return "kafka " + brokers + " topic " + topic + (ProducerSettings.DEFAULT_PREFIX.equals(clientSettings) ? "" : " settings " + clientSettings);
-    }
-
-    @Override
-    protected String identity() {
-        // other client settings may be other credentials: their own key (the default prefix keeps the keys sinks had before it)
-        return brokers + "|" + topic + (ProducerSettings.DEFAULT_PREFIX.equals(clientSettings) ? "" : "|" + clientSettings);
-    }
-
-    @Override
-    protected void validate() {
-        if (brokers == null || brokers.isBlank()) throw new IllegalArgumentException("kafka-sink needs brokers");
-        if (topic == null || topic.isBlank()) throw new IllegalArgumentException("kafka-sink needs topic");
-        try {
-            topicTemplate = EventTemplate.parse(topic);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("kafka-sink topic: " + e.getMessage() + " in the route's kafka-sink parameters", e);
-        }
-        if (!List.of("none", "gzip", "snappy", "lz4", "zstd").contains(compression)) {
-            throw new IllegalArgumentException("kafka-sink compression must be none, gzip, snappy, lz4 or zstd, got " + compression);
-        }
-        if (deliveryTimeoutMs < lingerMs + 1000L) throw new IllegalArgumentException("kafka-sink deliveryTimeoutMs must be at least lingerMs + 1000");
-        settings = ProducerSettings.under(clientSettings);
-        settings.check(producerProperties());
-    }
-
-    /** The producer's settings: the sink's own, then the client settings passed through (TLS, SASL, tuning). */
-    private Properties producerProperties() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
-        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
-        // a source batch sends up to thousands of records at once: 64 KiB batches (default 16 KiB) mean fewer produce requests
-        p.put(ProducerConfig.BATCH_SIZE_CONFIG, 65_536);
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) deliveryTimeoutMs);
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(30_000, deliveryTimeoutMs - lingerMs));
-        // how long send() may block for a topic's metadata or buffer space: the routing thread waits, so keep it short
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(deliveryTimeoutMs, 5_000));
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "pgrouter-" + sinkKey());
-        p.putAll(settings.values());
-        return p;
+    public KafkaSink(KafkaConfig config, SinkContext context) {
+        super(config, context);
+        this.config = config;
     }
 
     private Producer<String, byte[]> producer() {
@@ -132,7 +70,7 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         if (producer == null) {
             // bin/pgrouter routes test: Kafka's own MockProducer, capturing each record instead of sending it
             producer = io.pgrouter.delivery.DryRun.on() ? new CapturedRecords()
-                    : new KafkaProducer<>(producerProperties(), new StringSerializer(), new ByteArraySerializer());
+                    : new KafkaProducer<>(config.producerProperties(), new StringSerializer(), new ByteArraySerializer());
         }
         return producer;
         }
@@ -184,7 +122,7 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     /** The topic for an event, from the template (see {@link EventTemplate}); a value the event lacks refuses the event for good. */
     String topicFor(QueueEvent e) {
         try {
-            return topicTemplate.apply(e.attributes(), () -> data(e));
+            return config.topicTemplate().apply(e.attributes(), () -> data(e));
         } catch (EventTemplate.MissingValue missing) {
             throw new InvalidTopicException(missing.getMessage());
         }
@@ -224,7 +162,7 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         for (int i = 0; i < events.size(); i++) {
             Throwable cause;
             try {
-                futures.get(i).get(deliveryTimeoutMs + 5_000, TimeUnit.MILLISECONDS);
+                futures.get(i).get(config.getDeliveryTimeoutMs() + 5_000, TimeUnit.MILLISECONDS);
                 continue;
             } catch (ExecutionException x) {
                 cause = x.getCause();
@@ -262,8 +200,8 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
      */
     private boolean clusterSaysNoSuchTopic(String topic) {
         Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
-        p.putAll(settings.forAdmin());
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.getBrokers());
+        p.putAll(config.settings().forAdmin());
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
         try (Admin admin = Admin.create(p)) {
@@ -287,8 +225,8 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
     }
 
     private SinkDeliveryException failure(Throwable e, boolean retryable) {
-        String message = where() + (retryable ? " failed: " : " refused the record: ") + e + settings.hint(e);
-        return new SinkDeliveryException(SINK, message, null, e.getMessage(), 1, retryable, null, e);
+        String message = config.where() + (retryable ? " failed: " : " refused the record: ") + e + config.settings().hint(e);
+        return new SinkDeliveryException(KafkaConfig.SINK, message, null, e.getMessage(), 1, retryable, null, e);
     }
 
     @Override
@@ -305,17 +243,4 @@ public class KafkaSinkEndpoint extends QueueSinkEndpoint {
         }
         if (p != null) p.close(java.time.Duration.ofSeconds(5));
     }
-
-    public String getBrokers() { return brokers; }
-    public void setBrokers(String brokers) { this.brokers = brokers; }
-    public String getTopic() { return topic; }
-    public void setTopic(String topic) { this.topic = topic; }
-    public int getLingerMs() { return lingerMs; }
-    public void setLingerMs(int lingerMs) { this.lingerMs = lingerMs; }
-    public String getCompression() { return compression; }
-    public void setCompression(String compression) { this.compression = compression; }
-    public String getClientSettings() { return clientSettings; }
-    public void setClientSettings(String clientSettings) { this.clientSettings = clientSettings; }
-    public long getDeliveryTimeoutMs() { return deliveryTimeoutMs; }
-    public void setDeliveryTimeoutMs(long deliveryTimeoutMs) { this.deliveryTimeoutMs = deliveryTimeoutMs; }
 }

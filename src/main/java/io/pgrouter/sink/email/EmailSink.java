@@ -20,17 +20,17 @@ import jakarta.mail.internet.MimeBodyPart;
 import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
 
-import org.apache.camel.Exchange;
-import org.apache.camel.support.DefaultProducer;
 import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
 import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
 import org.eclipse.angus.mail.smtp.SMTPSenderFailedException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.RoutedEvent;
+import io.pgrouter.delivery.Sink;
+import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
@@ -41,27 +41,26 @@ import io.pgrouter.delivery.SinkDeliveryException;
  * the shared delivery contract; a 5xx answer or an address that is not one refuses that recipient, the others are
  * still sent, and then the event goes to dead letters naming the refused ones (a replay sends only to those).
  */
-class EmailProducer extends DefaultProducer {
+public class EmailSink implements Sink {
 
-    private static final String SINK = EmailEndpoint.SINK;
+    private static final String SINK = EmailConfig.SINK;
 
     /** Numbers as the event has them: a price of 24.50 stays 24.50 in the email. */
     private static final com.fasterxml.jackson.databind.ObjectReader EVENTS = CanonicalEvent.JSON.reader()
             .without(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES);
 
-    private final EmailEndpoint endpoint;
+    private final EmailConfig config;
     private final DurableDelivery delivery;
     private final SentEmails sent;
     private final String sinkKey;
     /** One connection to the server, reused while it lasts; guarded by this. */
     private Transport transport;
 
-    EmailProducer(EmailEndpoint endpoint) {
-        super(endpoint);
-        this.endpoint = endpoint;
-        this.sent = endpoint.getComponent().sent();
-        this.sinkKey = endpoint.sinkKey();
-        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, endpoint.where());
+    public EmailSink(EmailConfig config, SinkContext context) {
+        this.config = config;
+        this.sent = context.bean(SentEmails.class);
+        this.sinkKey = config.sinkKey();
+        this.delivery = context.delivery();
     }
 
     /** What every attempt for one event sends. */
@@ -69,16 +68,15 @@ class EmailProducer extends DefaultProducer {
     }
 
     @Override
-    public void process(Exchange exchange) throws Exception {
-        Object payload = exchange.getMessage().getBody();
-        String json = payload instanceof io.pgrouter.event.EventBody body ? body.json() : exchange.getMessage().getBody(String.class);
+    public void accept(RoutedEvent event) throws Exception {
+        String json = event.json();
         Email email = prepare(json);
-        delivery.deliver(json, exchange.getMessage().getHeader("ceSubject", "", String.class), RoutedExchange.routeId(exchange),
-                () -> attempt(email));
+        delivery.deliver(json, event.subject(), event.routeId(), () -> attempt(email));
     }
 
     /** One attempt for an event waiting in the retry store. */
-    void redeliver(String json) throws SinkDeliveryException, InterruptedException {
+    @Override
+    public void redeliver(String json) throws SinkDeliveryException, InterruptedException {
         Email email = prepare(json);
         delivery.probe(() -> attempt(email));
     }
@@ -89,15 +87,15 @@ class EmailProducer extends DefaultProducer {
             String id = event.path("id").asText("");
             if (id.isEmpty()) throw new IllegalArgumentException("email-sink needs the event's id (it sends each event once): the body has none");
             List<String> to = new ArrayList<>();
-            if (endpoint.toTemplate() != null) {
-                for (String r : endpoint.toTemplate().render(event).split("[,;]")) {
+            if (config.toTemplate() != null) {
+                for (String r : config.toTemplate().render(event).split("[,;]")) {
                     if (!r.isBlank()) to.add(r.trim());
                 }
             }
             // a header holds one line
-            String subject = endpoint.subjectTemplate().render(event).replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
-            return new Email(id, event, to, subject, endpoint.bodyTemplate() == null ? null : endpoint.bodyTemplate().render(event),
-                    endpoint.htmlTemplate() == null ? null : endpoint.htmlTemplate().render(event));
+            String subject = config.subjectTemplate().render(event).replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+            return new Email(id, event, to, subject, config.bodyTemplate() == null ? null : config.bodyTemplate().render(event),
+                    config.htmlTemplate() == null ? null : config.htmlTemplate().render(event));
         } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SinkDeliveryException(SINK, e.getMessage(), null, null, 1, e);
         }
@@ -142,13 +140,13 @@ class EmailProducer extends DefaultProducer {
             }
         }
         if (!refused.isEmpty()) {
-            throw new SinkDeliveryException(SINK, endpoint.where() + " refused " + String.join("; ", refused), refusedStatus, null, 1, null);
+            throw new SinkDeliveryException(SINK, config.where() + " refused " + String.join("; ", refused), refusedStatus, null, 1, null);
         }
     }
 
     /** The recipients query's addresses for this event: a failing connection is retried, a broken query is not. */
     private List<String> lookUp(Email email) throws SinkDeliveryException {
-        RecipientsQuery query = endpoint.query();
+        RecipientsQuery query = config.query();
         if (query == null) return List.of();
         List<String> values;
         try {
@@ -168,15 +166,15 @@ class EmailProducer extends DefaultProducer {
     }
 
     private MimeMessage message(Email email, InternetAddress to) throws MessagingException {
-        String messageId = "<" + messageId(email.eventId(), to.getAddress()) + "@" + domain(endpoint.sender().getAddress()) + ">";
-        MimeMessage m = new MimeMessage(endpoint.session()) {
+        String messageId = "<" + messageId(email.eventId(), to.getAddress()) + "@" + domain(config.sender().getAddress()) + ">";
+        MimeMessage m = new MimeMessage(config.session()) {
             // the same Message-ID for the same event and recipient, so a copy sent again can be recognised
             @Override
             protected void updateMessageID() throws MessagingException {
                 setHeader("Message-ID", messageId);
             }
         };
-        m.setFrom(endpoint.sender());
+        m.setFrom(config.sender());
         m.setRecipient(Message.RecipientType.TO, to);
         m.setSubject(email.subject(), "UTF-8");
         m.setSentDate(new Date());
@@ -213,8 +211,8 @@ class EmailProducer extends DefaultProducer {
         try {
             if (transport == null || !transport.isConnected()) {
                 closeTransport();
-                transport = endpoint.session().getTransport("smtp");
-                transport.connect(endpoint.getHost(), endpoint.getPort(), blankToNull(endpoint.getUsername()), blankToNull(endpoint.getPassword()));
+                transport = config.session().getTransport("smtp");
+                transport.connect(config.getHost(), config.getPort(), blankToNull(config.getUsername()), blankToNull(config.getPassword()));
             }
             transport.sendMessage(message, new Address[] {to});
         } catch (MessagingException e) {
@@ -253,9 +251,9 @@ class EmailProducer extends DefaultProducer {
                 answer = s.getMessage();
             }
         }
-        String what = endpoint.where();
+        String what = config.where();
         if (e instanceof AuthenticationFailedException) {
-            return new SinkDeliveryException(SINK, what + " refused the login of '" + endpoint.getUsername() + "': check username and password ("
+            return new SinkDeliveryException(SINK, what + " refused the login of '" + config.getUsername() + "': check username and password ("
                     + String.valueOf(e.getMessage()).trim() + ")", 535, null, 1, null);
         }
         if (code != null && code >= 500) {
@@ -263,5 +261,10 @@ class EmailProducer extends DefaultProducer {
         }
         String message = code != null ? code + " " + String.valueOf(answer).trim() : e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause() + ")");
         return new SinkDeliveryException(SINK, what + ": " + message, code, answer, 1, true, null, e);
+    }
+
+    @Override
+    public synchronized void close() {
+        closeTransport();
     }
 }

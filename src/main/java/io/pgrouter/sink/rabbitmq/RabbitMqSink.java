@@ -14,20 +14,21 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.apache.camel.Exchange;
-import org.apache.camel.support.DefaultProducer;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
 
-import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.delivery.DeliveryBatch;
 import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.RoutedEvent;
+import io.pgrouter.delivery.Sink;
+import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkEvent;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.delivery.SourceBuffers;
@@ -40,10 +41,10 @@ import io.pgrouter.delivery.SourceBuffers;
  * timeout is retried — in-line, then from the durable retry store — re-publishing a failed event's later events of
  * the same subject after it, so a subject's last message is its newest (duplicates carry the same message id).
  */
-class RabbitMqProducer extends DefaultProducer {
+public class RabbitMqSink implements Sink {
 
-    private static final Logger LOG = Logger.getLogger(RabbitMqProducer.class);
-    static final String SINK = "rabbitmq-sink";
+    private static final Logger LOG = Logger.getLogger(RabbitMqSink.class);
+    private static final String SINK = RabbitMqConfig.SINK;
     static final String CONTENT_TYPE = "application/cloudevents+json";
     private static final Pattern MAX_SIZE = Pattern.compile("larger than configured max size (\\d+)");
     private static final Pattern NO_EXCHANGE = Pattern.compile("no exchange '([^']*)'");
@@ -53,8 +54,9 @@ class RabbitMqProducer extends DefaultProducer {
             byte[] body) implements SinkEvent {
     }
 
-    private final RabbitMqEndpoint endpoint;
+    private final RabbitMqConfig config;
     private final DurableDelivery delivery;
+    private Connection connection;
 
     /** One source's state, guarded by this producer: the events of its current batch and the channel they went out on. */
     private static final class Stream {
@@ -74,17 +76,38 @@ class RabbitMqProducer extends DefaultProducer {
     private final Object retryLock = new Object();
     private ConfirmedChannel retryChannel;
 
-    RabbitMqProducer(RabbitMqEndpoint endpoint) {
-        super(endpoint);
-        this.endpoint = endpoint;
-        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, endpoint.where());
+    public RabbitMqSink(RabbitMqConfig config, SinkContext context) {
+        this.config = config;
+        this.delivery = context.delivery();
+    }
+
+    /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */
+    private synchronized Connection connection() throws SinkDeliveryException {
+        if (connection != null && connection.isOpen()) return connection;
+        try {
+            // bin/pgrouter routes test: a connection whose channels hand each message to the capture and confirm it
+            connection = io.pgrouter.delivery.DryRun.on() ? CapturedPublishes.connection() : config.factory().newConnection("pg-event-router");
+            return connection;
+        } catch (Exception e) {
+            throw new SinkDeliveryException(SINK, config.where() + ": cannot connect: " + e, null, String.valueOf(e.getMessage()), 1, true, null, null);
+        }
+    }
+
+    private synchronized void closeConnection() {
+        if (connection == null) return;
+        try {
+            if (connection.isOpen()) connection.close(2000);
+        } catch (Exception e) {
+            // already closed by the broker or the network
+        }
+        connection = null;
     }
 
     @Override
-    public void process(Exchange exchange) throws Exception {
-        String json = exchange.getMessage().getBody(String.class);
-        String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
-        String routeId = RoutedExchange.routeId(exchange);
+    public void accept(RoutedEvent event) throws Exception {
+        String json = event.json();
+        String subject = event.subject();
+        String routeId = event.routeId();
         synchronized (this) {
             if (!delivery.admit(json, subject, routeId)) return;
             Outgoing m = prepare(json, subject, routeId);
@@ -115,10 +138,11 @@ class RabbitMqProducer extends DefaultProducer {
      * neither confirmed, stored for a retry nor dead-lettered, the batch's events are held again (published anew at
      * the next batch end) and this throws: the source keeps its position before them.
      */
-    synchronized void flush() throws Exception {
+    @Override
+    public synchronized long flush(boolean everything) throws Exception {
         streams.discardEnded(this::close);
         Stream stream = streams.mineIfAny();
-        if (stream == null || (stream.batch.isEmpty() && stream.unsent.isEmpty())) return;
+        if (stream == null || (stream.batch.isEmpty() && stream.unsent.isEmpty())) return Long.MAX_VALUE;
         List<ConfirmedChannel.Sent> sent = List.copyOf(stream.batch);
         List<Outgoing> notSent = List.copyOf(stream.unsent);
         SinkDeliveryException unreachableBy = stream.unreachable;
@@ -153,6 +177,7 @@ class RabbitMqProducer extends DefaultProducer {
             stream.unreachable = retryable("the previous batch end failed: " + e.getMessage(), null);
             throw e;
         }
+        return Long.MAX_VALUE;
     }
 
     /** The broker's answers for some published events: what to try again, what it refused for good and why. */
@@ -226,7 +251,7 @@ class RabbitMqProducer extends DefaultProducer {
     private Outcome settle(List<ConfirmedChannel.Sent> sent) throws InterruptedException {
         List<Outgoing> retry = new ArrayList<>();
         Map<Outgoing, SinkDeliveryException> refused = new java.util.LinkedHashMap<>();
-        long deadline = System.nanoTime() + endpoint.getConfirmTimeoutMs() * 1_000_000L;
+        long deadline = System.nanoTime() + config.getConfirmTimeoutMs() * 1_000_000L;
         Map<ConfirmedChannel, Closure> closures = new java.util.IdentityHashMap<>();
         for (ConfirmedChannel.Sent s : sent) {
             if (!closures.containsKey(s.channel)) {
@@ -239,7 +264,7 @@ class RabbitMqProducer extends DefaultProducer {
             Outgoing m = s.message;
             Closure c = closures.get(s.channel);
             if (s.acked && s.returned != null) {
-                refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": no queue bound to exchange '" + m.exchange() + "' for routing key '"
+                refused.put(m, new SinkDeliveryException(SINK, config.where() + ": no queue bound to exchange '" + m.exchange() + "' for routing key '"
                         + m.routingKey() + "' (" + s.returned.getReplyCode() + " " + s.returned.getReplyText() + ")", s.returned.getReplyCode(),
                         s.returned.getReplyText(), 1, null));
             } else if (s.acked) {
@@ -250,11 +275,11 @@ class RabbitMqProducer extends DefaultProducer {
             } else if (c.maxSize() != null && m.body().length > c.maxSize()) {
                 refused.put(m, tooLarge(m, c.maxSize(), c.code(), c.text()));
             } else if (c.missingExchange() != null && c.missingExchange().equals(m.exchange())) {
-                refused.put(m, new SinkDeliveryException(SINK, endpoint.where() + ": exchange '" + m.exchange() + "' does not exist (" + c.code() + " "
+                refused.put(m, new SinkDeliveryException(SINK, config.where() + ": exchange '" + m.exchange() + "' does not exist (" + c.code() + " "
                         + c.text() + ")", c.code(), c.text(), 1, null));
             } else {
                 lastRetryable = c.cause() != null ? retryable("channel closed: " + (c.text() != null ? c.text() : c.cause().toString()), c.code())
-                        : retryable("no confirm within " + endpoint.getConfirmTimeoutMs() + " ms", null);
+                        : retryable("no confirm within " + config.getConfirmTimeoutMs() + " ms", null);
                 retry.add(m);
             }
         }
@@ -266,12 +291,13 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     private SinkDeliveryException tooLarge(Outgoing m, long maxSize, Integer code, String text) {
-        return new SinkDeliveryException(SINK, endpoint.where() + ": message of " + m.body().length + " bytes is larger than the broker's max_message_size "
+        return new SinkDeliveryException(SINK, config.where() + ": message of " + m.body().length + " bytes is larger than the broker's max_message_size "
                 + maxSize + (text == null ? "" : " (" + code + " " + text + ")"), code, text, 1, null);
     }
 
     /** One attempt for an event waiting in the retry store: publish, wait for its confirm. */
-    void redeliver(String json) throws SinkDeliveryException, InterruptedException {
+    @Override
+    public void redeliver(String json) throws SinkDeliveryException, InterruptedException {
         Outgoing m;
         try {
             m = prepare(json, CanonicalEvent.JSON.readTree(json).path("subject").asText(""), null);
@@ -283,7 +309,7 @@ class RabbitMqProducer extends DefaultProducer {
                 checkDestination(m);
                 ConfirmedChannel.Sent sent;
                 try {
-                    if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
+                    if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(connection(), config.isMandatory());
                     sent = retryChannel.publish(m);
                 } catch (IOException | ShutdownSignalException e) {
                     retryChannel = null;
@@ -324,10 +350,10 @@ class RabbitMqProducer extends DefaultProducer {
         String exchange;
         String routingKey;
         try {
-            exchange = endpoint.exchangeTemplate().apply(event);
-            routingKey = endpoint.routingKeyTemplate().apply(event);
+            exchange = config.exchangeTemplate().apply(event);
+            routingKey = config.routingKeyTemplate().apply(event);
         } catch (io.pgrouter.event.EventTemplate.MissingValue e) {
-            throw new SinkDeliveryException(SINK, endpoint.where() + ": " + e.getMessage(), null, null, 1, e);
+            throw new SinkDeliveryException(SINK, config.where() + ": " + e.getMessage(), null, null, 1, e);
         }
         Outgoing m = new Outgoing(json, subject, routeId, id, exchange, routingKey, props.build(), body);
         if (body.length > brokerMaxBytes) throw tooLarge(m, brokerMaxBytes, null, null);
@@ -341,12 +367,12 @@ class RabbitMqProducer extends DefaultProducer {
     private void checkDestination(Outgoing m) throws SinkDeliveryException {
         String name = m.exchange();
         if (name.isEmpty() || knownExchanges.contains(name)) return;
-        com.rabbitmq.client.Connection connection = endpoint.connection();
+        com.rabbitmq.client.Connection connection = connection();
         try (Channel check = connection.createChannel()) {
-            if (endpoint.getExchangeType().isEmpty()) {
+            if (config.getExchangeType().isEmpty()) {
                 check.exchangeDeclarePassive(name);
             } else {
-                check.exchangeDeclare(name, endpoint.getExchangeType(), true);
+                check.exchangeDeclare(name, config.getExchangeType(), true);
             }
             knownExchanges.add(name);
         } catch (IOException | java.util.concurrent.TimeoutException | ShutdownSignalException e) {
@@ -355,7 +381,7 @@ class RabbitMqProducer extends DefaultProducer {
             Integer code = ConfirmedChannel.replyCode(shutdown);
             String text = ConfirmedChannel.replyText(shutdown);
             if (code != null && (code == 404 || code == 406 || code == 403)) {
-                throw new SinkDeliveryException(SINK, endpoint.where() + ": exchange '" + name + "' "
+                throw new SinkDeliveryException(SINK, config.where() + ": exchange '" + name + "' "
                         + (code == 404 ? "does not exist" : code == 406 ? "exists with other settings" : "is not accessible") + " (" + code + " " + text + ")",
                         code, text, 1, null);
             }
@@ -367,7 +393,7 @@ class RabbitMqProducer extends DefaultProducer {
     private ConfirmedChannel channel(Stream stream) throws SinkDeliveryException, IOException {
         if (stream.channel == null || !stream.channel.isOpen()) {
             if (stream.channel != null) knownExchanges.clear();
-            stream.channel = new ConfirmedChannel(endpoint.connection(), endpoint.isMandatory());
+            stream.channel = new ConfirmedChannel(connection(), config.isMandatory());
         }
         return stream.channel;
     }
@@ -378,11 +404,11 @@ class RabbitMqProducer extends DefaultProducer {
     }
 
     private SinkDeliveryException retryable(String message, Integer code) {
-        return new SinkDeliveryException(SINK, endpoint.where() + ": " + message, code, null, 1, true, null, null);
+        return new SinkDeliveryException(SINK, config.where() + ": " + message, code, null, 1, true, null, null);
     }
 
     @Override
-    protected void doStop() throws Exception {
+    public void close() {
         synchronized (this) {
             streams.forEach(this::close);
             streams.clear();
@@ -390,6 +416,6 @@ class RabbitMqProducer extends DefaultProducer {
         synchronized (retryLock) {
             if (retryChannel != null) retryChannel.close();
         }
-        super.doStop();
+        closeConnection();
     }
 }

@@ -3,20 +3,24 @@ package io.pgrouter.sink.rabbitmq;
 import java.net.URI;
 import java.util.Set;
 
-import org.apache.camel.Consumer;
-import org.apache.camel.Processor;
-import org.apache.camel.Producer;
+import org.apache.camel.CamelContext;
 
-import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 
+import io.pgrouter.delivery.SinkConfig;
 import io.pgrouter.event.EventTemplate;
-import io.pgrouter.delivery.Redeliverable;
-import io.pgrouter.delivery.RetryingSinkEndpoint;
-import io.pgrouter.delivery.SinkDeliveryException;
 
-/** One RabbitMQ destination (broker, exchange and routing-key templates) and its connection. */
-public class RabbitMqEndpoint extends RetryingSinkEndpoint {
+/**
+ * The RabbitMQ sink's options ({@code kamelets/rabbitmq-sink.kamelet.yaml}): the broker {@code url}
+ * ({@code amqp://host:5672/vhost}) and login, the {@code exchange} and {@code routingKey} templates, the
+ * {@code exchangeType} to declare (empty: it must exist), {@code mandatory} (a message no queue takes is refused),
+ * {@code confirmTimeoutMs}, {@code connectTimeoutMs}, and {@code clientSettings}: the configuration prefix whose keys
+ * are the client's own connection settings (TLS, ...).
+ */
+public class RabbitMqConfig extends SinkConfig {
+
+    /** The sink's name in dead letters, retry keys and metrics. */
+    static final String SINK = "rabbitmq-sink";
 
     private static final Set<String> EXCHANGE_TYPES = Set.of("", "direct", "topic", "fanout", "headers", "x-consistent-hash");
 
@@ -34,16 +38,16 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
     private EventTemplate exchangeTemplate;
     private EventTemplate routingKeyTemplate;
     private ConnectionFactory factory;
-    private Connection connection;
-    private String where;
-    private RabbitMqProducer producer;
+    private String broker;
 
-    RabbitMqEndpoint(String uri, RabbitMqComponent component) {
-        super(uri, component);
+    @Override
+    public String sink() {
+        return SINK;
     }
 
-    void validate() throws Exception {
-        if (url == null || url.isBlank()) throw new IllegalArgumentException("rabbitmq-sink needs url (amqp://host:5672/vhost)");
+    @Override
+    protected void validate(CamelContext camel) throws Exception {
+        if (blank(url)) throw new IllegalArgumentException("rabbitmq-sink needs url (amqp://host:5672/vhost)");
         if (exchange == null) throw new IllegalArgumentException("rabbitmq-sink needs exchange (an empty string is the default exchange)");
         if (!EXCHANGE_TYPES.contains(exchangeType)) {
             throw new IllegalArgumentException("rabbitmq-sink exchangeType must be empty (do not declare) or one of direct, topic, fanout, headers, "
@@ -53,10 +57,10 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         routingKeyTemplate = template("routingKey", routingKey);
         factory = new ConnectionFactory();
         factory.setUri(url);
-        if (username != null && !username.isBlank()) factory.setUsername(username);
+        if (!blank(username)) factory.setUsername(username);
         if (password != null && !password.isEmpty()) factory.setPassword(password);
         ConnectionSettings.apply(factory, clientSettings);
-        // we reconnect ourselves on the next attempt: a failure must surface to the delivery contract, not be hidden
+        // the sink reconnects itself on the next attempt: a failure must surface to the delivery contract, not be hidden
         factory.setAutomaticRecoveryEnabled(false);
         factory.setTopologyRecoveryEnabled(false);
         factory.setConnectionTimeout((int) connectTimeoutMs);
@@ -64,7 +68,7 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         factory.setRequestedHeartbeat(10);
         URI parsed = URI.create(url);
         // shown in logs and dead letters: never the user info, which may hold a password
-        where = "rabbitmq " + parsed.getScheme() + "://" + parsed.getHost() + (parsed.getPort() > 0 ? ":" + parsed.getPort() : "")
+        broker = "rabbitmq " + parsed.getScheme() + "://" + parsed.getHost() + (parsed.getPort() > 0 ? ":" + parsed.getPort() : "")
                 + (parsed.getRawPath() == null ? "" : parsed.getRawPath());
     }
 
@@ -76,73 +80,30 @@ public class RabbitMqEndpoint extends RetryingSinkEndpoint {
         }
     }
 
-    /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */
-    synchronized Connection connection() throws SinkDeliveryException {
-        if (connection != null && connection.isOpen()) return connection;
-        try {
-            // bin/pgrouter routes test: a connection whose channels hand each message to the capture and confirm it
-            connection = io.pgrouter.delivery.DryRun.on() ? CapturedPublishes.connection() : factory.newConnection("pg-event-router");
-            return connection;
-        } catch (Exception e) {
-            throw new SinkDeliveryException(RabbitMqProducer.SINK, where + ": cannot connect: " + e, null, String.valueOf(e.getMessage()), 1, true,
-                    null, null);
-        }
-    }
-
-    synchronized void closeConnection() {
-        if (connection == null) return;
-        try {
-            if (connection.isOpen()) connection.close(2000);
-        } catch (Exception e) {
-            // already closed by the broker or the network
-        }
-        connection = null;
-    }
-
+    /** The broker without credentials; other client settings (other TLS, another virtual host) are another destination. */
     @Override
-    public synchronized Producer createProducer() {
-        if (producer == null) producer = new RabbitMqProducer(this);
-        return producer;
+    public String where() {
+        return broker + (ConnectionSettings.DEFAULT_PREFIX.equals(clientSettings) ? "" : " settings " + clientSettings);
     }
 
-    /** The end of a source batch: waits for the broker to confirm what this endpoint published during it. */
+    /**
+     * The destination: broker without credentials, client settings prefix unless the default one, exchange, routing
+     * key. A new password or trust store keeps waiting events (setting values are not in it); another prefix is
+     * another client, whose events wait apart.
+     */
     @Override
-    protected void flushSource() throws Exception {
-        RabbitMqProducer p;
-        synchronized (this) {
-            p = producer;
-        }
-        if (p != null) p.flush();
+    protected String identity() {
+        return where() + "\n" + exchange + "\n" + routingKey;
     }
 
+    /** Before client settings prefixes were part of it, the key had the broker, exchange and routing key alone. */
     @Override
-    public Consumer createConsumer(Processor processor) {
-        throw new UnsupportedOperationException("pgrabbitmq: is a sink");
+    protected String formerIdentity() {
+        return ConnectionSettings.DEFAULT_PREFIX.equals(clientSettings) ? null : broker + "\n" + exchange + "\n" + routingKey;
     }
 
-    @Override
-    public RabbitMqComponent getComponent() {
-        return (RabbitMqComponent) super.getComponent();
-    }
-
-    @Override
-    protected void doStop() throws Exception {
-        closeConnection();
-        super.doStop();
-    }
-
-    /** A hash of the destination (broker without credentials, exchange, routing key): a new password keeps waiting events. */
-    @Override
-    public String sinkKey() {
-        return Redeliverable.sinkKey(RabbitMqProducer.SINK, where + "\n" + exchange + "\n" + routingKey);
-    }
-
-    @Override
-    public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
-        ((RabbitMqProducer) createProducer()).redeliver(eventJson);
-    }
-
-    String where() { return where; }
+    /** The client's connection factory, set from these options and the client settings. */
+    ConnectionFactory factory() { return factory; }
     EventTemplate exchangeTemplate() { return exchangeTemplate; }
     EventTemplate routingKeyTemplate() { return routingKeyTemplate; }
 

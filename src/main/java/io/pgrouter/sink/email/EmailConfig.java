@@ -6,17 +6,18 @@ import jakarta.mail.Session;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 
-import org.apache.camel.Consumer;
-import org.apache.camel.Processor;
-import org.apache.camel.Producer;
+import org.apache.camel.CamelContext;
 
-import io.pgrouter.delivery.Redeliverable;
-import io.pgrouter.delivery.RetryingSinkEndpoint;
-import io.pgrouter.delivery.SinkDeliveryException;
+import io.pgrouter.delivery.SinkConfig;
 
-/** One SMTP server, sender, recipients and templates, and how to deliver to them. */
-public class EmailEndpoint extends RetryingSinkEndpoint {
+/**
+ * The email sink's options ({@code kamelets/email-sink.kamelet.yaml}): the SMTP {@code host}, {@code port},
+ * {@code security} (starttls, tls or none) and login, the sender {@code from}, the recipients ({@code to} and/or a
+ * {@code recipientsQuery}), the Qute templates {@code subject}, {@code body} and {@code htmlBody}, and {@code timeoutMs}.
+ */
+public class EmailConfig extends SinkConfig {
 
+    /** The sink's name in dead letters, retry keys and metrics. */
     static final String SINK = "email-sink";
 
     private String host;
@@ -39,13 +40,14 @@ public class EmailEndpoint extends RetryingSinkEndpoint {
     private EmailTemplate htmlTemplate;
     private RecipientsQuery query;
     private Session session;
-    private EmailProducer producer;
 
-    EmailEndpoint(String uri, EmailComponent component) {
-        super(uri, component);
+    @Override
+    public String sink() {
+        return SINK;
     }
 
-    void validate() {
+    @Override
+    protected void validate(CamelContext camel) {
         if (blank(host)) throw new IllegalArgumentException("email-sink needs host: the SMTP server's name, e.g. host: smtp.example.com");
         if (port < 1 || port > 65535) throw new IllegalArgumentException("email-sink port must be 1 to 65535 (587 for starttls, 465 for tls), got " + port);
         if (!security.equals("none") && !security.equals("starttls") && !security.equals("tls")) {
@@ -64,8 +66,8 @@ public class EmailEndpoint extends RetryingSinkEndpoint {
         if (blank(body) && blank(htmlBody)) throw new IllegalArgumentException("email-sink needs body (text) or htmlBody, or both");
         toTemplate = blank(to) ? null : EmailTemplate.parse("to", to, false);
         subjectTemplate = EmailTemplate.parse("subject", subject, false);
-        bodyTemplate = blank(body) ? null : EmailTemplate.parse("body", text("body", body), false);
-        htmlTemplate = blank(htmlBody) ? null : EmailTemplate.parse("htmlBody", text("htmlBody", htmlBody), true);
+        bodyTemplate = blank(body) ? null : EmailTemplate.parse("body", text(camel, "body", body), false);
+        htmlTemplate = blank(htmlBody) ? null : EmailTemplate.parse("htmlBody", text(camel, "htmlBody", htmlBody), true);
         query = RecipientsQuery.parse(recipientsQuery);
         if (timeoutMs < 1) throw new IllegalArgumentException("email-sink timeoutMs must be 1 or more, got " + timeoutMs);
         Properties p = new Properties();
@@ -91,9 +93,9 @@ public class EmailEndpoint extends RetryingSinkEndpoint {
      * A body given inline, or read from {@code file:<path>} or {@code classpath:<path>}: Camel joins the lines of an
      * endpoint parameter into one, so a body of several lines lives in a file.
      */
-    private String text(String name, String value) {
+    private static String text(CamelContext camel, String name, String value) {
         if (!value.startsWith("file:") && !value.startsWith("classpath:")) return value;
-        try (java.io.InputStream in = org.apache.camel.support.ResourceHelper.resolveMandatoryResourceAsInputStream(getCamelContext(), value)) {
+        try (java.io.InputStream in = org.apache.camel.support.ResourceHelper.resolveMandatoryResourceAsInputStream(camel, value)) {
             return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("email-sink " + name + " " + value + " cannot be read (" + e.getMessage()
@@ -101,43 +103,15 @@ public class EmailEndpoint extends RetryingSinkEndpoint {
         }
     }
 
-    private static boolean blank(String s) {
-        return s == null || s.isBlank();
-    }
-
+    /** The endpoint's whole URI (it holds the password): the key of the retry store and of sent emails. */
     @Override
-    public Producer createProducer() {
-        return producer();
-    }
-
-    synchronized EmailProducer producer() {
-        if (producer == null) producer = new EmailProducer(this);
-        return producer;
-    }
-
-    /** A hash of the endpoint's configuration (the URI holds the password): the key of the retry store and of sent emails. */
-    @Override
-    public String sinkKey() {
-        return Redeliverable.sinkKey(SINK, getEndpointUri());
-    }
-
-    @Override
-    public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
-        producer().redeliver(eventJson);
-    }
-
-    @Override
-    public Consumer createConsumer(Processor processor) {
-        throw new UnsupportedOperationException("pgemail: is a sink");
-    }
-
-    @Override
-    public EmailComponent getComponent() {
-        return (EmailComponent) super.getComponent();
+    protected String identity() {
+        return endpointUri();
     }
 
     /** The server as shown in logs, health and metrics. */
-    String where() {
+    @Override
+    public String where() {
         return "smtp " + host + ":" + port;
     }
 

@@ -12,52 +12,94 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
-import org.apache.camel.Exchange;
-import org.apache.camel.support.DefaultProducer;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.message.BasicHeader;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.pgrouter.delivery.RoutedExchange;
 import io.pgrouter.event.CanonicalEvent;
 import io.pgrouter.delivery.DeliveryBatch;
 import io.pgrouter.delivery.DurableDelivery;
+import io.pgrouter.delivery.RoutedEvent;
+import io.pgrouter.delivery.Sink;
+import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkEvent;
+import io.pgrouter.delivery.SourceBuffers;
 import io.pgrouter.delivery.SinkDeliveryException;
 
 /**
- * Delivers one CloudEvent: 2xx is success; 410 disables the endpoint; 408, 429, 5xx, timeouts and connection
- * errors are retried in-line with exponential backoff and jitter (Retry-After honoured on 429/503); any other
- * answer, or an exhausted budget, fails with a {@link SinkDeliveryException} and the router dead-letters the event.
+ * The webhook sink: POSTs each event as a CloudEvent (structured or binary mode, or batches of them) with Standard
+ * Webhooks headers re-signed on every attempt. 2xx is success; 410 disables the receiver; 408, 429, 5xx, timeouts and
+ * connection errors are retried (Retry-After honoured on 429/503), in-line then from the retry store; any other answer
+ * refuses the event for good (dead letters). With {@code concurrency} > 1, events go out in lanes by subject hash.
  */
-class WebhookProducer extends DefaultProducer {
+public class WebhookSink implements Sink {
 
-    private static final Logger LOG = Logger.getLogger(WebhookProducer.class);
-    static final String SINK = "webhook-sink";
+    private static final Logger LOG = Logger.getLogger(WebhookSink.class);
+    private static final String SINK = WebhookConfig.SINK;
 
-    private final WebhookEndpoint endpoint;
+    private final WebhookConfig config;
+    private final WebhookReceivers receivers;
     private final URI uri;
     private final String where;
+    private final CloseableHttpClient client;
+    private final DurableDelivery delivery;
 
-    WebhookProducer(WebhookEndpoint endpoint) {
-        super(endpoint);
-        this.endpoint = endpoint;
-        this.uri = URI.create(endpoint.getUrl());
-        // error messages name the receiver without its query string, which may carry a token
-        this.where = WebhookComponent.plain(endpoint.getUrl());
-        this.lanes = endpoint.getConcurrency() > 1 ? endpoint.getComponent().lanes(endpoint.getConcurrency()) : null;
-        this.delivery = endpoint.getComponent().delivery(SINK, endpoint, where, "webhook " + where);
+    /** Batched mode: each source's partial batch, sent when full, at that source's batch end, or when its linger is over. */
+    private final SourceBuffers<Pending> pending = new SourceBuffers<>(Pending::new);
+
+    private static final class Pending {
+        final List<Batched> events = new ArrayList<>();
+        long oldestAt;
     }
 
-    private final DurableDelivery delivery;
+    public WebhookSink(WebhookConfig config, SinkContext context) {
+        this.config = config;
+        this.receivers = context.bean(WebhookReceivers.class);
+        receivers.watch();
+        this.uri = URI.create(config.getUrl());
+        // error messages name the receiver without its query string, which may carry a token
+        this.where = config.destination();
+        this.delivery = context.delivery();
+        this.client = client(config);
+        this.lanes = config.getConcurrency() > 1 ? new WebhookLanes(config.getConcurrency()) : null;
+    }
+
+    private static CloseableHttpClient client(WebhookConfig config) {
+        // blocking HTTP/1.1 on the lane's own thread: no selector or executor hand-offs per request, the main CPU cost
+        // of the JDK client here; retries are the sink's own, redirects are not followed
+        Timeout timeout = Timeout.ofMilliseconds(config.getTimeoutMs());
+        int concurrency = config.getConcurrency();
+        var builder = HttpClients.custom()
+                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create().useSystemProperties()
+                        // the lanes and the retry worker's subjects at once
+                        .setMaxConnPerRoute(2 * concurrency).setMaxConnTotal(2 * concurrency)
+                        .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(timeout).setSocketTimeout(timeout)
+                                // a connection idle for a while is checked first: receivers close idle keep-alive connections
+                                .setValidateAfterInactivity(TimeValue.ofSeconds(1)).build())
+                        .build())
+                .setDefaultRequestConfig(RequestConfig.custom().setConnectionRequestTimeout(timeout).setResponseTimeout(timeout).build())
+                .disableAutomaticRetries().disableRedirectHandling().disableCookieManagement().disableContentCompression()
+                .disableAuthCaching();
+        // bin/pgrouter routes test: the request as the client makes it, handed to the capture instead of the network
+        if (io.pgrouter.delivery.DryRun.on()) CapturedRequests.install(builder);
+        return builder.build();
+    }
 
     private static final ContentType STRUCTURED = ContentType.create("application/cloudevents+json", StandardCharsets.UTF_8);
     private static final ContentType BATCH = ContentType.create("application/cloudevents-batch+json", StandardCharsets.UTF_8);
@@ -72,16 +114,13 @@ class WebhookProducer extends DefaultProducer {
     }
 
     @Override
-    public void process(Exchange exchange) throws Exception {
-        Object payload = exchange.getMessage().getBody();
-        // the source's body as routes left it: its JSON is built once; anything else through Camel's converters
-        String json = payload instanceof io.pgrouter.event.EventBody body ? body.json() : exchange.getMessage().getBody(String.class);
-        String subject = exchange.getMessage().getHeader("ceSubject", "", String.class);
-        String routeId = RoutedExchange.routeId(exchange);
-        String id = exchange.getMessage().getHeader("ceId", String.class);
-        if ("batch".equals(endpoint.getMode())) {
-            endpoint.buffer(new Batched(json, subject, routeId, id != null ? id : exchange.getExchangeId(),
-                    exchange.getProperty(io.pgrouter.delivery.BatchBoundary.SEQUENCE, 0L, Long.class)));
+    public void accept(RoutedEvent event) throws Exception {
+        String json = event.json();
+        String subject = event.subject();
+        String routeId = event.routeId();
+        String id = event.id();
+        if (config.batched()) {
+            buffer(new Batched(json, subject, routeId, id != null ? id : event.exchangeId(), event.sequence()));
             return;
         }
         if (lanes != null) {
@@ -94,13 +133,80 @@ class WebhookProducer extends DefaultProducer {
         deliver(json, subject, routeId, id);
     }
 
+    /** The end of a source batch: what batch mode holds for the calling source is sent (with a linger, once due); its events still in lanes are waited for. */
+    @Override
+    public long flush(boolean everything) throws Exception {
+        long held = Long.MAX_VALUE;
+        if (config.batched()) {
+            if (everything) sendBuffered();
+            else held = sendDue();
+        }
+        if (lanes != null) lanes.drain();
+        return held;
+    }
+
+    /** Batched mode: keeps the event; sends a batch when it is full (a partial one when its linger is over). */
+    private synchronized void buffer(Batched event) throws Exception {
+        Pending mine = pending.mine();
+        if (mine.events.isEmpty()) mine.oldestAt = System.nanoTime();
+        mine.events.add(event);
+        if (mine.events.size() >= config.getBatchSize()) send(mine);
+    }
+
+    /** The calling source's batch end: sends its partial batch if due; the sequence of its oldest event still held. */
+    private synchronized long sendDue() throws Exception {
+        pending.discardEnded(p -> p.events.clear());
+        Pending mine = pending.mineIfAny();
+        return mine == null ? Long.MAX_VALUE : sendDue(mine);
+    }
+
+    private long sendDue(Pending p) throws Exception {
+        if (!p.events.isEmpty() && System.nanoTime() - p.oldestAt >= config.getLingerMs() * 1_000_000) send(p);
+        return p.events.isEmpty() ? Long.MAX_VALUE : p.events.get(0).sequence();
+    }
+
+    /** Every source's partial batch whose linger is over, even if no source batch ends (a quiet database). */
+    @Override
+    public synchronized void sendLingering() {
+        if (!config.batched() || config.getLingerMs() == 0) return;
+        pending.forEach(p -> {
+            try {
+                sendDue(p);
+            } catch (Exception e) {
+                LOG.warnf("webhook batch not sent yet: %s", e.getMessage());
+            }
+        });
+    }
+
+    /** The calling source's batch end without a linger (a replay, a shutdown): sends its partial batch. */
+    private synchronized void sendBuffered() throws Exception {
+        Pending mine = pending.mineIfAny();
+        if (mine != null) send(mine);
+    }
+
+    private void send(Pending p) throws Exception {
+        if (p.events.isEmpty()) return;
+        List<Batched> batch = List.copyOf(p.events);
+        p.events.clear();
+        try {
+            sendBatch(batch);
+            // what it parked is written now: the linger timer that may send this batch is no source with a batch end
+            delivery.writeParked();
+        } catch (Exception e) {
+            // neither sent, parked nor dead-lettered (the stores are down): held again, the source keeps its position
+            p.events.addAll(0, batch);
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (lanes != null) lanes.shutdown();
+        client.close(CloseMode.GRACEFUL);
+    }
+
     /** With concurrency > 1: one lane per subject hash, so a subject's events keep their order; done by batch end. */
     private final WebhookLanes lanes;
-
-    /** Waits until the calling source's events in lanes are delivered or stored (see {@link WebhookLanes#drain()}). */
-    void drainLanes() throws Exception {
-        if (lanes != null) lanes.drain();
-    }
 
     private void deliverInLane(String json, String subject, String routeId, String id) throws Exception {
         try {
@@ -129,7 +235,7 @@ class WebhookProducer extends DefaultProducer {
      * instead, and so do all while the receiver is down; a permanent failure dead-letters every event of the batch;
      * retryable failures past the in-line budget put each event in the retry store (re-sent one by one).
      */
-    void sendBatch(List<Batched> events) throws Exception {
+    private void sendBatch(List<Batched> events) throws Exception {
         List<Batched> batch = delivery.admitted(events);
         if (batch.isEmpty()) return;
         StringBuilder body = new StringBuilder("[");
@@ -151,7 +257,8 @@ class WebhookProducer extends DefaultProducer {
     }
 
     /** One attempt for an event waiting in the retry store. */
-    void redeliver(String json) throws SinkDeliveryException, InterruptedException {
+    @Override
+    public void redeliver(String json) throws SinkDeliveryException, InterruptedException {
         try {
             Prepared request = prepare(json, null);
             delivery.probe(() -> attempt(request));
@@ -163,7 +270,7 @@ class WebhookProducer extends DefaultProducer {
     /** @param knownId the event's id when the caller has it (the ceId header), else null: read from the event */
     private Prepared prepare(String json, String knownId) throws com.fasterxml.jackson.core.JsonProcessingException {
         String id = knownId;
-        if ("binary".equals(endpoint.getMode())) {
+        if ("binary".equals(config.getMode())) {
             ObjectNode event = (ObjectNode) CanonicalEvent.JSON.readTree(json);
             if (id == null) id = event.path("id").asText(null);
             JsonNode data = event.remove("data");
@@ -182,20 +289,20 @@ class WebhookProducer extends DefaultProducer {
 
     /** One request: returns on 2xx, throws a retryable or permanent {@link SinkDeliveryException} otherwise. */
     private void attempt(Prepared prepared) throws SinkDeliveryException, InterruptedException {
-        if (endpoint.getComponent().isDisabled(where)) {
+        if (receivers.isDisabled(where)) {
             throw new SinkDeliveryException(SINK, where + " is disabled: it answered 410 Gone (re-enable it with bin/pgrouter webhooks enable)", 410, null, 0, null);
         }
         long timestamp = io.pgrouter.delivery.DryRun.currentTimeMillis() / 1000;
         HttpPost request = new HttpPost(uri);
         for (Header h : prepared.headers()) request.addHeader(h);
-        endpoint.extraHeaders().forEach(request::addHeader);
+        config.extraHeaders().forEach(request::addHeader);
         request.addHeader("webhook-id", prepared.id());
         request.addHeader("webhook-timestamp", Long.toString(timestamp));
-        if (endpoint.signer().signs()) request.addHeader("webhook-signature", endpoint.signer().signature(prepared.id(), timestamp, prepared.body()));
+        if (config.signer().signs()) request.addHeader("webhook-signature", config.signer().signature(prepared.id(), timestamp, prepared.body()));
         request.setEntity(new ByteArrayEntity(prepared.body(), prepared.type()));
         Answer response;
         try {
-            response = endpoint.client().execute(request, WebhookProducer::answer);
+            response = client.execute(request, WebhookSink::answer);
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) throw new InterruptedException("interrupted while sending to " + where);
             throw new SinkDeliveryException(SINK, e.toString(), null, e.toString(), 1, true, null, null);
@@ -204,7 +311,7 @@ class WebhookProducer extends DefaultProducer {
         if (status / 100 == 2) return;
         String answer = response.excerpt();
         if (status == 410) {
-            endpoint.getComponent().disable(endpoint.getUrl(), answer);
+            receivers.disable(config.getUrl(), answer);
             LOG.errorf("webhook %s answered 410 Gone: disabled, its events go to dead letters until re-enabled (bin/pgrouter webhooks enable %s)",
                     where, where);
             throw new SinkDeliveryException(SINK, where + " answered 410 Gone: endpoint disabled", status, answer, 1, null);
