@@ -27,8 +27,8 @@ import io.pgrouter.testing.TcpForwarder;
 /**
  * The fault suite's destinations besides the webhook, the lake and the JMS queue: a one-node Kafka in this JVM (taken
  * down for real: stopped and started again on its address), RabbitMQ (Debian's server) and an OpenSearch node (both
- * reached by the router through a {@link TcpForwarder} that cuts them off: connections to it are closed at once, as
- * to a server that is down, while the harness keeps reading them directly).
+ * reached by the router through a {@link TcpForwarder} that takes them down for the router: its address refuses
+ * connections, as a stopped server's, while the harness keeps reading them directly).
  */
 final class FaultDestinations {
 
@@ -47,8 +47,8 @@ final class FaultDestinations {
         void up() throws Exception;
     }
 
-    /** A server behind a forwarder: down = every connection the router has or opens is closed. */
-    static Outage cut(String name, TcpForwarder forwarder, int serverPort) {
+    /** A server behind a forwarder: down = its address refuses connections and the open ones are cut, as a stopped server's. */
+    static Outage cut(String name, TcpForwarder forwarder) {
         return new Outage() {
             @Override
             public String name() {
@@ -57,12 +57,12 @@ final class FaultDestinations {
 
             @Override
             public void down() throws IOException {
-                forwarder.moveTo(Procs.freePort());
+                forwarder.refuse();
             }
 
             @Override
-            public void up() {
-                forwarder.moveTo(serverPort);
+            public void up() throws IOException {
+                forwarder.listen();
             }
         };
     }
@@ -162,12 +162,10 @@ final class FaultDestinations {
     /** An OpenSearch node (own JVM, 512 MB heap) and the forwarder the router reaches it through. */
     static final class Search implements AutoCloseable {
         final TcpForwarder forwarder;
-        final int port;
 
         Search(Process node) throws Exception {
             SearchBench.awaitNode(node);
-            port = java.net.URI.create(SearchBench.node()).getPort();
-            forwarder = new TcpForwarder(port);
+            forwarder = new TcpForwarder(java.net.URI.create(SearchBench.node()).getPort());
         }
 
         String url() {

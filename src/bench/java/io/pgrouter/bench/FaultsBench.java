@@ -62,7 +62,7 @@ public final class FaultsBench {
 
     static final boolean QUICK = Boolean.getBoolean("bench.faults.quick");
     static final int RATE = Integer.getInteger("bench.faults.rate", 50);
-    static final int KILLS = Integer.getInteger("bench.faults.kills", QUICK ? 3 : 20);
+    static final int KILLS = Integer.getInteger("bench.faults.kills", QUICK ? 2 : 20);
     static final int RESTARTS = Integer.getInteger("bench.faults.restarts", QUICK ? 1 : 5);
     static final int DOWN_SECONDS = Integer.getInteger("bench.faults.down-seconds", QUICK ? 12 : 120);
     static final int SLOW_SECONDS = Integer.getInteger("bench.faults.slow-seconds", QUICK ? 10 : 60);
@@ -157,9 +157,8 @@ public final class FaultsBench {
         FaultDestinations.Search search = Bench.open(new FaultDestinations.Search(searchNode));
         // the receivers that count each delivery (the lake and the search index are read at the end)
         Receiver[] counted = {webhook.received, jms, kafka.received, rabbit.received};
-        List<FaultDestinations.Outage> outages = List.of(webhook.outage(), FaultDestinations.cut("JMS (Artemis)", jmsForwarder, artemisPort),
-                kafka.outage(), FaultDestinations.cut("RabbitMQ", rabbit.forwarder, rabbit.broker.port()),
-                FaultDestinations.cut("search (OpenSearch)", search.forwarder, search.port));
+        List<FaultDestinations.Outage> outages = List.of(webhook.outage(), FaultDestinations.cut("JMS (Artemis)", jmsForwarder),
+                kafka.outage(), FaultDestinations.cut("RabbitMQ", rabbit.forwarder), FaultDestinations.cut("search (OpenSearch)", search.forwarder));
 
         Path routes = writeRoutes(work);
         Path lake = Files.createDirectories(work.resolve("lake"));
