@@ -47,8 +47,12 @@ final class FaultDestinations {
         void up() throws Exception;
     }
 
-    /** A server behind a forwarder: down = its address refuses connections and the open ones are cut, as a stopped server's. */
-    static Outage cut(String name, TcpForwarder forwarder) {
+    /** A step of an outage. */
+    interface Step {
+        void run() throws Exception;
+    }
+
+    static Outage outage(String name, Step down, Step up) {
         return new Outage() {
             @Override
             public String name() {
@@ -56,15 +60,20 @@ final class FaultDestinations {
             }
 
             @Override
-            public void down() throws IOException {
-                forwarder.refuse();
+            public void down() throws Exception {
+                down.run();
             }
 
             @Override
-            public void up() throws IOException {
-                forwarder.listen();
+            public void up() throws Exception {
+                up.run();
             }
         };
+    }
+
+    /** A server behind a forwarder: down = its address refuses connections and the open ones are cut, as a stopped server's. */
+    static Outage cut(String name, TcpForwarder forwarder) {
+        return outage(name, forwarder::refuse, forwarder::listen);
     }
 
     /** The one-node Kafka and a consumer of topic {@link #TOPIC} from its start (no group: assigned partitions). */
@@ -100,22 +109,7 @@ final class FaultDestinations {
         }
 
         Outage outage() {
-            return new Outage() {
-                @Override
-                public String name() {
-                    return "Kafka";
-                }
-
-                @Override
-                public void down() {
-                    node.stop();
-                }
-
-                @Override
-                public void up() {
-                    node.start();
-                }
-            };
+            return FaultDestinations.outage("Kafka", node::stop, node::start);
         }
 
         @Override

@@ -138,7 +138,8 @@ public final class FaultsBench {
         artemis.start();
         Bench.open(artemis::stop);
         Receiver jms = new Receiver("jms");
-        jakarta.jms.Connection jmsConnection = new ActiveMQConnectionFactory(artemisUrl).createConnection();
+        // the harness' consumer reconnects by itself when the broker is stopped and started again (the JMS outage)
+        jakarta.jms.Connection jmsConnection = new ActiveMQConnectionFactory(artemisUrl + "?reconnectAttempts=-1&retryInterval=200").createConnection();
         Bench.open(jmsConnection::close);
         Session session = jmsConnection.createSession(false, Session.AUTO_ACKNOWLEDGE);
         session.createConsumer(session.createQueue("faults")).setMessageListener(m -> {
@@ -151,13 +152,13 @@ public final class FaultsBench {
         jmsConnection.start();
         Webhook webhook = Bench.open(new Webhook());
         webhook.up();
-        TcpForwarder jmsForwarder = Bench.open(new TcpForwarder(artemisPort));
         FaultDestinations.Kafka kafka = Bench.open(new FaultDestinations.Kafka(work));
         FaultDestinations.Rabbit rabbit = Bench.open(new FaultDestinations.Rabbit());
         FaultDestinations.Search search = Bench.open(new FaultDestinations.Search(searchNode));
         // the receivers that count each delivery (the lake and the search index are read at the end)
         Receiver[] counted = {webhook.received, jms, kafka.received, rabbit.received};
-        List<FaultDestinations.Outage> outages = List.of(webhook.outage(), FaultDestinations.cut("JMS (Artemis)", jmsForwarder),
+        // Artemis is stopped for real: its clients learn the acceptor's address from the broker and would go round a forwarder
+        List<FaultDestinations.Outage> outages = List.of(webhook.outage(), FaultDestinations.outage("JMS (Artemis)", artemis::stop, artemis::start),
                 kafka.outage(), FaultDestinations.cut("RabbitMQ", rabbit.forwarder), FaultDestinations.cut("search (OpenSearch)", search.forwarder));
 
         Path routes = writeRoutes(work);
@@ -166,7 +167,7 @@ public final class FaultsBench {
         // the router reaches PostgreSQL through a forwarder, which the partition phase silences
         TcpForwarder pgPath = Bench.open(new TcpForwarder(setup.db().port()));
         String[] destinations = {"-Dpgrouter.sinks.lake.root=" + lake,
-                "-Dpgrouter.bench.webhook-url=http://127.0.0.1:" + webhook.port + "/hook", "-Dpgrouter.bench.jms-url=tcp://127.0.0.1:" + jmsForwarder.port(),
+                "-Dpgrouter.bench.webhook-url=http://127.0.0.1:" + webhook.port + "/hook", "-Dpgrouter.bench.jms-url=" + artemisUrl,
                 "-Dpgrouter.bench.kafka=" + kafka.node.bootstrapServers(), "-Dpgrouter.bench.rabbitmq-url=" + rabbit.url(),
                 "-Dpgrouter.bench.search-url=" + search.url()};
         Router router = Bench.open(new Router(setup, work, routes, "jdbc:postgresql://127.0.0.1:" + pgPath.port() + "/postgres", destinations));
@@ -656,23 +657,7 @@ public final class FaultsBench {
 
         /** Down = its port refuses connections. */
         FaultDestinations.Outage outage() {
-            Webhook webhook = this;
-            return new FaultDestinations.Outage() {
-                @Override
-                public String name() {
-                    return "webhook";
-                }
-
-                @Override
-                public void down() {
-                    webhook.down();
-                }
-
-                @Override
-                public void up() throws IOException {
-                    webhook.up();
-                }
-            };
+            return FaultDestinations.outage("webhook", this::down, this::up);
         }
 
         synchronized void down() {

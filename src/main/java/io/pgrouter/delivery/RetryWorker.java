@@ -75,11 +75,16 @@ public class RetryWorker {
         senders = null;
     }
 
+    /** The sinks whose probe or drain of an earlier round is still running: a round skips them. */
+    private final java.util.Set<Redeliverable> busy = ConcurrentHashMap.newKeySet();
+
     /**
      * One round: a destination that is down is probed with one waiting event; then every (sink, subject) whose oldest
      * event is due is drained in order, one event after the other while
      * they keep succeeding (a subject with many waiting events catches up at the receiver's pace, not one per round);
-     * up to the sink's concurrency subjects at a time.
+     * up to the sink's concurrency subjects at a time. Each sink's probe and drain run apart from the others' and from
+     * the round: a destination that answers slowly (each attempt waiting out its timeout) holds back only its own
+     * events, not the probes and the catching up of the other destinations.
      */
     void deliverDue() {
         try {
@@ -87,8 +92,9 @@ public class RetryWorker {
             java.util.Set<String> down = new java.util.HashSet<>();
             for (Redeliverable sink : sinks.values()) {
                 if (!sink.destinationDown()) continue;
+                down.add(sink.sinkKey());
                 RetryStore.Waiting probe = store.probe(sink.sinkKey());
-                if (probe == null || !attemptClaimed(sink, probe) || sink.destinationDown()) down.add(sink.sinkKey());
+                if (probe != null) apart(sink, () -> attemptClaimed(sink, probe));
             }
             Map<Redeliverable, java.util.Queue<RetryStore.Waiting>> due = new java.util.LinkedHashMap<>();
             for (RetryStore.Waiting head : store.dueHeads(down)) {
@@ -96,20 +102,46 @@ public class RetryWorker {
                 if (sink == null) continue; // its route is not loaded in this router (yet): it waits
                 due.computeIfAbsent(sink, s -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(head);
             }
-            List<Future<?>> running = new ArrayList<>();
             for (Map.Entry<Redeliverable, java.util.Queue<RetryStore.Waiting>> e : due.entrySet()) {
                 int lanes = Math.min(Math.max(1, e.getKey().concurrency()), e.getValue().size());
-                for (int i = 0; i < lanes; i++) running.add(senders.submit(() -> drain(e.getKey(), e.getValue())));
+                apart(e.getKey(), () -> {
+                    List<Future<?>> running = new ArrayList<>();
+                    for (int i = 0; i < lanes; i++) running.add(senders.submit(() -> drain(e.getKey(), e.getValue())));
+                    for (Future<?> f : running) f.get();
+                    return null;
+                });
             }
-            for (Future<?> f : running) f.get();
             problem.ok();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (Exception e) {
-            Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
-            if (!(cause instanceof java.sql.SQLException sql && "42P01".equals(sql.getSQLState()))) {
-                problem.failed(String.valueOf(cause.getMessage()));
-            }
+            report(e);
+        }
+    }
+
+    /** Runs one sink's probe or drain on the senders, unless one of that sink's is still running. */
+    private void apart(Redeliverable sink, java.util.concurrent.Callable<?> work) {
+        if (!busy.add(sink)) return;
+        try {
+            senders.submit(() -> {
+                try {
+                    work.call();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (Exception e) {
+                    report(e);
+                } finally {
+                    busy.remove(sink);
+                }
+                return null;
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            busy.remove(sink);
+        }
+    }
+
+    private void report(Exception e) {
+        Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+        if (!(cause instanceof java.sql.SQLException sql && "42P01".equals(sql.getSQLState()))) {
+            problem.failed(String.valueOf(cause.getMessage()));
         }
     }
 

@@ -32,6 +32,15 @@ public final class ReleasableSockets extends SocketFactory {
         this.group = group == null ? "" : group;
     }
 
+    /** Whether {@code driver}'s class loader, which pgjdbc instantiates its socketFactory with, finds this class as it is. */
+    public static boolean visibleTo(Class<?> driver) {
+        try {
+            return Class.forName(ReleasableSockets.class.getName(), false, driver.getClassLoader()) == ReleasableSockets.class;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
     /** Closes every open socket of {@code group}; returns how many. */
     public static int closeAll(String group) {
         Set<Socket> sockets = OPEN.get(group);

@@ -109,6 +109,57 @@ class RetryWorkerTest extends ContractTest {
         assertThat(stores.text("SELECT error FROM pgrouter.dead_letters WHERE event_id = 'a1'")).contains("retry budget spent: busy");
     }
 
+    /** A sink known by {@code key} that hands each attempt to {@code send}. */
+    private static Redeliverable sink(String key, java.util.function.Consumer<String> send) {
+        return new Redeliverable() {
+            @Override
+            public String sinkKey() {
+                return Redeliverable.sinkKey(ScriptedSink.NAME, key);
+            }
+
+            @Override
+            public void redeliver(String eventJson) {
+                send.accept(eventJson);
+            }
+
+            @Override
+            public DurableDelivery.Policy policy() {
+                return ScriptedSink.quick(60_000);
+            }
+        };
+    }
+
+    @Test
+    void aDestinationThatDoesNotAnswerHoldsBackOnlyItsOwnEvents() throws Exception {
+        java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<String> quick = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Redeliverable slow = sink("slow", json -> {
+            try {
+                answer.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Redeliverable other = sink("other", quick::add);
+        stores.retries.park(slow.sinkKey(), "route-s", "s", ContractStores.event("s1", "s"), 1, Instant.now(), 503, "busy");
+        // due only after the first round started the slow destination's attempt
+        for (int i = 1; i <= 3; i++) {
+            stores.retries.park(other.sinkKey(), "route-o", "o", ContractStores.event("o" + i, "o"), 1, Instant.now().plusSeconds(2), 503, "busy");
+        }
+        worker.register(slow);
+        worker.register(other);
+        worker.start();
+        try {
+            // the slow destination's attempt hangs; the other one's events are re-sent meanwhile, round after round
+            await().atMost(WAIT).until(() -> stores.retries.size() == 1);
+            assertThat(quick).hasSize(3);
+            assertThat(stores.text("SELECT event::json->>'id' FROM pgrouter.retries")).isEqualTo("s1");
+        } finally {
+            answer.countDown();
+        }
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+    }
+
     @Test
     void eventsOfASinkThatIsNotLoadedWait() throws Exception {
         ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000));

@@ -29,6 +29,11 @@ public class KafkaConfig extends QueueConfig {
     private EventTemplate topicTemplate;
     private ProducerSettings settings;
 
+    public KafkaConfig() {
+        // the producer retries within deliveryTimeoutMs itself: an in-line retry would hold the stream for as long again
+        setRetries(0);
+    }
+
     @Override
     public String sink() {
         return SINK;

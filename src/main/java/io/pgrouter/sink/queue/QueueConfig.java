@@ -7,7 +7,7 @@ import io.pgrouter.delivery.SinkConfig;
 /**
  * What the JMS and Kafka sinks' options share: {@code batchSize}, the most events sent as one batch (a JMS
  * transaction, a Kafka round) before the source's batch end, and the retry defaults of a broker, which is back within seconds or minutes, not hours: fewer,
- * quicker in-line retries (2 from 200 ms), at most a minute apart.
+ * quicker in-line retries (2 from 200 ms; Kafka none, its producer retries itself), at most a minute apart.
  */
 public abstract class QueueConfig extends SinkConfig {
 

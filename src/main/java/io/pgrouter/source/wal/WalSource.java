@@ -857,9 +857,13 @@ public class WalSource implements EventSource {
         pg.password().ifPresent(v -> p.setProperty("database.password", v));
         // passed on to pgjdbc: a connection attempt into a network that drops packets fails after this, not minutes later
         p.setProperty("database.connectTimeout", Integer.toString(pg.connectTimeoutSeconds()));
-        // sockets the router can close itself when PostgreSQL shuts down (ReleasableSockets says why)
-        p.setProperty("database.socketFactory", io.pgrouter.postgres.ReleasableSockets.class.getName());
-        p.setProperty("database.socketFactoryArg", config.slot());
+        // sockets the router can close itself when PostgreSQL shuts down (ReleasableSockets says why); pgjdbc loads the
+        // class with its own class loader, which sees the router's classes in the packaged application (not in every
+        // test class loader: there the engine keeps pgjdbc's default sockets)
+        if (io.pgrouter.postgres.ReleasableSockets.visibleTo(org.postgresql.Driver.class)) {
+            p.setProperty("database.socketFactory", io.pgrouter.postgres.ReleasableSockets.class.getName());
+            p.setProperty("database.socketFactoryArg", config.slot());
+        }
         io.pgrouter.postgres.PostgresTls.parse(pg.url()).applyTo(p);
         List<String> patterns = new ArrayList<>();
         tables.forEach(t -> patterns.add(t.replace(".", "\\.")));
