@@ -64,6 +64,15 @@ public interface WalConfig {
     long maxLagSeconds();
 
     /**
+     * What the retention guard does above its limits besides saying so: {@code none} (the default), or {@code park}:
+     * a sink destination whose in-line attempt has waited longer than 2 s sends its new events to the retry store
+     * (durable, in the router's schema) until the slot is within the limits again, so the slot moves on and the
+     * database keeps that destination's backlog in a table instead of in WAL.
+     */
+    @WithDefault("none")
+    String onMaxLag();
+
+    /**
      * Create the slot as a failover slot (PostgreSQL 17+): a standby with {@code sync_replication_slots = on} keeps a copy
      * of it, so after the standby is promoted the router resumes from there with nothing lost.
      */

@@ -95,10 +95,14 @@ public final class DurableDelivery {
         return !queuedBehind(json, subject, routeId) && !parkedWhileDown(json, subject, routeId);
     }
 
-    /** While the destination is down (and the sink has a retry budget), parks the event at once, due now, and returns true. */
+    /**
+     * While the destination is down, or parked by the WAL retention guard (and the sink has a retry budget), parks the
+     * event at once, due now, and returns true.
+     */
     private boolean parkedWhileDown(String json, String subject, String routeId) throws java.sql.SQLException {
-        if (!destination.isDown() || !policy.durable()) return false;
-        retries.parkAtBatchEnd(sinkKey, routeId, subject, json, where + " down since " + destination.downSince());
+        if (!destination.parksNewEvents() || !policy.durable()) return false;
+        retries.parkAtBatchEnd(sinkKey, routeId, subject, json, destination.isDown() ? where + " down since " + destination.downSince()
+                : where + " holds the WAL slot back (pgrouter.wal.on-max-lag=park)");
         destination.parkedWhileDown(1);
         out.count(routeId, sink, EventsOut.PARKED);
         return true;
@@ -228,12 +232,15 @@ public final class DurableDelivery {
         SinkDeliveryException last = null;
         while (made < allowed) {
             made++;
+            destination.attemptStarts();
             try {
                 attempt.run();
                 return null;
             } catch (SinkDeliveryException e) {
                 if (!e.retryable()) throw e.withAttempts(made);
                 last = e;
+            } finally {
+                destination.attemptEnds();
             }
             if (made == allowed) break;
             long delayMs = last.retryAfterMs() != null ? last.retryAfterMs() : policy.nextDelayMs(made);

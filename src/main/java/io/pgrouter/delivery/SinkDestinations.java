@@ -34,6 +34,10 @@ public class SinkDestinations {
         private volatile long downSince;
         /** Events sent straight to the retry store since the destination went down (logged when it is back). */
         private final AtomicLong parkedWhileDown = new AtomicLong();
+        /** In-line attempts in progress: the thread and since when. */
+        private final Map<Thread, Long> attempts = new ConcurrentHashMap<>();
+        /** Set by the WAL retention guard's park policy: new events go to the retry store while it holds the slot back. */
+        private volatile boolean parkedForLag;
 
         Destination(String sink, String name) {
             this.sink = sink;
@@ -65,6 +69,26 @@ public class SinkDestinations {
 
         void parkedWhileDown(int events) {
             parkedWhileDown.addAndGet(events);
+        }
+
+        void attemptStarts() {
+            attempts.put(Thread.currentThread(), System.currentTimeMillis());
+        }
+
+        void attemptEnds() {
+            attempts.remove(Thread.currentThread());
+        }
+
+        /** How long the oldest in-line attempt in progress has been waiting for the destination; 0 when none. */
+        long attemptWaitingMs() {
+            long oldest = Long.MAX_VALUE;
+            for (long since : attempts.values()) oldest = Math.min(oldest, since);
+            return oldest == Long.MAX_VALUE ? 0 : System.currentTimeMillis() - oldest;
+        }
+
+        /** Whether new events go to the retry store: the destination is down, or parked by the retention guard. */
+        public boolean parksNewEvents() {
+            return downSince != 0 || parkedForLag;
         }
 
         /** A delivery spent its in-line retries: new events go to the retry store until a probe succeeds. */
@@ -99,6 +123,34 @@ public class SinkDestinations {
                     .description("1 while the sink's destination is down (new events wait in the retry store), else 0").register(metrics);
             return d;
         });
+    }
+
+    /**
+     * The WAL retention guard's park policy (pgrouter.wal.on-max-lag=park), called while a batch holds the slot back:
+     * every destination with an in-line attempt waiting longer than {@code slowMs} (the batch waits for it) parks its
+     * new events in the retry store from now on, so the stream (and the slot) moves on while the retry worker sends
+     * them at the destination's pace. Returns the destinations parked now or before.
+     */
+    public List<String> parkSlow(long slowMs) {
+        List<String> parked = new ArrayList<>();
+        for (Destination d : destinations.values()) {
+            if (!d.parkedForLag && d.attemptWaitingMs() > slowMs) {
+                d.parkedForLag = true;
+                LOG.warnf("%s holds the WAL slot back: its new events go to the retry store until the slot is within its limits again "
+                        + "(pgrouter.wal.on-max-lag=park)", d.name());
+            }
+            if (d.parkedForLag) parked.add(d.name());
+        }
+        return parked;
+    }
+
+    /** The slot is within its limits again: destinations the park policy parked take new events directly again. */
+    public void stopParkingSlow() {
+        for (Destination d : destinations.values()) {
+            if (!d.parkedForLag) continue;
+            d.parkedForLag = false;
+            LOG.infof("%s takes new events directly again: the WAL slot is within its limits", d.name());
+        }
     }
 
     /** A destination that is down, as read at one moment. */

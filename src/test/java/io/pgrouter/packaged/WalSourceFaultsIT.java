@@ -312,6 +312,47 @@ class WalSourceFaultsIT {
         }
     }
 
+    @Test
+    void withTheParkPolicyASlowDestinationsEventsGoToTheRetryStoreAndTheSlotMovesOn() throws Exception {
+        // a receiver that takes a second for each request: the batch of 300 rows waits for it (tens of seconds)
+        java.util.Set<String> received = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 64);
+        receiver.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(16));
+        receiver.createContext("/", exchange -> {
+            try (exchange) {
+                String body = new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                Thread.sleep(1000);
+                java.util.regex.Matcher title = java.util.regex.Pattern.compile("\"title\":\"(park-\\d+)\"").matcher(body);
+                if (title.find()) received.add(title.group(1));
+                exchange.sendResponseHeaders(204, -1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        receiver.start();
+        int port = freePort();
+        java.nio.file.Path routes = routes("park-to-slow-webhook", "kamelet:webhook-sink?url=http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook");
+        try (RouterProcess router = RouterProcess.start(withSlot("park", routes, port, "pgrouter.wal.max-lag-bytes", String.valueOf(1024 * 1024),
+                "pgrouter.wal.on-max-lag", "park", "pgrouter.wal.heartbeat-interval-ms", "2000"))) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> readiness(port).body().contains("ok: slot park"));
+            Sql.exec("INSERT INTO marketplace.products (seller_id, category, title, price) SELECT 1, 'books', 'park-' || g, 1 FROM generate_series(1, 300) g");
+            Sql.exec("CREATE TABLE IF NOT EXISTS public.retention_filler (t text)",
+                    "INSERT INTO public.retention_filler SELECT repeat('x', 1000) FROM generate_series(1, 4000)");
+            // above the limit while the batch waits for the receiver: its new events are parked, and the slot moves on
+            await().atMost(Duration.ofSeconds(60)).until(() -> readiness(port).body().contains("go to the retry store (pgrouter.wal.on-max-lag=park)"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> Long.parseLong(Sql.text("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text "
+                    + "FROM pg_replication_slots WHERE slot_name = 'park'")) < 1024 * 1024);
+            assertThat(received).as("the slot moved on before the receiver had every row").hasSizeLessThan(300);
+            // the retry worker sends the parked rows at the receiver's pace; new events go directly again
+            await().atMost(Duration.ofSeconds(120)).until(() -> received.size() == 300);
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(port).body().contains("ok: slot park"));
+        } finally {
+            receiver.stop(0);
+            Sql.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'park' AND NOT active");
+        }
+    }
+
     /**
      * A receiver that answers only once released holds the slot back; readiness data says DEGRADED with {@code limit}
      * and names the route, the gauge is 1; once it answers, ok again.

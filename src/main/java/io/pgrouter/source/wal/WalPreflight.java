@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -39,6 +40,9 @@ final class WalPreflight {
             throw new IllegalStateException("pgrouter.wal.max-lag-seconds = " + budget + " is shorter than two heartbeats (pgrouter.wal.heartbeat-interval-ms = "
                     + config.heartbeatIntervalMs() + "), which move the slot on a quiet database: set it to at least "
                     + (2 * config.heartbeatIntervalMs() + 999) / 1000 + ", or to 0 to turn the time budget off");
+        }
+        if (!List.of("none", WalSource.PARK).contains(config.onMaxLag())) {
+            throw new IllegalStateException("pgrouter.wal.on-max-lag = " + config.onMaxLag() + " is not one of none, park");
         }
         String user = postgres.config().user();
         try (Connection c = postgres.open()) {

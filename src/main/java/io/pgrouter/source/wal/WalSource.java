@@ -63,6 +63,8 @@ public class WalSource implements EventSource {
     private static final long WATCH_MS = 2000;
     /** The longest wait between two attempts to reach PostgreSQL again after a lost connection. */
     private static final long RECONNECT_MAX_MS = 2000;
+    /** pgrouter.wal.on-max-lag's value that parks the events of a destination holding the slot back. */
+    static final String PARK = "park";
 
     private ScheduledExecutorService scheduler;
     private Set<String> tables;
@@ -103,8 +105,11 @@ public class WalSource implements EventSource {
     private final Backfills backfills;
     private final BackfillProgress backfillProgress;
 
+    private final io.pgrouter.delivery.SinkDestinations destinations;
+
     public WalSource(Postgres postgres, WalConfig config, EventDispatcher dispatcher, DeadLetterStore deadLetters,
-            MeterRegistry metrics) {
+            MeterRegistry metrics, io.pgrouter.delivery.SinkDestinations destinations) {
+        this.destinations = destinations;
         Gauge.builder("pgrouter.wal.slot.lag", slotLagBytes, AtomicLong::get)
                 .baseUnit("bytes").description("WAL written since the slot's confirmed position").tag("slot", config.slot()).register(metrics);
         Gauge.builder("pgrouter.wal.slot.lag.over.limit", lagOverLimit, AtomicLong::get)
@@ -420,13 +425,21 @@ public class WalSource implements EventSource {
         String limit = max > 0 ? "pgrouter.wal.max-lag-bytes = " + bytes(max) : "guard off (pgrouter.wal.max-lag-bytes = 0)";
         if (config.maxLagSeconds() > 0) limit += ", pgrouter.wal.max-lag-seconds = " + config.maxLagSeconds();
         if (!over) {
+            if (PARK.equals(config.onMaxLag())) destinations.stopParkingSlow();
             if (lagOverLimit.getAndSet(0) == 1) LOG.infof("slot %s is back within the WAL retention guard's limits: %s behind the WAL", config.slot(), bytes(lag));
             retention = "ok: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL (" + limit + ")";
             return;
         }
-        retention = "DEGRADED: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL"
+        String degraded = "DEGRADED: slot " + config.slot() + " is " + bytes(lag) + " behind the WAL"
                 + (overTime ? " and has not moved for " + stillSeconds + " s" : "") + ", above " + limit
                 + "; PostgreSQL keeps that WAL on its disk until the slot moves. Held back by: " + holdingBack(active);
+        long routing = batchSince;
+        if (PARK.equals(config.onMaxLag()) && routing != 0 && System.currentTimeMillis() - routing > WATCH_MS) {
+            // the batch that holds the slot waits for the destinations it is sending to right now
+            List<String> parked = destinations.parkSlow(0);
+            if (!parked.isEmpty()) degraded += "; new events of " + String.join(", ", parked) + " go to the retry store (pgrouter.wal.on-max-lag=park)";
+        }
+        retention = degraded;
         if (lagOverLimit.getAndSet(1) == 0) LOG.warn(retention);
     }
 
