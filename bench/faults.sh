@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The fault suite, in one command:  bench/faults.sh [--quick]   (extra -D options go to Maven)
-# Builds the router (mvn package), then runs io.pgrouter.bench.FaultsBench with exec:java: embedded PostgreSQL, an
-# ActiveMQ Artemis broker and a webhook receiver in the harness JVM, the packaged router with four routes (rows to the
-# data lake as Parquet; rows and durable messages to the webhook and to a JMS queue; NOTIFY to the webhook) under a
-# steady mixed load, and one fault kind at a time: router kill -9, PostgreSQL fast and immediate restarts, the
-# webhook's receiver down, then slow. Prints the table (fault, cycles, events written, delivered, lost, duplicated,
-# recovery p50/max, NOTIFY missed), writes it to target/bench-faults/results.md, and exits non-zero when a durable
-# event was lost. --quick: fewer cycles and shorter windows (about 5 minutes of faults). Loopback only.
+# Builds the router (mvn package), then runs io.pgrouter.bench.FaultsBench with exec:java: embedded PostgreSQL, ActiveMQ
+# Artemis, Kafka and a webhook receiver in the harness JVM, RabbitMQ and OpenSearch beside it, the packaged router with
+# seven routes (rows to the data lake as Parquet and to a search index; rows and durable messages to the webhook, a JMS
+# queue, a Kafka topic and a RabbitMQ queue; NOTIFY to the webhook) under a steady mixed load, and one fault kind at a
+# time: router kill -9, PostgreSQL fast and immediate restarts, each destination down in turn, a slow webhook receiver,
+# the lake's disk full, a silent network partition to PostgreSQL, a PostgreSQL 17 primary failover. Prints the table
+# (fault, cycles, events written, delivered, lost, duplicated, recovery p50/max, NOTIFY missed), writes it to
+# target/bench-faults/results.md, and exits non-zero when a durable event was lost. --quick: fewer cycles and shorter
+# windows (what CI runs). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=()
