@@ -211,6 +211,38 @@ public final class DurableDelivery {
     }
 
     /**
+     * One attempt for several events waiting in the retry store, as one batch (see {@link #deliverBatch}). Per event,
+     * in the batch's order: null when delivered, the reason when refused for good, the attempt's failure when it is
+     * still to send. An attempt the destination answered marks it up.
+     */
+    public <T extends SinkEvent, B extends DeliveryBatch<T>> java.util.List<SinkDeliveryException> redeliverAll(B batch, BatchAttempt<B> attempt)
+            throws InterruptedException {
+        SinkDeliveryException failed = null;
+        try {
+            attempt.send(batch);
+        } catch (SinkDeliveryException e) {
+            if (e.retryable()) {
+                failed = e;
+            } else {
+                for (T left : batch.remaining()) batch.reject(left, e);
+            }
+        }
+        java.util.Map<T, SinkDeliveryException> why = new java.util.IdentityHashMap<>();
+        for (DeliveryBatch.Refused<T> r : batch.refused()) why.put(r.event(), r.reason());
+        for (T left : batch.remaining()) why.putIfAbsent(left, failed != null ? failed
+                : new SinkDeliveryException(sink, where + " left the event unsent", null, null, 1, true, null, null));
+        java.util.List<SinkDeliveryException> outcomes = new java.util.ArrayList<>(batch.events().size());
+        boolean delivered = false;
+        for (T e : batch.events()) {
+            SinkDeliveryException w = why.get(e);
+            outcomes.add(w);
+            delivered |= w == null;
+        }
+        if (failed == null || delivered) destination.up();
+        return outcomes;
+    }
+
+    /**
      * When an earlier event of this subject waits in the retry store for this sink, parks this one behind it (in
      * order) and returns true: the caller must not send it now. Events parked here and while the destination is down
      * are written at the source's batch end ({@link RetryStore#writeParked()}), or by the caller when it is not a source.

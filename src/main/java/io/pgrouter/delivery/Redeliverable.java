@@ -27,6 +27,32 @@ public interface Redeliverable {
     /** One attempt: returns when delivered, throws (retryable or not) when not. */
     void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException;
 
+    /**
+     * How many waiting events one attempt may carry ({@link #redeliverAll}): more than 1 for a sink that sends in
+     * batches (a Kafka round, a JMS transaction), so a backlog drains at the destination's batch pace, not one
+     * acknowledged send (and its retry-store queries) per event.
+     */
+    default int redeliveryBatch() {
+        return 1;
+    }
+
+    /**
+     * One attempt for several waiting events, in order (several subjects, each subject's events in its order). Per
+     * event, in the same order: null when it was delivered, else why not (retryable or not).
+     */
+    default java.util.List<SinkDeliveryException> redeliverAll(java.util.List<String> events) throws InterruptedException {
+        java.util.List<SinkDeliveryException> outcomes = new java.util.ArrayList<>(events.size());
+        for (String e : events) {
+            try {
+                redeliver(e);
+                outcomes.add(null);
+            } catch (SinkDeliveryException failed) {
+                outcomes.add(failed);
+            }
+        }
+        return outcomes;
+    }
+
     /** The sink's retry schedule and budget: the same one in-line and from the retry store. */
     DurableDelivery.Policy policy();
 

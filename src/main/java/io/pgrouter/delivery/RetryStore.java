@@ -119,6 +119,70 @@ public class RetryStore {
         });
     }
 
+    /** {@link #claim} for several subjects of one sink in one query: the subjects claimed (the others another router holds). */
+    public synchronized List<String> claimAll(String sinkKey, java.util.Collection<String> subjects) throws SQLException {
+        return call(c -> {
+            List<String> claimed = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT s FROM unnest(?::text[]) s WHERE pg_try_advisory_lock(hashtextextended(? || s, 0))")) {
+                ps.setArray(1, c.createArrayOf("text", subjects.toArray()));
+                ps.setString(2, table() + '\n' + sinkKey + '\n');
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) claimed.add(rs.getString(1));
+                }
+            }
+            return claimed;
+        });
+    }
+
+    /** {@link #release} for several subjects of one sink in one query. */
+    public synchronized void releaseAll(String sinkKey, java.util.Collection<String> subjects) throws SQLException {
+        if (subjects.isEmpty()) return;
+        call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(pg_advisory_unlock(hashtextextended(? || s, 0))) FROM unnest(?::text[]) s")) {
+                ps.setString(1, table() + '\n' + sinkKey + '\n');
+                ps.setArray(2, c.createArrayOf("text", subjects.toArray()));
+                ps.execute();
+                return null;
+            }
+        });
+    }
+
+    /** The oldest waiting events of these subjects of one sink, at most {@code limit}, oldest first (each subject's in order). */
+    public synchronized List<Waiting> oldest(String sinkKey, java.util.Collection<String> subjects, int limit) throws SQLException {
+        if (subjects.isEmpty()) return List.of();
+        return call(c -> {
+            List<Waiting> events = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, sink_key, route_id, subject, event, attempts, first_failed_at, next_attempt_at FROM "
+                    + table() + " WHERE sink_key = ? AND subject = ANY (?) ORDER BY id LIMIT ?")) {
+                ps.setString(1, sinkKey);
+                ps.setArray(2, c.createArrayOf("text", subjects.toArray()));
+                ps.setInt(3, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) events.add(waiting(rs));
+                }
+            }
+            return events;
+        });
+    }
+
+    /** {@link #remove} for several events in one statement. */
+    public synchronized void removeAll(java.util.Collection<Long> ids) throws SQLException {
+        if (ids.isEmpty()) return;
+        List<String> removed = call(c -> {
+            List<String> keys = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table() + " WHERE id = ANY (?) RETURNING sink_key, subject")) {
+                ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) keys.add(key(rs.getString(1), rs.getString(2)));
+                }
+            }
+            return keys;
+        });
+        if (waiting != null) {
+            for (String k : removed) waiting.computeIfPresent(k, (x, n) -> n > 1 ? n - 1 : null);
+        }
+    }
+
     /** Stores the event durably (committed when this returns). */
     public synchronized void park(String sinkKey, String routeId, String subject, String event, int attempts, Instant next, Integer status,
             String error) throws SQLException {

@@ -82,7 +82,8 @@ public class RetryWorker {
      * One round: a destination that is down is probed with one waiting event; then every (sink, subject) whose oldest
      * event is due is drained in order, one event after the other while
      * they keep succeeding (a subject with many waiting events catches up at the receiver's pace, not one per round);
-     * up to the sink's concurrency subjects at a time. Each sink's probe and drain run apart from the others' and from
+     * up to the sink's concurrency subjects at a time; a sink that takes batches gets them in batches
+     * ({@link #drainInBatches}). Each sink's probe and drain run apart from the others' and from
      * the round: a destination that answers slowly (each attempt waiting out its timeout) holds back only its own
      * events, not the probes and the catching up of the other destinations.
      */
@@ -103,6 +104,10 @@ public class RetryWorker {
                 due.computeIfAbsent(sink, s -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(head);
             }
             for (Map.Entry<Redeliverable, java.util.Queue<RetryStore.Waiting>> e : due.entrySet()) {
+                if (e.getKey().redeliveryBatch() > 1) {
+                    apart(e.getKey(), () -> drainInBatches(e.getKey(), e.getValue()));
+                    continue;
+                }
                 int lanes = Math.min(Math.max(1, e.getKey().concurrency()), e.getValue().size());
                 apart(e.getKey(), () -> {
                     List<Future<?>> running = new ArrayList<>();
@@ -146,7 +151,15 @@ public class RetryWorker {
     }
 
     /**
-     * Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due. When
+     * How many events of one subject a drain sends before it turns to the other subjects (that subject's turn comes
+     * again after them): a subject whose new events keep queueing behind its waiting ones (durable messages without a
+     * subject share one) cannot hold the others back for as long as it keeps growing.
+     */
+    static final int SUBJECT_TURN = 200;
+
+    /**
+     * Takes subjects off the queue; per subject, sends the waiting events in order until one fails or is not due, or
+     * the subject's turn is over ({@link #SUBJECT_TURN}). When
      * the destination went down meanwhile, the other subjects stay due for the next round's probe instead of each
      * failing (and backing off) in turn.
      */
@@ -158,7 +171,12 @@ public class RetryWorker {
             try {
                 // read again under the claim: the other router may have sent it before
                 RetryStore.Waiting next = store.head(head.sinkKey(), head.subject());
+                int sent = 0;
                 while (next != null && !next.nextAttemptAt().isAfter(Instant.now()) && (delivered = attempt(sink, next))) {
+                    if (++sent == SUBJECT_TURN) {
+                        subjects.add(head); // its turn again after the others
+                        break;
+                    }
                     next = store.head(next.sinkKey(), next.subject());
                 }
             } finally {
@@ -187,23 +205,105 @@ public class RetryWorker {
     private boolean attempt(Redeliverable sink, RetryStore.Waiting head) throws Exception {
         try {
             sink.redeliver(head.event());
-            store.remove(head.id());
-            out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DELIVERED);
-            return true;
         } catch (SinkDeliveryException e) {
-            int attempts = head.attempts() + 1;
-            boolean spent = Instant.now().isAfter(head.firstFailedAt().plusMillis(sink.retryBudgetMs()));
-            if (e.retryable() && !spent) {
-                long delay = Math.max(sink.nextDelayMs(attempts), e.retryAfterMs() == null ? 0 : e.retryAfterMs());
-                store.reschedule(head.id(), attempts, Instant.now().plusMillis(delay), e.lastStatus(), e.getMessage());
-                return false;
-            }
-            CanonicalEvent event = CanonicalEvent.fromJson(head.event());
-            deadLetters.record(event, head.event(), head.routeId(), new SinkDeliveryException(e.sink(),
-                    (spent ? "retry budget spent: " : "") + e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e));
+            if (!deadLettered(sink, head, e)) return false;
             store.remove(head.id());
-            out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DEAD_LETTERED);
             return true;
+        }
+        store.remove(head.id());
+        out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DELIVERED);
+        return true;
+    }
+
+    /**
+     * After a failed attempt: rescheduled with the sink's backoff (false), or recorded in dead letters when the failure
+     * is permanent or the retry budget is spent (true: the caller removes it from the store).
+     */
+    private boolean deadLettered(Redeliverable sink, RetryStore.Waiting head, SinkDeliveryException e) throws Exception {
+        int attempts = head.attempts() + 1;
+        boolean spent = Instant.now().isAfter(head.firstFailedAt().plusMillis(sink.retryBudgetMs()));
+        if (e.retryable() && !spent) {
+            long delay = Math.max(sink.nextDelayMs(attempts), e.retryAfterMs() == null ? 0 : e.retryAfterMs());
+            store.reschedule(head.id(), attempts, Instant.now().plusMillis(delay), e.lastStatus(), e.getMessage());
+            return false;
+        }
+        CanonicalEvent event = CanonicalEvent.fromJson(head.event());
+        deadLetters.record(event, head.event(), head.routeId(), new SinkDeliveryException(e.sink(),
+                (spent ? "retry budget spent: " : "") + e.getMessage(), e.lastStatus(), e.responseExcerpt(), attempts, e));
+        out.count(head.routeId(), EventsOut.sinkOf(head.sinkKey()), EventsOut.DEAD_LETTERED);
+        return true;
+    }
+
+    /** How many full batches a group of subjects gets in a row before the next group's turn. */
+    static final int GROUP_TURN = 20;
+
+    /**
+     * The drain of a sink that takes waiting events in batches ({@link Redeliverable#redeliveryBatch()}): the due
+     * subjects in groups of up to a batch, each group claimed in one query, its oldest events (each subject's in
+     * order) sent in one attempt, and what left the store removed in one statement. A group goes on while its
+     * batches come back full (a backlog catches up at the destination's batch pace), up to {@link #GROUP_TURN}
+     * batches; the drain stops when the destination went down.
+     */
+    private Void drainInBatches(Redeliverable sink, java.util.Collection<RetryStore.Waiting> heads) throws Exception {
+        int size = sink.redeliveryBatch();
+        Map<String, List<String>> subjects = new java.util.LinkedHashMap<>();
+        for (RetryStore.Waiting h : heads) subjects.computeIfAbsent(h.sinkKey(), k -> new ArrayList<>()).add(h.subject());
+        for (Map.Entry<String, List<String>> key : subjects.entrySet()) {
+            List<String> all = key.getValue();
+            for (int from = 0; from < all.size(); from += size) {
+                List<String> group = all.subList(from, Math.min(all.size(), from + size));
+                for (int turn = 0; turn < GROUP_TURN; turn++) {
+                    int sent = sendBatch(sink, key.getKey(), group, size);
+                    if (sent < 0 && sink.destinationDown()) return null;
+                    if (sent < size) break;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * One batch of a group of subjects: the number of events it took, or -1 when some could not be delivered (their
+     * subjects wait for their next attempt; that subject's later events in the batch stay in the store too).
+     */
+    private int sendBatch(Redeliverable sink, String sinkKey, List<String> group, int size) throws Exception {
+        List<String> claimed = store.claimAll(sinkKey, group);
+        if (claimed.isEmpty()) return 0;
+        try {
+            // read under the claims: another router may have sent some before
+            List<RetryStore.Waiting> oldest = store.oldest(sinkKey, claimed, size);
+            java.util.Set<String> seen = new java.util.HashSet<>(), notDue = new java.util.HashSet<>();
+            Instant now = Instant.now();
+            for (RetryStore.Waiting w : oldest) {
+                if (seen.add(w.subject()) && w.nextAttemptAt().isAfter(now)) notDue.add(w.subject());
+            }
+            List<RetryStore.Waiting> batch = new ArrayList<>(oldest.size());
+            for (RetryStore.Waiting w : oldest) {
+                if (!notDue.contains(w.subject())) batch.add(w);
+            }
+            if (batch.isEmpty()) return 0;
+            List<String> events = new ArrayList<>(batch.size());
+            for (RetryStore.Waiting w : batch) events.add(w.event());
+            List<SinkDeliveryException> outcomes = sink.redeliverAll(events);
+            List<Long> left = new ArrayList<>(batch.size());
+            java.util.Set<String> stopped = new java.util.HashSet<>();
+            for (int i = 0; i < batch.size(); i++) {
+                RetryStore.Waiting w = batch.get(i);
+                if (stopped.contains(w.subject())) continue; // behind an event of its subject that waits on
+                SinkDeliveryException why = outcomes.get(i);
+                if (why == null) {
+                    left.add(w.id());
+                    out.count(w.routeId(), EventsOut.sinkOf(w.sinkKey()), EventsOut.DELIVERED);
+                } else if (deadLettered(sink, w, why)) {
+                    left.add(w.id());
+                } else {
+                    stopped.add(w.subject());
+                }
+            }
+            store.removeAll(left);
+            return stopped.isEmpty() ? oldest.size() : -1;
+        } finally {
+            store.releaseAll(sinkKey, claimed);
         }
     }
 }

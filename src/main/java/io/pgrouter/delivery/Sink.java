@@ -40,6 +40,23 @@ public interface Sink extends AutoCloseable {
     /** One attempt for an event waiting in the retry store (by the retry worker): returns when delivered, throws when not. */
     void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException;
 
+    /**
+     * How many waiting events the retry worker may hand to {@link #redeliverAll} at once; 1 (the default): it calls
+     * {@link #redeliver} for each.
+     */
+    default int redeliveryBatch() {
+        return 1;
+    }
+
+    /**
+     * One attempt for several waiting events, in order (usually through {@link DurableDelivery#redeliverAll}). Per
+     * event, in the same order: null when it was delivered, else why not. Only called when {@link #redeliveryBatch()}
+     * is more than 1.
+     */
+    default java.util.List<SinkDeliveryException> redeliverAll(java.util.List<String> events) throws InterruptedException {
+        throw new UnsupportedOperationException("redeliveryBatch() is 1");
+    }
+
     /** Releases the sink's clients and connections; what it still holds for a source is dropped (that source sends it again). */
     @Override
     void close();

@@ -1,5 +1,7 @@
 package io.pgrouter.delivery;
 
+import java.util.List;
+
 import org.apache.camel.Consumer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -109,15 +111,37 @@ public final class SinkEndpoint<C extends SinkConfig> extends DefaultEndpoint im
 
     @Override
     public void redeliver(String eventJson) throws SinkDeliveryException, InterruptedException {
+        usableSink().redeliver(eventJson);
+    }
+
+    @Override
+    public int redeliveryBatch() {
+        try {
+            return Math.max(1, usableSink().redeliveryBatch());
+        } catch (SinkDeliveryException | InterruptedException e) {
+            return 1;
+        }
+    }
+
+    @Override
+    public List<SinkDeliveryException> redeliverAll(List<String> events) throws InterruptedException {
         Sink s;
         try {
-            s = sink();
+            s = usableSink();
+        } catch (SinkDeliveryException e) {
+            return java.util.Collections.nCopies(events.size(), e);
+        }
+        return s.redeliveryBatch() > 1 ? s.redeliverAll(events) : Redeliverable.super.redeliverAll(events);
+    }
+
+    private Sink usableSink() throws SinkDeliveryException, InterruptedException {
+        try {
+            return sink();
         } catch (InterruptedException | SinkDeliveryException e) {
             throw e;
         } catch (Exception e) {
             throw new SinkDeliveryException(config.sink(), config.where() + " cannot be used: " + e.getMessage(), null, null, 1, true, null, e);
         }
-        s.redeliver(eventJson);
     }
 
     @Override

@@ -161,6 +161,70 @@ class RetryWorkerTest extends ContractTest {
     }
 
     @Test
+    void aSinkThatTakesBatchesCatchesUpInBatchesAndKeepsEachSubjectsOrder() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000)).inBatchesOf(50);
+        // durable messages without a subject share one ("") and wait in order; rows of 60 subjects wait beside them
+        for (int i = 0; i < 120; i++) {
+            park(sink, "m" + i, "", Instant.now());
+            if (i % 2 == 0) park(sink, "r" + i, "row-" + i, Instant.now());
+        }
+        worker.register(sink);
+        worker.start();
+
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+        java.util.List<String> messages = sink.received.stream().filter(id -> id.startsWith("m")).toList();
+        assertThat(messages).containsExactlyElementsOf(java.util.stream.IntStream.range(0, 120).mapToObj(i -> "m" + i).toList());
+        assertThat(sink.received).hasSize(180);
+        // 180 events in batches of 50, the 61 subjects in groups of 50: 169 events of the first group in 4 batches, then 11
+        assertThat(sink.batches).hasValue(5);
+    }
+
+    @Test
+    void inABatchAFailureHoldsBackOnlyItsSubject() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000)).inBatchesOf(10).answers(RETRY);
+        park(sink, "a1", "a", Instant.now());
+        park(sink, "b1", "b", Instant.now());
+        park(sink, "a2", "a", Instant.now());
+        park(sink, "b2", "b", Instant.now());
+        worker.register(sink);
+        worker.start();
+
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+        // a1 failed: a2 (sent in the same batch) stayed in the store behind it and was sent again after a1
+        java.util.List<String> got = java.util.List.copyOf(sink.received);
+        assertThat(got.stream().filter(id -> id.startsWith("b"))).containsExactly("b1", "b2");
+        assertThat(got.subList(got.indexOf("a1"), got.size())).containsExactly("a1", "a2");
+        assertThat(stores.text("SELECT count(*) FROM pgrouter.dead_letters")).isEqualTo("0");
+    }
+
+    @Test
+    void aSubjectWhoseEventsKeepComingDoesNotHoldTheOthersBack() throws Exception {
+        java.util.List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String key = "growing";
+        java.util.concurrent.atomic.AtomicInteger more = new java.util.concurrent.atomic.AtomicInteger();
+        Redeliverable sink = sink(key, json -> {
+            String id = json.replaceFirst("^.*?\"id\":\"([^\"]*)\".*$", "$1");
+            got.add(id);
+            // each message re-sent, another one arrives behind it (for a while): the subject never runs dry on its own
+            if (id.startsWith("m") && more.incrementAndGet() < 1000) {
+                try {
+                    stores.retries.park(Redeliverable.sinkKey(ScriptedSink.NAME, key), "route-m", "", ContractStores.event("m" + more.get(), ""), 0,
+                            Instant.now(), null, "waiting behind an earlier event");
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        });
+        stores.retries.park(sink.sinkKey(), "route-m", "", ContractStores.event("m0", ""), 1, Instant.now(), 503, "busy");
+        stores.retries.park(sink.sinkKey(), "route-x", "x", ContractStores.event("x1", "x"), 1, Instant.now(), 503, "busy");
+        worker.register(sink);
+        worker.start();
+
+        await().atMost(WAIT).until(() -> got.contains("x1"));
+        assertThat(got.indexOf("x1")).isLessThanOrEqualTo(RetryWorker.SUBJECT_TURN);
+    }
+
+    @Test
     void eventsOfASinkThatIsNotLoadedWait() throws Exception {
         ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000));
         park(sink, "a1", "a", Instant.now());

@@ -137,6 +137,29 @@ final class ScriptedSink implements Redeliverable {
         delivery.probe(() -> send(e));
     }
 
+    /** How many waiting events one redelivery may carry (more than 1: the retry worker hands over batches). */
+    int redeliveryBatch = 1;
+    /** The batches the retry worker handed over. */
+    final AtomicInteger batches = new AtomicInteger();
+
+    ScriptedSink inBatchesOf(int size) {
+        redeliveryBatch = size;
+        return this;
+    }
+
+    @Override
+    public int redeliveryBatch() {
+        return redeliveryBatch;
+    }
+
+    @Override
+    public List<SinkDeliveryException> redeliverAll(List<String> events) throws InterruptedException {
+        batches.incrementAndGet();
+        List<Event> batch = new ArrayList<>();
+        for (String json : events) batch.add(new Event(json, null, null));
+        return delivery.redeliverAll(new DeliveryBatch<>(batch), this::send);
+    }
+
     @Override
     public DurableDelivery.Policy policy() {
         return policy;

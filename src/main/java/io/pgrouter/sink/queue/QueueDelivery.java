@@ -56,4 +56,9 @@ public final class QueueDelivery {
     public void redeliver(QueueEvent event, Sender sender) throws SinkDeliveryException, InterruptedException {
         delivery.redeliver(new Batch(List.of(event)), sender::send);
     }
+
+    /** One attempt for several waiting events as one batch: per event, null when delivered, else why not. */
+    public List<SinkDeliveryException> redeliverAll(List<QueueEvent> events, Sender sender) throws InterruptedException {
+        return delivery.redeliverAll(new Batch(events), sender::send);
+    }
 }
