@@ -221,9 +221,19 @@ public final class Bench {
         }
     }
 
+    private static final long STARTED = System.nanoTime();
+
+    /** One line of progress, with the seconds since the harness started. */
     static void say(String format, Object... args) {
-        System.out.printf(Locale.ROOT, "[bench] " + format + "%n", args);
+        System.out.printf(Locale.ROOT, "[bench %4ds] " + format + "%n", concat((System.nanoTime() - STARTED) / 1_000_000_000L, args));
         System.out.flush();
+    }
+
+    private static Object[] concat(Object first, Object... rest) {
+        Object[] all = new Object[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
     }
 
     /** PostgreSQL with the bench tables, a warmed-up writer, and where things are: what every benchmark starts from. */

@@ -64,17 +64,17 @@ public final class FaultsBench {
     static final int RATE = Integer.getInteger("bench.faults.rate", 50);
     static final int KILLS = Integer.getInteger("bench.faults.kills", QUICK ? 2 : 20);
     static final int RESTARTS = Integer.getInteger("bench.faults.restarts", QUICK ? 1 : 5);
-    static final int DOWN_SECONDS = Integer.getInteger("bench.faults.down-seconds", QUICK ? 12 : 120);
-    static final int SLOW_SECONDS = Integer.getInteger("bench.faults.slow-seconds", QUICK ? 10 : 60);
+    static final int DOWN_SECONDS = Integer.getInteger("bench.faults.down-seconds", QUICK ? 10 : 120);
+    static final int SLOW_SECONDS = Integer.getInteger("bench.faults.slow-seconds", QUICK ? 6 : 60);
     /** How long the slow webhook receiver takes to answer each request. */
     static final int SLOW_MS = Integer.getInteger("bench.faults.slow-ms", 50);
     /** A reference window of the steady load before the destination goes down, and the steady phase. */
-    static final int STEADY_SECONDS = Integer.getInteger("bench.faults.steady-seconds", QUICK ? 8 : 30);
+    static final int STEADY_SECONDS = Integer.getInteger("bench.faults.steady-seconds", QUICK ? 5 : 30);
     /** How long the lake's folder stays full (a tmpfs the harness mounts; root only); 0 leaves the phase out. */
-    static final int DISK_FULL_SECONDS = Integer.getInteger("bench.faults.disk-full-seconds", QUICK ? 10 : 60);
+    static final int DISK_FULL_SECONDS = Integer.getInteger("bench.faults.disk-full-seconds", QUICK ? 6 : 60);
     /** Silent partitions between the router and PostgreSQL, and how long each lasts. */
     static final int PARTITIONS = Integer.getInteger("bench.faults.partitions", QUICK ? 1 : 3);
-    static final int PARTITION_SECONDS = Integer.getInteger("bench.faults.partition-seconds", QUICK ? 25 : 60);
+    static final int PARTITION_SECONDS = Integer.getInteger("bench.faults.partition-seconds", QUICK ? 20 : 60);
     /** The PostgreSQL 17 failover phase (its own primary, standby and router), last. */
     static final boolean FAILOVER = Boolean.parseBoolean(System.getProperty("bench.faults.failover", "true"));
     /** The failover phase's writer numbers its transactions from here, apart from the main writer's. */
