@@ -298,28 +298,77 @@ public class RabbitMqSink implements Sink {
     /** One attempt for an event waiting in the retry store: publish, wait for its confirm. */
     @Override
     public void redeliver(String json) throws SinkDeliveryException, InterruptedException {
-        Outgoing m;
+        Outgoing m = stored(json);
+        synchronized (retryLock) {
+            delivery.redeliver(new DeliveryBatch<>(List.of(m)), this::retryAttempt);
+        }
+    }
+
+    /** The retry worker hands over a backlog in batches: published together, their confirms awaited together. */
+    @Override
+    public int redeliveryBatch() {
+        return REDELIVERY_BATCH;
+    }
+
+    /** The most waiting events one redelivery carries. */
+    static final int REDELIVERY_BATCH = 500;
+
+    @Override
+    public List<SinkDeliveryException> redeliverAll(List<String> jsons) throws InterruptedException {
+        List<Outgoing> messages = new ArrayList<>(jsons.size());
+        Map<Integer, SinkDeliveryException> unreadable = new HashMap<>();
+        for (int i = 0; i < jsons.size(); i++) {
+            try {
+                messages.add(stored(jsons.get(i)));
+            } catch (SinkDeliveryException e) {
+                unreadable.put(i, e);
+            }
+        }
+        List<SinkDeliveryException> sent;
+        synchronized (retryLock) {
+            sent = messages.isEmpty() ? List.of() : delivery.redeliverAll(new DeliveryBatch<>(messages), this::retryAttempt);
+        }
+        List<SinkDeliveryException> outcomes = new ArrayList<>(jsons.size());
+        for (int i = 0, j = 0; i < jsons.size(); i++) outcomes.add(unreadable.containsKey(i) ? unreadable.get(i) : sent.get(j++));
+        return outcomes;
+    }
+
+    /** The message for an event read back from the retry store. */
+    private Outgoing stored(String json) throws SinkDeliveryException {
         try {
-            m = prepare(json, CanonicalEvent.JSON.readTree(json).path("subject").asText(""), null);
+            return prepare(json, CanonicalEvent.JSON.readTree(json).path("subject").asText(""), null);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SinkDeliveryException(SINK, "stored event is not JSON: " + e.getMessage(), null, null, 1, e);
         }
-        synchronized (retryLock) {
-            delivery.probe(() -> {
+    }
+
+    /**
+     * One attempt of the retry worker's, on a channel of its own (never the stream's): publishes what is left of the
+     * batch and waits for the confirms; what the broker refused for good is rejected, the rest (and what follows it in
+     * its subject) stays to be sent again.
+     */
+    private void retryAttempt(DeliveryBatch<Outgoing> batch) throws SinkDeliveryException, InterruptedException {
+        List<ConfirmedChannel.Sent> sent = new ArrayList<>();
+        for (Outgoing m : batch.remaining()) {
+            try {
                 checkDestination(m);
-                ConfirmedChannel.Sent sent;
-                try {
-                    if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(connection(), config.isMandatory());
-                    sent = retryChannel.publish(m);
-                } catch (IOException | ShutdownSignalException e) {
-                    retryChannel = null;
-                    throw retryable("publishing failed: " + e, null);
-                }
-                Outcome outcome = settle(List.of(sent));
-                if (!outcome.refused().isEmpty()) throw outcome.refused().get(m);
-                if (!outcome.retry().isEmpty()) throw outcome.lastRetryable();
-            });
+            } catch (SinkDeliveryException e) {
+                if (e.retryable()) throw e;
+                batch.reject(m, e);
+                continue;
+            }
+            try {
+                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(connection(), config.isMandatory());
+                sent.add(retryChannel.publish(m));
+            } catch (IOException | ShutdownSignalException e) {
+                retryChannel = null;
+                throw retryable("publishing failed: " + e, null);
+            }
         }
+        Outcome outcome = settle(sent);
+        outcome.refused().forEach(batch::reject);
+        batch.onlyLeft(following(batch.remaining(), outcome.retry(), List.of()));
+        if (!batch.remaining().isEmpty()) throw outcome.lastRetryable() != null ? outcome.lastRetryable() : retryable("not confirmed", null);
     }
 
     /** The message for an event: body = the CloudEvent, its attributes as {@code ce_*} headers, persistent. */
