@@ -165,6 +165,19 @@ public class RetryStore {
         });
     }
 
+    /**
+     * Makes every event waiting for this sink due now: its destination answers again, and the backoff its events
+     * earned while it was down (each failed probe doubled it) is no reason to wait longer.
+     */
+    public synchronized void dueNow(String sinkKey) throws SQLException {
+        call(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + table() + " SET next_attempt_at = now() WHERE sink_key = ? AND next_attempt_at > now()")) {
+                ps.setString(1, sinkKey);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
     /** {@link #remove} for several events in one statement. */
     public synchronized void removeAll(java.util.Collection<Long> ids) throws SQLException {
         if (ids.isEmpty()) return;

@@ -75,6 +75,9 @@ public class RetryWorker {
         senders = null;
     }
 
+    /** The sinks whose destination was down at the last round. */
+    private final java.util.Set<String> downLastRound = ConcurrentHashMap.newKeySet();
+
     /** The sinks whose probe or drain of an earlier round is still running: a round skips them. */
     private final java.util.Set<Redeliverable> busy = ConcurrentHashMap.newKeySet();
 
@@ -92,7 +95,12 @@ public class RetryWorker {
             // a destination that is down gets one attempt (its probe), not a read of everything waiting for it
             java.util.Set<String> down = new java.util.HashSet<>();
             for (Redeliverable sink : sinks.values()) {
-                if (!sink.destinationDown()) continue;
+                if (!sink.destinationDown()) {
+                    // back since the last round: what waits for it is due now, not after the backoff its failed probes earned
+                    if (downLastRound.remove(sink.sinkKey())) store.dueNow(sink.sinkKey());
+                    continue;
+                }
+                downLastRound.add(sink.sinkKey());
                 down.add(sink.sinkKey());
                 RetryStore.Waiting probe = store.probe(sink.sinkKey());
                 if (probe != null) apart(sink, () -> attemptClaimed(sink, probe));

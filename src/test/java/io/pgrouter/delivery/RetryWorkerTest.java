@@ -225,6 +225,23 @@ class RetryWorkerTest extends ContractTest {
     }
 
     @Test
+    void whenADestinationAnswersAgainWhatWaitsForItIsDueAtOnce() throws Exception {
+        ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(3_600_000));
+        // its failed probes while the destination was down pushed its next attempt an hour away
+        stores.retries.park(sink.sinkKey(), "route-a", "a", ContractStores.event("a1", "a"), 9, Instant.now().plusSeconds(3600), 503, "down");
+        sink.delivery.destination().down("refused");
+        worker.register(sink);
+        worker.start();
+        worker.deliverDue();
+        assertThat(sink.attempts).hasValue(0);
+
+        sink.delivery.destination().up();
+
+        await().atMost(WAIT).until(() -> stores.retries.size() == 0);
+        assertThat(sink.received).containsExactly("a1");
+    }
+
+    @Test
     void eventsOfASinkThatIsNotLoadedWait() throws Exception {
         ScriptedSink sink = new ScriptedSink(stores, ScriptedSink.quick(60_000));
         park(sink, "a1", "a", Instant.now());
