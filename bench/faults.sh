@@ -8,7 +8,8 @@
 # the lake's disk full, a silent network partition to PostgreSQL, a PostgreSQL 17 primary failover. Prints the table
 # (fault, cycles, events written, delivered, lost, duplicated, recovery p50/max, NOTIFY missed), writes it to
 # target/bench-faults/results.md, and exits non-zero when a durable event was lost. --quick: fewer cycles and shorter
-# windows (what CI runs). Loopback only.
+# windows (what CI runs). Loopback only. Parts can be left out, e.g. -Dbench.faults.kills=0 -Dbench.faults.failover=false
+# -Dbench.faults.outages=kafka,rabbitmq (FaultsBench lists the options).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=()
