@@ -97,7 +97,10 @@ public class RetryWorker {
             for (Redeliverable sink : sinks.values()) {
                 if (!sink.destinationDown()) {
                     // back since the last round: what waits for it is due now, not after the backoff its failed probes earned
-                    if (downLastRound.remove(sink.sinkKey())) store.dueNow(sink.sinkKey());
+                    if (downLastRound.contains(sink.sinkKey())) {
+                        store.dueNow(sink.sinkKey());
+                        downLastRound.remove(sink.sinkKey());
+                    }
                     continue;
                 }
                 downLastRound.add(sink.sinkKey());

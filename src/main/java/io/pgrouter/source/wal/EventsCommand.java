@@ -178,6 +178,8 @@ public final class EventsCommand {
         private long limit;
         private long count;
         private final CountDownLatch done = new CountDownLatch(1);
+        /** Debezium streams (or the recording ended before it did). */
+        private final CountDownLatch started = new CountDownLatch(1);
 
         long run(Writer lines, Duration recordFor, long limit) throws Exception {
             this.lines = lines;
@@ -203,7 +205,12 @@ public final class EventsCommand {
                 dropLeftovers(c);
                 publication = publication(c);
             }
-            Thread cleanup = new Thread(this::cleanUp, "pgrouter-record-cleanup");
+            // Ctrl-C: the recording ends at once, whatever it waits for (Debezium's start, the window, the limit)
+            Thread cleanup = new Thread(() -> {
+                done.countDown();
+                started.countDown();
+                cleanUp();
+            }, "pgrouter-record-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: the slot and publication go too
             try (NotifyRecording notify = channels.isEmpty() ? null : new NotifyRecording(postgres, channels)) {
                 stream(publication, identities, recordFor, notify);
@@ -229,19 +236,19 @@ public final class EventsCommand {
             p.setProperty("heartbeat.interval.ms", "0");
             p.setProperty("poll.interval.ms", "100");
             EventMapper mapper = new EventMapper(postgres.database(), (schema, table) -> identities.get(schema + "." + table));
-            CountDownLatch streaming = new CountDownLatch(1);
             AtomicReference<Throwable> failed = new AtomicReference<>();
             DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine = DebeziumEngine.create(Connect.class).using(p)
                     .using(new DebeziumEngine.ConnectorCallback() {
                         @Override
                         public void taskStarted() {
-                            streaming.countDown();
+                            started.countDown();
                         }
                     })
                     .using((success, message, error) -> {
                         if (!success && error != null) failed.compareAndSet(null, error);
                         else if (!success) failed.compareAndSet(null, new IllegalStateException(message));
                         done.countDown();
+                        started.countDown(); // it ended before it streamed: nothing to wait for
                     })
                     .notifying((records, committer) -> {
                         for (ChangeEvent<SourceRecord, SourceRecord> r : records) {
@@ -263,8 +270,8 @@ public final class EventsCommand {
             thread.start();
             try {
                 if (recordFor != null) {
-                    if (!streaming.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("Debezium did not start streaming within 60 s");
-                    System.err.println("recording " + what() + " for " + recordFor.toSeconds() + " s (slot " + name + ")");
+                    if (!started.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("Debezium did not start streaming within 60 s");
+                    if (done.getCount() > 0) System.err.println("recording " + what() + " for " + recordFor.toSeconds() + " s (slot " + name + ")");
                     if (notify == null) done.await(recordFor.toMillis(), TimeUnit.MILLISECONDS);
                     else listen(notify, recordFor);
                 } else {
