@@ -205,11 +205,14 @@ public final class EventsCommand {
                 dropLeftovers(c);
                 publication = publication(c);
             }
-            // Ctrl-C: the recording ends at once, whatever it waits for (Debezium's start, the window, the limit)
+            // Ctrl-C: the recording ends at once, whatever it waits for (Debezium's start, the window, the limit); once its
+            // slot and publication are dropped the process ends without waiting for Debezium's graceful stop, which can
+            // take minutes when the signal came while the slot was still being made. What was recorded is already written.
             Thread cleanup = new Thread(() -> {
                 done.countDown();
                 started.countDown();
                 cleanUp();
+                Runtime.getRuntime().halt(130);
             }, "pgrouter-record-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: the slot and publication go too
             try (NotifyRecording notify = channels.isEmpty() ? null : new NotifyRecording(postgres, channels)) {
