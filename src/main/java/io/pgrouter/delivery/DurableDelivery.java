@@ -210,6 +210,37 @@ public final class DurableDelivery {
         if (!single.refused().isEmpty()) throw single.refused().get(0).reason();
     }
 
+    /** The most waiting events one redelivery carries, for the sinks that take a backlog in batches. */
+    public static final int REDELIVERY_BATCH = 500;
+
+    /** How a sink reads an event back from the retry store; one it cannot read fails with why. */
+    @FunctionalInterface
+    public interface StoredEvent<T> {
+        T read(String json) throws SinkDeliveryException;
+    }
+
+    /**
+     * {@link #redeliverAll(DeliveryBatch, BatchAttempt)} for events as the retry store keeps them: each read back
+     * ({@code read}; one it cannot read gets its failure), the readable ones sent as one batch. Per event, in order:
+     * null when delivered, else why not.
+     */
+    public <T extends SinkEvent, B extends DeliveryBatch<T>> java.util.List<SinkDeliveryException> redeliverAll(java.util.List<String> jsons,
+            StoredEvent<T> read, java.util.function.Function<java.util.List<T>, B> batchOf, BatchAttempt<B> attempt) throws InterruptedException {
+        java.util.List<T> events = new java.util.ArrayList<>(jsons.size());
+        java.util.Map<Integer, SinkDeliveryException> unreadable = new java.util.HashMap<>();
+        for (int i = 0; i < jsons.size(); i++) {
+            try {
+                events.add(read.read(jsons.get(i)));
+            } catch (SinkDeliveryException e) {
+                unreadable.put(i, e);
+            }
+        }
+        java.util.List<SinkDeliveryException> sent = events.isEmpty() ? java.util.List.of() : redeliverAll(batchOf.apply(events), attempt);
+        java.util.List<SinkDeliveryException> outcomes = new java.util.ArrayList<>(jsons.size());
+        for (int i = 0, j = 0; i < jsons.size(); i++) outcomes.add(unreadable.containsKey(i) ? unreadable.get(i) : sent.get(j++));
+        return outcomes;
+    }
+
     /**
      * One attempt for several events waiting in the retry store, as one batch (see {@link #deliverBatch}). Per event,
      * in the batch's order: null when delivered, the reason when refused for good, the attempt's failure when it is

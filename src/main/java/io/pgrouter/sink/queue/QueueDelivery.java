@@ -57,8 +57,9 @@ public final class QueueDelivery {
         delivery.redeliver(new Batch(List.of(event)), sender::send);
     }
 
-    /** One attempt for several waiting events as one batch: per event, null when delivered, else why not. */
-    public List<SinkDeliveryException> redeliverAll(List<QueueEvent> events, Sender sender) throws InterruptedException {
-        return delivery.redeliverAll(new Batch(events), sender::send);
+    /** One attempt for several waiting events (read back by {@code read}) as one batch: per event, null when delivered, else why not. */
+    public List<SinkDeliveryException> redeliverAll(List<String> jsons, DurableDelivery.StoredEvent<QueueEvent> read, Sender sender)
+            throws InterruptedException {
+        return delivery.redeliverAll(jsons, read, Batch::new, sender::send);
     }
 }

@@ -89,31 +89,16 @@ public abstract class QueueSink implements Sink {
     /** The retry worker hands over a backlog in batches too: one transaction or round of sends per batch. */
     @Override
     public int redeliveryBatch() {
-        return Math.min(config.getBatchSize(), REDELIVERY_BATCH);
+        return Math.min(config.getBatchSize(), io.pgrouter.delivery.DurableDelivery.REDELIVERY_BATCH);
     }
-
-    /** The most waiting events one redelivery carries. */
-    static final int REDELIVERY_BATCH = 500;
 
     @Override
     public List<SinkDeliveryException> redeliverAll(List<String> jsons) throws InterruptedException {
-        List<QueueEvent> events = new ArrayList<>(jsons.size());
-        java.util.Map<Integer, SinkDeliveryException> unreadable = new java.util.HashMap<>();
-        for (int i = 0; i < jsons.size(); i++) {
-            try {
-                events.add(QueueEvent.of(jsons.get(i), null, config.sink()));
-            } catch (SinkDeliveryException e) {
-                unreadable.put(i, e);
-            }
-        }
-        List<SinkDeliveryException> sent = events.isEmpty() ? List.of() : delivery.redeliverAll(events, batch -> {
+        return delivery.redeliverAll(jsons, json -> QueueEvent.of(json, null, config.sink()), batch -> {
             synchronized (redeliveryLock) {
                 sendRedelivery(batch);
             }
         });
-        List<SinkDeliveryException> outcomes = new ArrayList<>(jsons.size());
-        for (int i = 0, j = 0; i < jsons.size(); i++) outcomes.add(unreadable.containsKey(i) ? unreadable.get(i) : sent.get(j++));
-        return outcomes;
     }
 
     @Override

@@ -307,30 +307,16 @@ public class RabbitMqSink implements Sink {
     /** The retry worker hands over a backlog in batches: published together, their confirms awaited together. */
     @Override
     public int redeliveryBatch() {
-        return REDELIVERY_BATCH;
+        return DurableDelivery.REDELIVERY_BATCH;
     }
-
-    /** The most waiting events one redelivery carries. */
-    static final int REDELIVERY_BATCH = 500;
 
     @Override
     public List<SinkDeliveryException> redeliverAll(List<String> jsons) throws InterruptedException {
-        List<Outgoing> messages = new ArrayList<>(jsons.size());
-        Map<Integer, SinkDeliveryException> unreadable = new HashMap<>();
-        for (int i = 0; i < jsons.size(); i++) {
-            try {
-                messages.add(stored(jsons.get(i)));
-            } catch (SinkDeliveryException e) {
-                unreadable.put(i, e);
+        return delivery.redeliverAll(jsons, this::stored, DeliveryBatch::new, batch -> {
+            synchronized (retryLock) {
+                retryAttempt(batch);
             }
-        }
-        List<SinkDeliveryException> sent;
-        synchronized (retryLock) {
-            sent = messages.isEmpty() ? List.of() : delivery.redeliverAll(new DeliveryBatch<>(messages), this::retryAttempt);
-        }
-        List<SinkDeliveryException> outcomes = new ArrayList<>(jsons.size());
-        for (int i = 0, j = 0; i < jsons.size(); i++) outcomes.add(unreadable.containsKey(i) ? unreadable.get(i) : sent.get(j++));
-        return outcomes;
+        });
     }
 
     /** The message for an event read back from the retry store. */
