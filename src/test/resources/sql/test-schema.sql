@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS test.batched_hooks (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_orders (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
 CREATE TABLE IF NOT EXISTS test.mq_news (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_forbidden (id int PRIMARY KEY, note text);
+CREATE TABLE IF NOT EXISTS test.mq_blocked (id int PRIMARY KEY, note text);
 CREATE TABLE IF NOT EXISTS test.mq_outage (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS test.mq_items (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
 -- Kafka over TLS and SASL/SCRAM (KafkaSecurityTest): one table per listener and credentials

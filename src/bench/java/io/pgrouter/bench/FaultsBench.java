@@ -567,15 +567,26 @@ public final class FaultsBench {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS);
         long hardDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS * 5);
         long fewest = Long.MAX_VALUE;
+        long nextReport = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (true) {
             List<Receiver> all = new ArrayList<>(List.of(counted));
             all.add(readLake(lake));
             all.add(search.read(INDEXES));
             long missing = 0;
+            Map<String, Long> missingBy = new java.util.TreeMap<>();
             for (long seq : written) {
                 for (Receiver r : all) {
-                    for (String k : expected(r, seq)) if (!r.has(k)) missing++;
+                    for (String k : expected(r, seq)) {
+                        if (!r.has(k)) {
+                            missing++;
+                            missingBy.merge(r.name, 1L, Long::sum);
+                        }
+                    }
                 }
+            }
+            if (missing > 0 && System.nanoTime() > nextReport) {
+                Bench.say("still missing: %s", missingBy);
+                nextReport = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
             }
             // the retry store's backlogs drain at their destinations' pace: waiting on while they shrink (up to 5 windows)
             if (missing < fewest) {

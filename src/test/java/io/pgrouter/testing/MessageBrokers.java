@@ -8,6 +8,7 @@ import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
+import org.apache.activemq.artemis.core.settings.impl.AddressFullMessagePolicy;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
@@ -16,10 +17,12 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  * The brokers the message-queue sinks talk to in tests, in this JVM: ActiveMQ Artemis with a journal on disk and a
  * TCP acceptor on a loopback port, and a one-node KRaft Kafka ({@link KafkaNode}); each can be stopped and started
  * again on the same port and data. Addresses under {@code forbidden.} may not be auto-created: sending there is
- * a destination the broker refuses for good.
+ * a destination the broker refuses for good. Addresses under {@code blocked.} hold {@link #BLOCKED_MAX_BYTES} and then
+ * block their producers until a consumer takes messages (the BLOCK policy; a broker whose disk is full does the same).
  */
 public class MessageBrokers implements QuarkusTestResourceLifecycleManager {
 
+    public static final long BLOCKED_MAX_BYTES = 100 * 1024;
     private static Configuration artemisConfig;
     private static EmbeddedActiveMQ artemis;
     private static KafkaNode kafka;
@@ -39,7 +42,9 @@ public class MessageBrokers implements QuarkusTestResourceLifecycleManager {
                     .setLargeMessagesDirectory(work.resolve("large").toString())
                     // the broker's default blocks every address once the disk is 90 % full, whoever filled it
                     .setMaxDiskUsage(-1)
-                    .addAddressSetting("forbidden.#", new AddressSettings().setAutoCreateAddresses(false).setAutoCreateQueues(false));
+                    .addAddressSetting("forbidden.#", new AddressSettings().setAutoCreateAddresses(false).setAutoCreateQueues(false))
+                    .addAddressSetting("blocked.#", new AddressSettings().setMaxSizeBytes(BLOCKED_MAX_BYTES)
+                            .setAddressFullMessagePolicy(AddressFullMessagePolicy.BLOCK));
             artemisConfig.addAcceptorConfiguration("tcp", artemisUrl);
             startArtemis();
 

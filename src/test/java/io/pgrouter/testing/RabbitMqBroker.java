@@ -96,6 +96,28 @@ public final class RabbitMqBroker implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Runs {@code rabbitmqctl} against this node (as the broker's user, with its cookie): {@code set_disk_free_limit}
+     * raises or clears the disk alarm as a broker whose disk fills up would.
+     */
+    public void ctl(String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        if (isRoot()) command.addAll(List.of("runuser", "-u", "rabbitmq", "--"));
+        command.addAll(List.of(SERVER.resolveSibling("rabbitmqctl").toString(), "-n", node));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("HOME", home.toString());
+        pb.environment().put("ERL_EPMD_PORT", Integer.toString(epmdPort));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) throw new IOException(String.join(" ", command) + " failed: " + out);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
     /** Stops the broker the way its service would (SIGTERM to the Erlang VM) and waits until it is gone. */
     public synchronized void stop() throws InterruptedException {
         if (process == null) return;

@@ -25,6 +25,7 @@ import org.apache.activemq.artemis.api.jms.ActiveMQJMSClient;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.activemq.artemis.jms.client.ActiveMQMessage;
 
+import io.pgrouter.delivery.HeldCalls;
 import io.pgrouter.delivery.SinkContext;
 import io.pgrouter.delivery.SinkDeliveryException;
 import io.pgrouter.sink.queue.QueueDelivery;
@@ -82,6 +83,11 @@ public class JmsSink extends QueueSink {
     private final Link stream = new Link();
     private final Link retry = new Link();
 
+    /** A send the broker may hold. */
+    private interface Send {
+        void run() throws JMSException;
+    }
+
     /** One connection with its transacted session and producer, opened on first use and after a failure. */
     private final class Link {
         private Connection connection;
@@ -94,17 +100,48 @@ public class JmsSink extends QueueSink {
          */
         private List<QueueEvent> early = new ArrayList<>();
         private boolean earlyFailed;
+        /** The watchdog closed this link's connection under a send the broker held. */
+        private boolean held;
 
         void early(QueueEvent e) {
             if (earlyFailed) return;
             try {
                 connect();
-                producer.send(message(e));
+                TextMessage m = message(e);
+                guarded(() -> producer.send(m));
                 early.add(e);
             } catch (JMSException | JMSRuntimeException failure) {
                 // the batch end rolls back and sends the whole batch again, with the failure handling below
                 earlyFailed = true;
             }
+        }
+
+        /**
+         * Runs a send, closing the connection under it when the broker holds it longer than timeoutMs: a producer
+         * waits for credit without a time limit while the broker blocks its address (full, with the BLOCK policy, or
+         * the broker's disk over max-disk-usage).
+         */
+        private void guarded(Send send) throws JMSException {
+            Connection c = connection;
+            HeldCalls.Watch watch = HeldCalls.watch(config.getTimeoutMs(), () -> {
+                try {
+                    c.close();
+                } catch (JMSException | JMSRuntimeException e) {
+                    // closed already: the send has ended
+                }
+            });
+            try {
+                send.run();
+            } finally {
+                // the connection is closed (or being closed) whatever the send returned
+                if (watch.held()) held = true;
+            }
+            if (held) throw heldFailure();
+        }
+
+        private JMSException heldFailure() {
+            return new JMSException("the broker held the send for over " + config.getTimeoutMs()
+                    + " ms: it blocks the address (full, with address-full-policy BLOCK, or its disk is over max-disk-usage)");
         }
 
         /** One transaction for the batch; a message refused for good is set aside and the rest sent again. */
@@ -113,6 +150,12 @@ public class JmsSink extends QueueSink {
             boolean failedEarly = earlyFailed;
             early = new ArrayList<>();
             earlyFailed = false;
+            if (held) {
+                // the broker holds the address: sending the batch again would wait as long once more
+                JMSException e = heldFailure();
+                close();
+                throw failure(e, true);
+            }
             if (!sentEarly.isEmpty() || failedEarly) {
                 if (!failedEarly && same(sentEarly, batch.remaining())) {
                     try {
@@ -132,14 +175,16 @@ public class JmsSink extends QueueSink {
                 try {
                     connect();
                     for (QueueEvent e : events) {
-                        producer.send(message(e));
+                        TextMessage m = message(e);
+                        guarded(() -> producer.send(m));
                         sent++;
                     }
                     session.commit();
                     batch.delivered();
                     return;
-                } catch (JMSException | JMSRuntimeException e) {
-                    boolean permanent = permanent(e);
+                } catch (JMSException | JMSRuntimeException caught) {
+                    Exception e = held ? heldFailure() : caught;
+                    boolean permanent = !held && permanent(caught);
                     if (permanent && sent < events.size()) {
                         rollback();
                         batch.reject(events.get(sent), failure(e, false));
@@ -198,6 +243,7 @@ public class JmsSink extends QueueSink {
         void close() {
             early = new ArrayList<>();
             earlyFailed = false;
+            held = false;
             Connection c = connection;
             connection = null;
             session = null;

@@ -59,6 +59,9 @@ public class RabbitMqConfig extends SinkConfig {
         factory.setUri(url);
         if (!blank(username)) factory.setUsername(username);
         if (password != null && !password.isEmpty()) factory.setPassword(password);
+        // the client waits 10 minutes for a channel call's answer by default: a broker that blocks the connection (an
+        // alarm) does not answer at all, so opening a channel or checking the exchange would hold every route that long
+        factory.setChannelRpcTimeout((int) connectTimeoutMs);
         ConnectionSettings.apply(factory, clientSettings);
         // the sink reconnects itself on the next attempt: a failure must surface to the delivery contract, not be hidden
         factory.setAutomaticRecoveryEnabled(false);

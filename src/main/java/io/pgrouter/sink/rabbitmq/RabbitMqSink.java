@@ -57,6 +57,8 @@ public class RabbitMqSink implements Sink {
     private final RabbitMqConfig config;
     private final DurableDelivery delivery;
     private Connection connection;
+    /** The reason the broker gave when it blocked the connection's publishers (connection.blocked), or null. */
+    private volatile String blockedBy;
 
     /** One source's state, guarded by this producer: the events of its current batch and the channel they went out on. */
     private static final class Stream {
@@ -83,10 +85,25 @@ public class RabbitMqSink implements Sink {
 
     /** The open connection, or a new one; throws a retryable failure when the broker cannot be reached. */
     private synchronized Connection connection() throws SinkDeliveryException {
-        if (connection != null && connection.isOpen()) return connection;
+        if (connection != null && connection.isOpen()) {
+            // a connection the broker blocks answers nothing (no channel opens, no exchange check): not worth a call
+            String blocked = blockedBy;
+            if (blocked != null) throw retryable("the broker blocks publishing (" + blocked + ")", null);
+            return connection;
+        }
         try {
             // bin/pgrouter routes test: a connection whose channels hand each message to the capture and confirm it
-            connection = io.pgrouter.delivery.DryRun.on() ? CapturedPublishes.connection() : config.factory().newConnection("pg-event-router");
+            Connection c = io.pgrouter.delivery.DryRun.on() ? CapturedPublishes.connection() : config.factory().newConnection("pg-event-router");
+            blockedBy = null;
+            // a disk or memory alarm: the broker stops reading what this connection publishes until it clears
+            c.addBlockedListener(reason -> {
+                blockedBy = reason == null || reason.isBlank() ? "a resource alarm" : reason;
+                LOG.warnf("%s blocks publishing (%s): the events wait in the retry store until it clears the alarm", config.where(), blockedBy);
+            }, () -> {
+                blockedBy = null;
+                LOG.infof("%s takes messages again (alarm cleared)", config.where());
+            });
+            connection = c;
             return connection;
         } catch (Exception e) {
             throw new SinkDeliveryException(SINK, config.where() + ": cannot connect: " + e, null, String.valueOf(e.getMessage()), 1, true, null, null);
@@ -278,7 +295,9 @@ public class RabbitMqSink implements Sink {
                 refused.put(m, new SinkDeliveryException(SINK, config.where() + ": exchange '" + m.exchange() + "' does not exist (" + c.code() + " "
                         + c.text() + ")", c.code(), c.text(), 1, null));
             } else {
+                String blocked = s.channel.blockedBy();
                 lastRetryable = c.cause() != null ? retryable("channel closed: " + (c.text() != null ? c.text() : c.cause().toString()), c.code())
+                        : blocked != null ? retryable("the broker blocks publishing (" + blocked + ")", null)
                         : retryable("no confirm within " + config.getConfirmTimeoutMs() + " ms", null);
                 retry.add(m);
             }
@@ -344,7 +363,7 @@ public class RabbitMqSink implements Sink {
                 continue;
             }
             try {
-                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(connection(), config.isMandatory());
+                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(connection(), config.isMandatory(), () -> blockedBy, config.getConfirmTimeoutMs());
                 sent.add(retryChannel.publish(m));
             } catch (IOException | ShutdownSignalException e) {
                 retryChannel = null;
@@ -428,7 +447,7 @@ public class RabbitMqSink implements Sink {
     private ConfirmedChannel channel(Stream stream) throws SinkDeliveryException, IOException {
         if (stream.channel == null || !stream.channel.isOpen()) {
             if (stream.channel != null) knownExchanges.clear();
-            stream.channel = new ConfirmedChannel(connection(), config.isMandatory());
+            stream.channel = new ConfirmedChannel(connection(), config.isMandatory(), () -> blockedBy, config.getConfirmTimeoutMs());
         }
         return stream.channel;
     }

@@ -210,6 +210,48 @@ class RabbitMqSinkTest {
     }
 
     /**
+     * A broker whose disk is low raises an alarm and stops reading what publishers send (connection.blocked), with no
+     * time limit: the sink stops publishing on that notice, the events wait in the retry store, the stream moves on, and
+     * once the alarm clears every event arrives. The alarm is raised as a filling disk would: the free-disk limit is set
+     * above what the disk has.
+     */
+    /** Events of a route waiting in the retry store (none before the store's table is made, on the first event it takes). */
+    private static long waiting(String route) {
+        if (Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 0) return 0;
+        return Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = '" + route + "'");
+    }
+
+    @Test
+    void aBrokerThatBlocksPublishersHoldsOnlyItsOwnEvents() throws Exception {
+        int first = IDS.addAndGet(300) - 299;
+        int rows = 200;
+        try (RabbitConsumer jobs = RabbitConsumer.on(url(), "pgrouter.orders", "topic", "blocked-" + first, false, "test.rabbit_orders.#", null)
+                .consume("blocked-" + first)) {
+            RabbitMqResource.broker.ctl("set_disk_free_limit", "999999999999999");
+            try {
+                // ~10 KB of hex per row (TOASTed), four transactions
+                for (int tx = 0; tx < 4; tx++) {
+                    int from = first + tx * rows / 4;
+                    Sql.exec("INSERT INTO test.rabbit_orders (id, status, note) SELECT g, 'blocked', (SELECT string_agg(md5(random()::text || g || i), '') "
+                            + "FROM generate_series(1, 320) i) FROM generate_series(" + from + ", " + (from + rows / 4 - 1) + ") g");
+                }
+                await().atMost(WAIT).until(() -> waiting("wal-rabbit-orders-to-rabbitmq") > 0);
+                String walNow = text("SELECT pg_current_wal_lsn()::text");
+                await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE confirmed_flush_lsn >= '" + walNow + "'::pg_lsn") > 0);
+            } finally {
+                RabbitMqResource.broker.ctl("set_disk_free_limit", "50000000");
+            }
+            java.util.function.Supplier<List<RabbitConsumer.Received>> mine = () -> jobs.received.stream().filter(m -> {
+                int subject = Integer.parseInt(m.header("ce_subject"));
+                return subject >= first && subject < first + rows;
+            }).toList();
+            await().atMost(Duration.ofSeconds(90)).until(() -> mine.get().stream().map(m -> m.header("ce_subject")).distinct().count() == rows);
+            assertThat(mine.get()).allSatisfy(m -> assertThat(json(m.body()).at("/data/after/note").asText()).hasSize(320 * 32));
+            await().atMost(WAIT).until(() -> waiting("wal-rabbit-orders-to-rabbitmq") == 0);
+        }
+    }
+
+    /**
      * The broker is stopped for 30 s while rows keep being committed (20 transactions/s), then started again: every
      * change arrives, duplicates only with the same message id, each subject's first deliveries in commit order and its
      * last message its newest version; during the outage the stream moves on (the slot's position passes the commits).
