@@ -291,7 +291,7 @@ public final class FaultsBench {
         Receiver[] read = awaitDrained(written, counted, lake, search);
         if (FAILOVER) {
             router.close();
-            written.addAll(failover(phases, setup, work, routes, destinations, counted));
+            written.addAll(failover(phases, setup, work, routes, destinations, counted, lake, search));
             read = awaitDrained(written, counted, lake, search);
         }
 
@@ -368,8 +368,8 @@ public final class FaultsBench {
      * routes and destinations, and a writer on that address. The primary crashes under the load, the standby is
      * promoted, the address moves. Returns the transactions written (as the new primary has them).
      */
-    private static Set<Long> failover(List<Phase> phases, Bench.Setup setup, Path work, Path routes, String[] destinations, Receiver[] counted)
-            throws Exception {
+    private static Set<Long> failover(List<Phase> phases, Bench.Setup setup, Path work, Path routes, String[] destinations, Receiver[] counted,
+            Path lake, FaultDestinations.Search search) throws Exception {
         Bench.say("PostgreSQL 17 primary and standby (failover slots) for the failover phase");
         String password = "failover-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
         io.pgrouter.testing.FailoverPostgres pg = Bench.open(new io.pgrouter.testing.FailoverPostgres(Files.createDirectories(work.resolve("pg17")), password)).start();
@@ -420,6 +420,8 @@ public final class FaultsBench {
         end(phase, writer, counted);
         writer.close();
         Set<Long> written = writer.written();
+        // the router delivers what was written up to the writer's last commit before it stops
+        awaitDrained(written, counted, lake, search);
         router.close();
         return written;
     }
