@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
@@ -98,7 +99,7 @@ class JmsSinkTest {
 
     @Test
     void queueKeepsEachSubjectsOrderAcrossTwoCompetingConsumers() throws Exception {
-        List<Received> got = Collections.synchronizedList(new ArrayList<>());
+        List<Received> got = new CopyOnWriteArrayList<>();
         listen("a", false, "orders", got);
         listen("b", false, "orders", got);
         for (int id = 1; id <= 20; id++) Sql.exec("INSERT INTO test.mq_orders (id, note) VALUES (" + id + ", 'new')");
@@ -108,9 +109,7 @@ class JmsSinkTest {
         await().atMost(WAIT).until(() -> got.size() >= 100);
 
         Map<String, List<Received>> bySubject = new LinkedHashMap<>();
-        synchronized (got) {
-            for (Received r : got) bySubject.computeIfAbsent(r.subject(), k -> new ArrayList<>()).add(r);
-        }
+        for (Received r : got) bySubject.computeIfAbsent(r.subject(), k -> new ArrayList<>()).add(r);
         assertThat(bySubject).hasSize(20);
         Set<String> consumersUsed = new HashSet<>();
         bySubject.forEach((subject, messages) -> {
@@ -134,8 +133,8 @@ class JmsSinkTest {
 
     @Test
     void topicGivesEverySubscriberOneCopy() throws Exception {
-        List<Received> one = Collections.synchronizedList(new ArrayList<>());
-        List<Received> two = Collections.synchronizedList(new ArrayList<>());
+        List<Received> one = new CopyOnWriteArrayList<>();
+        List<Received> two = new CopyOnWriteArrayList<>();
         listen("one", true, "news", one);
         listen("two", true, "news", two);
         for (int id = 1; id <= 10; id++) Sql.exec("INSERT INTO test.mq_news (id, note) VALUES (" + id + ", 'n" + id + "')");
@@ -147,7 +146,7 @@ class JmsSinkTest {
 
     @Test
     void anAddressTheBrokerRefusesGoesToDeadLettersAndTheStreamMovesOn() throws Exception {
-        List<Received> got = Collections.synchronizedList(new ArrayList<>());
+        List<Received> got = new CopyOnWriteArrayList<>();
         listen("a", false, "orders", got);
         Sql.exec("INSERT INTO test.mq_forbidden (id, note) VALUES (1, 'nowhere to go')");
         Sql.exec("INSERT INTO test.mq_orders (id, note) VALUES (500, 'after the refused one')");
@@ -178,17 +177,15 @@ class JmsSinkTest {
         }
         await().atMost(WAIT).until(() -> waiting("wal-mq-blocked-to-jms") > 0);
 
-        List<Received> orders = Collections.synchronizedList(new ArrayList<>());
+        List<Received> orders = new CopyOnWriteArrayList<>();
         listen("a", false, "orders", orders);
         Sql.exec("INSERT INTO test.mq_orders (id, note) VALUES (700, 'while blocked.orders is full')");
         await().atMost(WAIT).until(() -> orders.stream().anyMatch(r -> "700".equals(r.subject())));
 
-        List<Received> blocked = Collections.synchronizedList(new ArrayList<>());
+        List<Received> blocked = new CopyOnWriteArrayList<>();
         listen("drain", false, "blocked.orders", blocked);
         await().atMost(Duration.ofSeconds(120)).until(() -> blocked.stream().map(Received::subject).distinct().count() == 400);
-        synchronized (blocked) {
-            assertThat(blocked).allSatisfy(r -> assertThat(r.event().path("data").path("after").path("note").asText()).hasSize(320 * 32));
-        }
+        assertThat(blocked).allSatisfy(r -> assertThat(r.event().path("data").path("after").path("note").asText()).hasSize(320 * 32));
         await().atMost(WAIT).until(() -> waiting("wal-mq-blocked-to-jms") == 0);
     }
 
@@ -205,7 +202,7 @@ class JmsSinkTest {
 
     @Test
     void theNotifySourcesBatchEndNeverTakesAWalEventThatCouldNotBeStored() throws Exception {
-        List<Received> got = Collections.synchronizedList(new ArrayList<>());
+        List<Received> got = new CopyOnWriteArrayList<>();
         // the WAL route waits 4 s at a slow receiver after handing its event to the JMS sink, inside the WAL batch
         TestServers.webhook.delay("/mq-flush-slow", 4000);
         long refusedBefore = Sql.count("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM test.refused_parks");
