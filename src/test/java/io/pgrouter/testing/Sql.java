@@ -36,4 +36,10 @@ public final class Sql {
             throw new IllegalStateException(e);
         }
     }
+
+    /** Events of a route waiting in the retry store (none before the store's table is made, with the first event it takes). */
+    public static long waiting(String routeId) {
+        if (count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 0) return 0;
+        return count("SELECT count(*) FROM pgrouter.retries WHERE route_id = '" + routeId + "'");
+    }
 }

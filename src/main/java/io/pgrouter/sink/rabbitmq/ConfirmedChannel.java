@@ -75,7 +75,7 @@ final class ConfirmedChannel implements AutoCloseable {
     Sent publish(RabbitMqSink.Outgoing m) throws IOException {
         // a blocked connection's publish would wait in the socket until the alarm clears, holding up every route
         String blocked = blockedBy.get();
-        if (blocked != null) throw new IOException("the broker blocks publishing (" + blocked + ")");
+        if (blocked != null) throw new IOException(blocking(blocked));
         Sent sent = new Sent(m, this);
         synchronized (this) {
             unconfirmed.put(channel.getNextPublishSeqNo(), sent);
@@ -95,6 +95,11 @@ final class ConfirmedChannel implements AutoCloseable {
         }
         if (watch.held()) throw held();
         return sent;
+    }
+
+    /** What a failure says while the broker blocks the connection for {@code reason}. */
+    static String blocking(String reason) {
+        return "the broker blocks publishing (" + reason + ")";
     }
 
     private IOException held() {

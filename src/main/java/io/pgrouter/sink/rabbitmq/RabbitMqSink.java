@@ -88,7 +88,7 @@ public class RabbitMqSink implements Sink {
         if (connection != null && connection.isOpen()) {
             // a connection the broker blocks answers nothing (no channel opens, no exchange check): not worth a call
             String blocked = blockedBy;
-            if (blocked != null) throw retryable("the broker blocks publishing (" + blocked + ")", null);
+            if (blocked != null) throw retryable(ConfirmedChannel.blocking(blocked), null);
             return connection;
         }
         try {
@@ -297,7 +297,7 @@ public class RabbitMqSink implements Sink {
             } else {
                 String blocked = s.channel.blockedBy();
                 lastRetryable = c.cause() != null ? retryable("channel closed: " + (c.text() != null ? c.text() : c.cause().toString()), c.code())
-                        : blocked != null ? retryable("the broker blocks publishing (" + blocked + ")", null)
+                        : blocked != null ? retryable(ConfirmedChannel.blocking(blocked), null)
                         : retryable("no confirm within " + config.getConfirmTimeoutMs() + " ms", null);
                 retry.add(m);
             }
@@ -363,7 +363,7 @@ public class RabbitMqSink implements Sink {
                 continue;
             }
             try {
-                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = new ConfirmedChannel(connection(), config.isMandatory(), () -> blockedBy, config.getConfirmTimeoutMs());
+                if (retryChannel == null || !retryChannel.isOpen()) retryChannel = openChannel();
                 sent.add(retryChannel.publish(m));
             } catch (IOException | ShutdownSignalException e) {
                 retryChannel = null;
@@ -447,9 +447,14 @@ public class RabbitMqSink implements Sink {
     private ConfirmedChannel channel(Stream stream) throws SinkDeliveryException, IOException {
         if (stream.channel == null || !stream.channel.isOpen()) {
             if (stream.channel != null) knownExchanges.clear();
-            stream.channel = new ConfirmedChannel(connection(), config.isMandatory(), () -> blockedBy, config.getConfirmTimeoutMs());
+            stream.channel = openChannel();
         }
         return stream.channel;
+    }
+
+    /** A confirmed channel on the open connection, publishing while the broker does not block it. */
+    private ConfirmedChannel openChannel() throws SinkDeliveryException, IOException {
+        return new ConfirmedChannel(connection(), config.isMandatory(), () -> blockedBy, config.getConfirmTimeoutMs());
     }
 
     private void close(Stream stream) {

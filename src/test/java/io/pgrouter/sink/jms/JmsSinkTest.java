@@ -162,12 +162,6 @@ class JmsSinkTest {
      * producer's send with no time limit of its own: the sink gives up after timeoutMs, its events wait in the retry
      * store, the other routes on the slot go on, and once a consumer takes messages every event arrives.
      */
-    /** Events of a route waiting in the retry store (none before the store's table is made, on the first event it takes). */
-    private static long waiting(String route) {
-        if (Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 0) return 0;
-        return Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = '" + route + "'");
-    }
-
     @Test
     void anAddressTheBrokerBlocksHoldsOnlyItsOwnEvents() throws Exception {
         // each row ~10 KB of hex (TOASTed); 4 transactions of 100 rows: the first one fills the address ten times over
@@ -175,7 +169,7 @@ class JmsSinkTest {
             Sql.exec("INSERT INTO test.mq_blocked SELECT g, (SELECT string_agg(md5(random()::text || g || i), '') FROM generate_series(1, 320) i) "
                     + "FROM generate_series(" + (tx * 100 + 1) + ", " + (tx * 100 + 100) + ") g");
         }
-        await().atMost(WAIT).until(() -> waiting("wal-mq-blocked-to-jms") > 0);
+        await().atMost(WAIT).until(() -> Sql.waiting("wal-mq-blocked-to-jms") > 0);
 
         List<Received> orders = new CopyOnWriteArrayList<>();
         listen("a", false, "orders", orders);
@@ -186,7 +180,7 @@ class JmsSinkTest {
         listen("drain", false, "blocked.orders", blocked);
         await().atMost(Duration.ofSeconds(120)).until(() -> blocked.stream().map(Received::subject).distinct().count() == 400);
         assertThat(blocked).allSatisfy(r -> assertThat(r.event().path("data").path("after").path("note").asText()).hasSize(320 * 32));
-        await().atMost(WAIT).until(() -> waiting("wal-mq-blocked-to-jms") == 0);
+        await().atMost(WAIT).until(() -> Sql.waiting("wal-mq-blocked-to-jms") == 0);
     }
 
     /**

@@ -215,12 +215,6 @@ class RabbitMqSinkTest {
      * once the alarm clears every event arrives. The alarm is raised as a filling disk would: the free-disk limit is set
      * above what the disk has.
      */
-    /** Events of a route waiting in the retry store (none before the store's table is made, on the first event it takes). */
-    private static long waiting(String route) {
-        if (Sql.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrouter' AND tablename = 'retries'") == 0) return 0;
-        return Sql.count("SELECT count(*) FROM pgrouter.retries WHERE route_id = '" + route + "'");
-    }
-
     @Test
     void aBrokerThatBlocksPublishersHoldsOnlyItsOwnEvents() throws Exception {
         int first = IDS.addAndGet(300) - 299;
@@ -235,7 +229,7 @@ class RabbitMqSinkTest {
                     Sql.exec("INSERT INTO test.rabbit_orders (id, status, note) SELECT g, 'blocked', (SELECT string_agg(md5(random()::text || g || i), '') "
                             + "FROM generate_series(1, 320) i) FROM generate_series(" + from + ", " + (from + rows / 4 - 1) + ") g");
                 }
-                await().atMost(WAIT).until(() -> waiting("wal-rabbit-orders-to-rabbitmq") > 0);
+                await().atMost(WAIT).until(() -> Sql.waiting("wal-rabbit-orders-to-rabbitmq") > 0);
                 String walNow = text("SELECT pg_current_wal_lsn()::text");
                 await().atMost(WAIT).until(() -> Sql.count("SELECT count(*) FROM pg_replication_slots WHERE confirmed_flush_lsn >= '" + walNow + "'::pg_lsn") > 0);
             } finally {
@@ -247,7 +241,7 @@ class RabbitMqSinkTest {
             }).toList();
             await().atMost(Duration.ofSeconds(90)).until(() -> mine.get().stream().map(m -> m.header("ce_subject")).distinct().count() == rows);
             assertThat(mine.get()).allSatisfy(m -> assertThat(json(m.body()).at("/data/after/note").asText()).hasSize(320 * 32));
-            await().atMost(WAIT).until(() -> waiting("wal-rabbit-orders-to-rabbitmq") == 0);
+            await().atMost(WAIT).until(() -> Sql.waiting("wal-rabbit-orders-to-rabbitmq") == 0);
         }
     }
 
